@@ -1,14 +1,34 @@
 """Scenarios: the regions, tiers, parameters and run settings of one model set-up.
 
-A scenario is a TOML file plus a regions CSV. `load_scenario()` reads and validates it and
-returns an immutable `Scenario`; the embedded default (31 provinces) is used when no path is
-given. Validation errors are `ScenarioError`s naming the file and the field.
+A scenario is a TOML file plus (optionally) a regions CSV. `load_scenario()` reads and
+validates it and returns an immutable `Scenario`; the embedded default (31 provinces) is used
+when no path is given. Validation errors are `ScenarioError`s whose message is one line,
+``FILE: field: what is wrong``.
+
+Public API:
+
+- `load_scenario(path=None) -> Scenario`
+- `scenario_to_toml(sc) -> str`: the canonical resolved scenario (self-contained, loadable)
+- `scenario_hash(sc) -> str`: sha256 hex of the canonical TOML (the source path excluded)
+- `replace_run(sc, **run_settings) -> Scenario` and `Scenario.with_overrides(**kw)`:
+  re-validated copies
+- `PARAM_BOUNDS`, `POLICY_PARAM_BOUNDS`: bounds, units and meaning of every parameter
+- `known_policy_defaults()`: the policies and their default parameters (plugin registry)
+
+The file format is documented in docs/scenario.md.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import csv
+import difflib
+import hashlib
+import io
+import math
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -62,6 +82,152 @@ TIER_DEFAULTS: dict[str, tuple[float, ...]] = {
 
 METHODS: tuple[str, ...] = ("euler", "rk4")
 
+# Policies and their default parameters, used when the plugin registry (gsim.plugins) is not
+# available. The registry's `policy_defaults()` is the authority when it exists.
+BUILTIN_POLICY_DEFAULTS: dict[str, dict[str, object]] = {
+    "none": {},
+    "market": {},
+    "subsidy_race": {"rate": 0.03, "tiers": ["labor", "capital"]},
+    "gradient": {"gradient_ratio": 1.3, "readiness": 0.52, "min_utilization": 0.7, "aid": 0.1},
+}
+
+INF = math.inf
+
+
+class ParamSpec(NamedTuple):
+    """Bounds, unit and meaning of one parameter: value v is valid when low (<|<=) v (<|<=) high."""
+
+    low: float
+    high: float
+    low_inclusive: bool
+    high_inclusive: bool
+    unit: str
+    description: str
+    symbol: str = ""
+
+    def contains(self, v: float) -> bool:
+        if not math.isfinite(v):
+            return False
+        lo_ok = v >= self.low if self.low_inclusive else v > self.low
+        hi_ok = v <= self.high if self.high_inclusive else v < self.high
+        return lo_ok and hi_ok
+
+    def describe(self) -> str:
+        """The valid range in words, e.g. 'in (0, 1]', '> 0', '>= 0', 'finite'."""
+        lo, hi = self.low, self.high
+        if lo == -INF and hi == INF:
+            return "finite"
+        if hi == INF:
+            return f"{'>=' if self.low_inclusive else '>'} {_num(lo)}"
+        if lo == -INF:
+            return f"{'<=' if self.high_inclusive else '<'} {_num(hi)}"
+        return (
+            f"in {'[' if self.low_inclusive else '('}{_num(lo)}, "
+            f"{_num(hi)}{']' if self.high_inclusive else ')'}"
+        )
+
+
+def _b(low, high, lo_inc, hi_inc, unit, desc, sym=""):
+    return ParamSpec(float(low), float(high), lo_inc, hi_inc, unit, desc, sym)
+
+
+# Bounds of every parameter of spec §2 (scalars and, per element, the per-tier parameters).
+# A sweep module may reuse these to check sampled values.
+PARAM_BOUNDS: dict[str, ParamSpec] = {
+    # per tier
+    "alpha": _b(0, 1, False, False, "1", "capital share in production", "α_s"),
+    "theta": _b(0, 1, True, True, "1", "readiness threshold (readiness Z is in (0, 1])", "θ_s"),
+    "epsilon": _b(0, INF, True, False, "1", "price elasticity of tier demand", "ε_s"),
+    "eta": _b(0, INF, True, False, "1", "income elasticity of tier demand", "η_s"),
+    "omega": _b(0, INF, True, False, "1", "skill-learning weight of employment", "ω_s"),
+    # scalars
+    "delta": _b(0, INF, True, False, "1/yr", "depreciation rate", "δ"),
+    "delta_x": _b(0, INF, True, False, "1", "extra exit rate per unit of negative profit rate", "δ_x"),
+    "sigma": _b(0, 1, True, True, "1", "investment share of regional GDP", "σ"),
+    "beta": _b(0, INF, True, False, "yr", "logit sensitivity of investment to the profit rate", "β"),
+    "phi_p": _b(0, INF, True, False, "1/yr", "price adjustment speed", "φ_p"),
+    "u_star": _b(0, 1, False, True, "1", "normal capacity utilisation", "u*"),
+    "phi_w": _b(0, INF, True, False, "1/yr", "wage adjustment speed", "φ_w"),
+    "e_star": _b(0, 1, False, True, "1", "target employment rate", "e*"),
+    "g0": _b(-INF, INF, False, False, "1/yr", "base TFP growth (may be negative)", "g0"),
+    "chi": _b(0, INF, True, False, "1", "TFP return to R&D intensity", "χ"),
+    "rho": _b(0, 1, True, True, "1", "R&D share of the profit margin", "ρ"),
+    "nu0": _b(0, INF, True, False, "1/yr", "catch-up speed to the tier frontier", "ν0"),
+    "H_bar": _b(0, INF, False, False, "years", "long-run schooling target (not a cap)", "H̄"),
+    "gamma_H": _b(0, INF, True, False, "1/yr", "skills convergence speed", "γ_H"),
+    "ell_H": _b(0, INF, True, False, "yr/yr", "learning from employment in advanced tiers", "ℓ_H"),
+    "kappa": _b(0, INF, False, False, "1", "readiness steepness", "κ"),
+    "iota": _b(0, 1, True, True, "1", "infrastructure investment share of GDP", "ι"),
+    "delta_I": _b(0, INF, True, False, "1/yr", "infrastructure depreciation", "δ_I"),
+    "mu": _b(0, INF, True, False, "1/yr", "migration rate", "μ"),
+    "c_m": _b(0, INF, True, False, "1/(1000 km)", "migration cost, log-wage units per 1000 km", "c_m"),
+    "n": _b(-1, 1, False, False, "1/yr", "natural labour-force growth (negative: shrinking)", "n"),
+    "lambda_T": _b(0, INF, True, False, "1/yr", "maximum relocation rate of a region-tier's capital", "λ_T"),
+    "G0": _b(0, INF, False, False, "1/yr", "half-saturation of the profit gap", "G0"),
+    "c_d": _b(0, INF, True, False, "1/yr per 1000 km", "relocation cost, profit-rate units per 1000 km", "c_d"),
+    "tau_T": _b(0, INF, False, False, "yr", "relocation pipeline delay", "τ_T"),
+    "ell_R": _b(0, 1, True, True, "1", "share of relocated capital lost in the move", "ℓ_R"),
+    "ell_F": _b(0, 1, True, True, "1", "share of arriving capital that fails where the receiver is unready (× (1 − m))", "ℓ_F"),
+    "K_eps": _b(0, INF, False, False, "bn CNY", "floor used when dividing by capital", "K_eps"),
+    "u0": _b(0, 1, False, True, "1", "initial capacity utilisation (calibration)", "u0"),
+    "kappa_K": _b(0, INF, False, False, "yr", "initial capital / GDP (calibration)", "κ_K"),
+    "kappa_I": _b(0, INF, False, False, "yr", "initial infrastructure / GDP (calibration)", "κ_I"),
+    "lambda_LF": _b(0, 1, False, True, "1", "labour force / population (calibration)", "λ_LF"),
+    "w_min_share": _b(0, 1, True, True, "1", "wage floor as a share of the initial wage (calibration)", "w_min/w(0)"),
+}
+
+# Bounds of the built-in policies' numeric parameters (policy, key) -> spec. Parameters of
+# other (plugin) policies are only checked for type and finiteness.
+POLICY_PARAM_BOUNDS: dict[tuple[str, str], ParamSpec] = {
+    ("subsidy_race", "rate"): _b(0, INF, True, False, "1/yr", "subsidy z on the raced tiers, profit-rate units"),
+    ("gradient", "gradient_ratio"): _b(0, INF, False, False, "1", "minimum sender/receiver ratio of gdp per worker"),
+    ("gradient", "readiness"): _b(0, 1, True, True, "1", "readiness m needed by sender frontier and receiver"),
+    ("gradient", "min_utilization"): _b(0, 1, True, True, "1", "minimum utilisation u_s of a tier to allow transfer"),
+    ("gradient", "aid"): _b(0, INF, True, False, "1", "pairing-aid rate ψ paid by senders per unit transferred"),
+}
+
+# Run settings: meaning and unit (validated by explicit rules, see docs/scenario.md).
+RUN_SETTINGS_DOC: dict[str, tuple[str, str]] = {
+    "t0": ("yr", "start time (calendar year)"),
+    "t1": ("yr", "end time, > t0"),
+    "dt": ("yr", "integration step; must divide t1 − t0, save_every and policy_period"),
+    "save_every": ("yr", "save interval (t0 and t1 are always saved)"),
+    "policy_period": ("yr", "policy decision period Δ"),
+    "method": ("", "integrator: euler (reference) or rk4"),
+    "policy": ("", "policy in force: a known policy name"),
+}
+
+SHARE_TOL = 1e-6  # tolerance on Σ_s y_rs = 1
+DIVIDE_RTOL = 1e-9  # relative tolerance when checking that dt divides an interval
+
+_TOP_KEYS = ("scenario", "run", "params", "policies", "regions", "shares", "sweep")
+_SCENARIO_KEYS = ("name", "regions", "tiers", "pairs")
+_REGION_KEYS = ("name", "name_zh", "macro_region", "lat", "lon", "gdp", "population", "schooling", "shares")
+# CSV column -> Regions field
+_CSV_COLUMNS = {
+    "region": "name",
+    "name_zh": "name_zh",
+    "macro_region": "macro_region",
+    "lat": "lat",
+    "lon": "lon",
+    "gdp_bn_cny": "gdp",
+    "population_m": "population",
+    "schooling_years": "schooling",
+}
+_CSV_REQUIRED = ("region", "lat", "lon", "gdp_bn_cny", "population_m", "schooling_years")
+_REGION_NUMERIC = {
+    "lat": _b(-90, 90, True, True, "degrees north", "latitude"),
+    "lon": _b(-180, 180, True, True, "degrees east", "longitude"),
+    "gdp": _b(0, INF, False, False, "bn CNY", "GDP"),
+    "population": _b(0, INF, False, False, "million", "population"),
+    "schooling": _b(0, INF, False, False, "years", "mean years of schooling"),
+}
+
+_HEADER = (
+    "# gsim scenario, resolved: every parameter explicit, regions inline.\n"
+    "# Load it with `gsim scenario check FILE` or `gsim run FILE`; see docs/scenario.md.\n\n"
+)
+
 
 class ScenarioError(ValueError):
     """A scenario file or value is invalid; the message is one line naming file and field."""
@@ -84,6 +250,16 @@ class Regions:
     def __len__(self) -> int:
         return len(self.name)
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Regions):
+            return NotImplemented
+        return all(
+            np.array_equal(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.gdp.tobytes(), self.shares.tobytes()))
+
 
 @dataclass(frozen=True)
 class RunSettings:
@@ -94,6 +270,11 @@ class RunSettings:
     policy_period: float = 1.0
     method: str = "euler"
     policy: str = "market"
+
+    @property
+    def n_steps(self) -> int:
+        """N = round((t1 − t0)/dt)."""
+        return int(round((self.t1 - self.t0) / self.dt))
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,6 +292,698 @@ class Scenario:
     sweep: dict[str, Any] | None = None  # the raw [sweep] table, validated by gsim.sweep
     source: str = "<default>"
 
+    # Equality and hashing follow the canonical TOML (so `source` is ignored).
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return scenario_to_toml(self) == scenario_to_toml(other)
 
-def load_scenario(path=None) -> Scenario:  # placeholder, replaced by the full loader
-    raise NotImplementedError
+    def __hash__(self) -> int:
+        return hash(scenario_hash(self))
+
+    @property
+    def hash(self) -> str:
+        """sha256 hex of the canonical TOML (see `scenario_hash`)."""
+        return scenario_hash(self)
+
+    def with_overrides(self, **kw: Any) -> Scenario:
+        """A re-validated copy with some values replaced (None values are ignored).
+
+        Keys: run settings (t0, t1, dt, save_every, policy_period, method, policy), scalar
+        parameters (delta, ...), per-tier parameters (alpha=... as {tier: value} or a sequence
+        in tier order), name, pairs ("all", k or {"nearest": k}), nearest (k) and policies
+        ({policy: {key: value}}, merged into the current policy parameters).
+        """
+        return _with_overrides(self, kw)
+
+
+# ----------------------------------------------------------------------------------------
+# small helpers
+# ----------------------------------------------------------------------------------------
+def _num(v: float) -> str:
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    return repr(v)
+
+
+def _show(v: Any) -> str:
+    """A short one-line rendering of a value for messages."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, str):
+        s = repr(v)
+    elif isinstance(v, dict):
+        s = "a table"
+    elif isinstance(v, list):
+        s = "[" + ", ".join(_show(x) for x in v[:6]) + (", ...]" if len(v) > 6 else "]")
+    else:
+        s = repr(v)
+    s = " ".join(s.split())
+    return s if len(s) <= 60 else s[:57] + "..."
+
+
+def _typename(v: Any) -> str:
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, (int, float)):
+        return "a number"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, dict):
+        return "a table"
+    if isinstance(v, list):
+        return "an array"
+    return type(v).__name__
+
+
+class _Ctx:
+    """Where errors come from: a file label; `fail` raises a one-line ScenarioError."""
+
+    def __init__(self, file: str):
+        self.file = file
+
+    def fail(self, fld: str, what: str) -> None:
+        msg = " ".join(f"{self.file}: {fld}: {what}".split())
+        err = ScenarioError(msg)
+        err.file, err.field, err.reason = self.file, fld, what  # type: ignore[attr-defined]
+        raise err
+
+    def keys(self, table: dict, allowed, prefix: str) -> None:
+        for k in table:
+            if k not in allowed:
+                close = difflib.get_close_matches(str(k), [str(a) for a in allowed], n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                self.fail(f"{prefix}{k}", f"unknown key{hint}")
+
+    def table(self, v: Any, fld: str) -> dict:
+        if not isinstance(v, dict):
+            self.fail(fld, f"expected a table, got {_typename(v)} {_show(v)}")
+        return v
+
+    def string(self, v: Any, fld: str, *, nonempty: bool = True) -> str:
+        if not isinstance(v, str):
+            self.fail(fld, f"expected a string, got {_typename(v)} {_show(v)}")
+        if nonempty and not v.strip():
+            self.fail(fld, "must not be empty")
+        return v
+
+    def number(self, v: Any, fld: str, spec: ParamSpec | None = None) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            self.fail(fld, f"expected a number, got {_typename(v)} {_show(v)}")
+        x = float(v)
+        if not math.isfinite(x):
+            self.fail(fld, f"must be a finite number, got {_show(x)}")
+        if spec is not None and not spec.contains(x):
+            self.fail(fld, f"must be {spec.describe()}, got {_show(v)}")
+        return x
+
+    def integer(self, v: Any, fld: str) -> int:
+        if isinstance(v, bool) or not isinstance(v, int):
+            self.fail(fld, f"expected an integer, got {_typename(v)} {_show(v)}")
+        return v
+
+
+def known_policy_defaults() -> dict[str, dict[str, Any]]:
+    """Known policies and their default parameters, from the plugin registry if present.
+
+    Falls back to BUILTIN_POLICY_DEFAULTS while `gsim.plugins.policy_defaults` is missing.
+    """
+    try:
+        from gsim.plugins import policy_defaults  # type: ignore[attr-defined]
+    except ImportError as e:  # module (or function) not there yet
+        if isinstance(e, ModuleNotFoundError) and e.name not in ("gsim.plugins", None):
+            raise  # a dependency of gsim.plugins is missing: a real error
+        reg: Any = BUILTIN_POLICY_DEFAULTS
+    else:
+        reg = policy_defaults()
+    return {
+        str(name): {str(k): (list(v) if isinstance(v, tuple) else v) for k, v in dict(p).items()}
+        for name, p in reg.items()
+    }
+
+
+# ----------------------------------------------------------------------------------------
+# loading
+# ----------------------------------------------------------------------------------------
+def load_scenario(path: str | Path | None = None) -> Scenario:
+    """Read and validate a scenario TOML file; None gives the embedded default (china31).
+
+    Raises ScenarioError with a one-line message ``FILE: field: what is wrong``.
+    """
+    if path is None:
+        from importlib.resources import files
+
+        base: Any = files("gsim").joinpath("data")
+        text = base.joinpath("default.toml").read_text(encoding="utf-8")
+        label = "<default>"
+    else:
+        p = Path(path)
+        label = str(path)
+        ctx = _Ctx(label)
+        try:
+            text = p.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            ctx.fail("file", "not found")
+        except IsADirectoryError:
+            ctx.fail("file", "is a directory, not a scenario file")
+        except (OSError, UnicodeDecodeError) as e:
+            ctx.fail("file", f"cannot read: {e}")
+        base = p.parent
+    return _parse_text(text, label, base)
+
+
+def loads_scenario(text: str, source: str = "<string>", base_dir: str | Path | None = None) -> Scenario:
+    """Validate a scenario given as TOML text (a regions CSV is looked up under base_dir)."""
+    return _parse_text(text, source, Path(base_dir) if base_dir is not None else Path.cwd())
+
+
+def _parse_text(text: str, label: str, base: Any) -> Scenario:
+    ctx = _Ctx(label)
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        ctx.fail("toml", f"invalid TOML: {e}")
+    return _from_doc(doc, ctx, base)
+
+
+def _from_doc(doc: dict, ctx: _Ctx, base: Any) -> Scenario:
+    ctx.keys(doc, _TOP_KEYS, "")
+
+    # [scenario]
+    sct = ctx.table(doc.get("scenario", {}), "scenario")
+    ctx.keys(sct, _SCENARIO_KEYS, "scenario.")
+    if "name" in sct:
+        name = ctx.string(sct["name"], "scenario.name")
+    else:
+        stem = Path(ctx.file).stem if not ctx.file.startswith("<") else ""
+        name = stem or "scenario"
+    tiers = _tiers(ctx, sct.get("tiers", list(DEFAULT_TIERS)))
+
+    # [run]
+    run = _run_settings(ctx, doc.get("run", {}))
+
+    # [params]
+    params, tier_params = _params(ctx, doc.get("params", {}), tiers)
+
+    # regions (CSV or inline) and [shares]
+    if "regions" in sct and "regions" in doc:
+        ctx.fail("regions", "regions given both inline ([[regions]]) and as scenario.regions = file")
+    if "regions" in sct:
+        regions = _regions_csv(ctx, sct["regions"], base, tiers, doc.get("shares"))
+    elif "regions" in doc:
+        regions = _regions_inline(ctx, doc["regions"], tiers, doc.get("shares"))
+    else:
+        ctx.fail("regions", "missing: give scenario.regions = \"file.csv\" or [[regions]] tables")
+
+    # pairs
+    nearest = _pairs(ctx, sct.get("pairs", "all"), len(regions))
+
+    # [policies]
+    policy_params = _policies(ctx, doc.get("policies", {}), tiers)
+    if run.policy not in policy_params:
+        ctx.fail("run.policy", f"unknown policy {run.policy!r} (known: {', '.join(sorted(policy_params))})")
+
+    sweep = doc.get("sweep")
+    if sweep is not None:
+        sweep = ctx.table(sweep, "sweep")
+
+    return Scenario(
+        name=name,
+        tiers=tiers,
+        regions=regions,
+        params=params,
+        tier_params=tier_params,
+        policy_params=policy_params,
+        run=run,
+        nearest=nearest,
+        sweep=sweep,
+        source=ctx.file,
+    )
+
+
+def _tiers(ctx: _Ctx, v: Any) -> tuple[str, ...]:
+    if not isinstance(v, list):
+        ctx.fail("scenario.tiers", f"expected an array of tier names, got {_typename(v)} {_show(v)}")
+    if not v:
+        ctx.fail("scenario.tiers", "must name at least one tier")
+    seen: set[str] = set()
+    for i, t in enumerate(v):
+        ctx.string(t, f"scenario.tiers[{i}]")
+        if t in seen:
+            ctx.fail("scenario.tiers", f"duplicate tier {t!r}")
+        seen.add(t)
+    return tuple(v)
+
+
+def _divides(dt: float, x: float) -> bool:
+    k = round(x / dt)
+    return k >= 1 and abs(x - k * dt) <= DIVIDE_RTOL * abs(x)
+
+
+def _run_settings(ctx: _Ctx, v: Any) -> RunSettings:
+    rt = ctx.table(v, "run")
+    names = [f.name for f in fields(RunSettings)]
+    ctx.keys(rt, names, "run.")
+    d = RunSettings()
+    t0 = ctx.number(rt.get("t0", d.t0), "run.t0")
+    t1 = ctx.number(rt.get("t1", d.t1), "run.t1")
+    pos = _b(0, INF, False, False, "yr", "")
+    dt = ctx.number(rt.get("dt", d.dt), "run.dt", pos)
+    save_every = ctx.number(rt.get("save_every", d.save_every), "run.save_every", pos)
+    policy_period = ctx.number(rt.get("policy_period", d.policy_period), "run.policy_period", pos)
+    method = ctx.string(rt.get("method", d.method), "run.method")
+    policy = ctx.string(rt.get("policy", d.policy), "run.policy")
+    if t1 <= t0:
+        ctx.fail("run.t1", f"must be greater than t0 = {_num(t0)}, got {_num(t1)}")
+    if not _divides(dt, t1 - t0):
+        ctx.fail("run.dt", f"dt = {_num(dt)} does not divide the horizon t1 - t0 = {_num(t1 - t0)}")
+    if not _divides(dt, save_every):
+        ctx.fail("run.dt", f"dt = {_num(dt)} does not divide save_every = {_num(save_every)}")
+    if not _divides(dt, policy_period):
+        ctx.fail("run.dt", f"dt = {_num(dt)} does not divide policy_period = {_num(policy_period)}")
+    if method not in METHODS:
+        ctx.fail("run.method", f"unknown method {method!r} (known: {', '.join(METHODS)})")
+    return RunSettings(
+        t0=t0, t1=t1, dt=dt, save_every=save_every, policy_period=policy_period,
+        method=method, policy=policy,
+    )
+
+
+def _params(ctx: _Ctx, v: Any, tiers: tuple[str, ...]) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    pt = ctx.table(v, "params")
+    ctx.keys(pt, list(SCALAR_DEFAULTS) + list(TIER_DEFAULTS), "params.")
+    params = {}
+    for k, default in SCALAR_DEFAULTS.items():
+        params[k] = ctx.number(pt.get(k, default), f"params.{k}", PARAM_BOUNDS[k])
+    tier_params = {}
+    for k, defaults in TIER_DEFAULTS.items():
+        fld = f"params.{k}"
+        spec = PARAM_BOUNDS[k]
+        if k in pt:
+            tv = ctx.table(pt[k], fld)
+            ctx.keys(tv, tiers, fld + ".")
+            for t in tiers:
+                if t not in tv:
+                    ctx.fail(fld, f"missing tier {t!r} (give a value for every tier: {', '.join(tiers)})")
+            vals = [ctx.number(tv[t], f"{fld}.{t}", spec) for t in tiers]
+        else:
+            vals = []
+            for t in tiers:
+                if t not in DEFAULT_TIERS:
+                    ctx.fail(fld, f"missing tier {t!r}: no default for it, give [params.{k}] for every tier")
+                vals.append(float(defaults[DEFAULT_TIERS.index(t)]))
+        arr = np.array(vals, dtype=np.float64)
+        arr.setflags(write=False)
+        tier_params[k] = arr
+    # calibration needs a positive profit share μ_s = 1 − (1 − α_s)·u_star/u0 for every tier
+    alpha = tier_params["alpha"]
+    for t, a in zip(tiers, alpha):
+        if (1.0 - a) * params["u_star"] >= params["u0"]:
+            ctx.fail(
+                "params.u_star",
+                f"calibration needs (1 - alpha)*u_star < u0 for every tier; tier {t!r} gives "
+                f"{_num((1.0 - a) * params['u_star'])} >= u0 = {_num(params['u0'])}",
+            )
+    return params, tier_params
+
+
+def _share_vector(ctx: _Ctx, v: Any, fld: str, tiers: tuple[str, ...]) -> list[float]:
+    """Tier shares given as an array in tier order or a table keyed by tier name."""
+    spec = _b(0, 1, True, True, "1", "share")
+    if isinstance(v, list):
+        if len(v) != len(tiers):
+            ctx.fail(fld, f"expected {len(tiers)} shares (one per tier: {', '.join(tiers)}), got {len(v)}")
+        vals = [ctx.number(x, f"{fld}[{i}]", spec) for i, x in enumerate(v)]
+    elif isinstance(v, dict):
+        ctx.keys(v, tiers, fld + ".")
+        for t in tiers:
+            if t not in v:
+                ctx.fail(fld, f"missing tier {t!r}")
+        vals = [ctx.number(v[t], f"{fld}.{t}", spec) for t in tiers]
+    else:
+        ctx.fail(fld, f"expected an array or a table of tier shares, got {_typename(v)} {_show(v)}")
+    _check_sum(ctx, vals, fld)
+    return vals
+
+
+def _check_sum(ctx: _Ctx, vals: list[float], fld: str) -> None:
+    s = math.fsum(vals)
+    if abs(s - 1.0) > SHARE_TOL:
+        ctx.fail(fld, f"tier shares sum to {s:.10g}, not 1 (tolerance {SHARE_TOL:g})")
+
+
+def _resolve_shares(ctx: _Ctx, rows: list[dict], shares_tbl: Any, tiers: tuple[str, ...]) -> np.ndarray:
+    """Shares per region: the region's own > [shares].<region name> > [shares].<macro_region>."""
+    by_key: dict[str, list[float]] = {}
+    if shares_tbl is not None:
+        st = ctx.table(shares_tbl, "shares")
+        names = {r["name"] for r in rows}
+        macros = {r["macro_region"] for r in rows if r["macro_region"]}
+        for k, v in st.items():
+            if k not in names and k not in macros:
+                ctx.fail(f"shares.{k}", "unknown key: not a region name nor a macro_region of any region")
+            by_key[k] = _share_vector(ctx, v, f"shares.{k}", tiers)
+    out = np.empty((len(rows), len(tiers)), dtype=np.float64)
+    for i, r in enumerate(rows):
+        if r.get("shares") is not None:
+            out[i] = r["shares"]
+        elif r["name"] in by_key:
+            out[i] = by_key[r["name"]]
+        elif r["macro_region"] in by_key:
+            out[i] = by_key[r["macro_region"]]
+        else:
+            ctx.fail(
+                f"regions[{r['name']}].shares",
+                f"missing: no tier shares for region {r['name']!r} (macro_region "
+                f"{r['macro_region']!r}); give shares in the region, in the CSV or in [shares]",
+            )
+    return out
+
+
+def _make_regions(ctx: _Ctx, rows: list[dict], shares: np.ndarray) -> Regions:
+    if len(rows) < 2:
+        ctx.fail("regions", f"need at least 2 regions, got {len(rows)}")
+
+    def arr(key: str) -> np.ndarray:
+        a = np.array([r[key] for r in rows], dtype=np.float64)
+        a.setflags(write=False)
+        return a
+
+    shares.setflags(write=False)
+    return Regions(
+        name=tuple(r["name"] for r in rows),
+        name_zh=tuple(r["name_zh"] for r in rows),
+        macro_region=tuple(r["macro_region"] for r in rows),
+        lat=arr("lat"),
+        lon=arr("lon"),
+        gdp=arr("gdp"),
+        population=arr("population"),
+        schooling=arr("schooling"),
+        shares=shares,
+    )
+
+
+def _check_duplicate(ctx: _Ctx, seen: set[str], name: str, fld: str) -> None:
+    if name in seen:
+        ctx.fail(fld, f"duplicate region {name!r}")
+    seen.add(name)
+
+
+def _regions_inline(ctx: _Ctx, v: Any, tiers: tuple[str, ...], shares_tbl: Any) -> Regions:
+    if not isinstance(v, list):
+        ctx.fail("regions", f"expected an array of tables ([[regions]]), got {_typename(v)} {_show(v)}")
+    rows: list[dict] = []
+    seen: set[str] = set()
+    for i, rv in enumerate(v):
+        rt = ctx.table(rv, f"regions[{i}]")
+        if "name" not in rt:
+            ctx.fail(f"regions[{i}].name", "missing region name")
+        nm = ctx.string(rt["name"], f"regions[{i}].name")
+        pre = f"regions[{nm}]."
+        ctx.keys(rt, _REGION_KEYS, pre)
+        _check_duplicate(ctx, seen, nm, pre + "name")
+        row: dict[str, Any] = {"name": nm}
+        for k in ("name_zh", "macro_region"):
+            row[k] = ctx.string(rt.get(k, ""), pre + k, nonempty=False)
+        for k, spec in _REGION_NUMERIC.items():
+            if k not in rt:
+                ctx.fail(pre + k, f"missing ({spec.description}, {spec.unit})")
+            row[k] = ctx.number(rt[k], pre + k, spec)
+        row["shares"] = _share_vector(ctx, rt["shares"], pre + "shares", tiers) if "shares" in rt else None
+        rows.append(row)
+    return _make_regions(ctx, rows, _resolve_shares(ctx, rows, shares_tbl, tiers))
+
+
+def _regions_csv(ctx: _Ctx, v: Any, base: Any, tiers: tuple[str, ...], shares_tbl: Any) -> Regions:
+    rel = ctx.string(v, "scenario.regions")
+    target = base / rel if not Path(rel).is_absolute() else Path(rel)
+    try:
+        text = target.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        ctx.fail("scenario.regions", f"regions file not found: {target}")
+    except (OSError, UnicodeDecodeError) as e:
+        ctx.fail("scenario.regions", f"cannot read regions file {target}: {e}")
+    cctx = _Ctx(str(target) if ctx.file != "<default>" else f"<default>/{rel}")
+    reader = csv.DictReader(io.StringIO(text))
+    cols = [c.strip() for c in (reader.fieldnames or [])]
+    reader.fieldnames = cols
+    for c in _CSV_REQUIRED:
+        if c not in cols:
+            cctx.fail(c, "missing column")
+    if len(set(cols)) != len(cols):
+        dup = next(c for c in cols if cols.count(c) > 1)
+        cctx.fail(dup, "duplicate column")
+    share_cols = [c for c in cols if c.startswith("share_")]
+    for c in share_cols:
+        if c[len("share_"):] not in tiers:
+            cctx.fail(c, f"unknown tier {c[len('share_'):]!r} in share column (tiers: {', '.join(tiers)})")
+    if share_cols and len(share_cols) != len(tiers):
+        missing = [f"share_{t}" for t in tiers if f"share_{t}" not in share_cols]
+        cctx.fail(missing[0], "missing column (give share_<tier> for every tier or none)")
+    rows: list[dict] = []
+    seen: set[str] = set()
+    for lineno, rec in enumerate(reader, start=2):
+        if None in rec:
+            cctx.fail(f"line {lineno}", "more values than columns")
+        rec = {k: (val.strip() if isinstance(val, str) else val) for k, val in rec.items()}
+        if all(not val for val in rec.values()):
+            continue  # blank line
+        nm = rec.get("region") or ""
+        if not nm:
+            cctx.fail(f"line {lineno}: region", "missing region name")
+        pre = f"regions[{nm}]."
+        _check_duplicate(cctx, seen, nm, pre + "name")
+        row: dict[str, Any] = {"name": nm}
+        row["name_zh"] = rec.get("name_zh") or ""
+        row["macro_region"] = rec.get("macro_region") or ""
+        for col, key in _CSV_COLUMNS.items():
+            if key not in _REGION_NUMERIC:
+                continue
+            row[key] = cctx.number(_csv_float(cctx, rec.get(col), f"{pre}{key} ({col})"), f"{pre}{key} ({col})", _REGION_NUMERIC[key])
+        if share_cols:
+            vals = [_csv_float(cctx, rec.get(f"share_{t}"), f"{pre}share_{t}") for t in tiers]
+            row["shares"] = [cctx.number(x, f"{pre}share_{t}", _b(0, 1, True, True, "1", "")) for x, t in zip(vals, tiers)]
+            _check_sum(cctx, row["shares"], pre + "shares")
+        else:
+            row["shares"] = None
+        rows.append(row)
+    return _make_regions(cctx, rows, _resolve_shares(ctx, rows, shares_tbl, tiers))
+
+
+def _csv_float(ctx: _Ctx, s: Any, fld: str) -> float:
+    if s is None or s == "":
+        ctx.fail(fld, "missing value")
+    try:
+        return float(s)
+    except ValueError:
+        ctx.fail(fld, f"expected a number, got {_show(s)}")
+    raise AssertionError  # unreachable
+
+
+def _pairs(ctx: _Ctx, v: Any, R: int) -> int | None:
+    if isinstance(v, str):
+        if v != "all":
+            ctx.fail("scenario.pairs", f"expected \"all\" or {{ nearest = k }}, got {_show(v)}")
+        return None
+    if isinstance(v, dict):
+        ctx.keys(v, ("nearest",), "scenario.pairs.")
+        if "nearest" not in v:
+            ctx.fail("scenario.pairs.nearest", "missing")
+        k = ctx.integer(v["nearest"], "scenario.pairs.nearest")
+        if not 1 <= k <= R - 1:
+            ctx.fail("scenario.pairs.nearest", f"must be in 1..{R - 1} (R - 1 for {R} regions), got {k}")
+        return k
+    ctx.fail("scenario.pairs", f"expected \"all\" or {{ nearest = k }}, got {_typename(v)} {_show(v)}")
+    raise AssertionError  # unreachable
+
+
+def _policy_value(ctx: _Ctx, v: Any, default: Any, fld: str, tiers: tuple[str, ...], spec: ParamSpec | None) -> Any:
+    key = fld.rsplit(".", 1)[-1]
+    if isinstance(default, bool):
+        if not isinstance(v, bool):
+            ctx.fail(fld, f"expected a boolean, got {_typename(v)} {_show(v)}")
+        return v
+    if isinstance(default, float):
+        return ctx.number(v, fld, spec)
+    if isinstance(default, int):
+        x = ctx.integer(v, fld)
+        if spec is not None and not spec.contains(float(x)):
+            ctx.fail(fld, f"must be {spec.describe()}, got {x}")
+        return x
+    if isinstance(default, str):
+        return ctx.string(v, fld, nonempty=False)
+    if isinstance(default, list):
+        if not isinstance(v, list):
+            ctx.fail(fld, f"expected an array, got {_typename(v)} {_show(v)}")
+        proto = default[0] if default else None
+        out = [
+            _policy_value(ctx, x, proto, f"{fld}[{i}]", tiers, None) if proto is not None else x
+            for i, x in enumerate(v)
+        ]
+        if key == "tiers" or key.endswith("_tiers"):
+            for i, t in enumerate(out):
+                if not isinstance(t, str):
+                    ctx.fail(f"{fld}[{i}]", f"expected a tier name, got {_typename(t)} {_show(t)}")
+                if t not in tiers:
+                    ctx.fail(fld, f"unknown tier {t!r} (tiers: {', '.join(tiers)})")
+            if len(set(out)) != len(out):
+                ctx.fail(fld, "duplicate tier")
+        return out
+    if isinstance(default, dict):
+        return ctx.table(v, fld)
+    if default is None:
+        return v
+    ctx.fail(fld, f"cannot check a value of default type {type(default).__name__}")
+
+
+def _policies(ctx: _Ctx, v: Any, tiers: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    pt = ctx.table(v, "policies")
+    known = known_policy_defaults()
+    for name in pt:
+        if name not in known:
+            ctx.fail(f"policies.{name}", f"unknown policy (known: {', '.join(sorted(known))})")
+    out: dict[str, dict[str, Any]] = {}
+    for name in sorted(known):
+        defaults = known[name]
+        given = ctx.table(pt.get(name, {}), f"policies.{name}")
+        ctx.keys(given, list(defaults), f"policies.{name}.")
+        resolved = {}
+        for k, d in defaults.items():
+            fld = f"policies.{name}.{k}"
+            spec = POLICY_PARAM_BOUNDS.get((name, k))
+            resolved[k] = _policy_value(ctx, given.get(k, d), d, fld, tiers, spec)
+        out[name] = resolved
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# writing, hashing, overrides
+# ----------------------------------------------------------------------------------------
+def _plain(v: Any) -> Any:
+    """Python scalars/lists/dicts only (no numpy types), for tomli_w."""
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return [_plain(x) for x in v.tolist()]
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return float(v)
+    return v
+
+
+def _to_doc(sc: Scenario) -> dict[str, Any]:
+    """The canonical document of a scenario (every value explicit, regions inline)."""
+    rg = sc.regions
+    r = sc.run
+    doc: dict[str, Any] = {
+        "scenario": {
+            "name": sc.name,
+            "tiers": list(sc.tiers),
+            "pairs": "all" if sc.nearest is None else {"nearest": int(sc.nearest)},
+        },
+        "run": {
+            "t0": float(r.t0), "t1": float(r.t1), "dt": float(r.dt),
+            "save_every": float(r.save_every), "policy_period": float(r.policy_period),
+            "method": r.method, "policy": r.policy,
+        },
+        "params": {k: float(sc.params[k]) for k in SCALAR_DEFAULTS},
+    }
+    for k in TIER_DEFAULTS:
+        doc["params"][k] = {t: float(x) for t, x in zip(sc.tiers, sc.tier_params[k])}
+    doc["policies"] = {name: _plain(sc.policy_params[name]) for name in sorted(sc.policy_params)}
+    doc["regions"] = [
+        {
+            "name": rg.name[i],
+            "name_zh": rg.name_zh[i],
+            "macro_region": rg.macro_region[i],
+            "lat": float(rg.lat[i]),
+            "lon": float(rg.lon[i]),
+            "gdp": float(rg.gdp[i]),
+            "population": float(rg.population[i]),
+            "schooling": float(rg.schooling[i]),
+            "shares": {t: float(x) for t, x in zip(sc.tiers, rg.shares[i])},
+        }
+        for i in range(len(rg))
+    ]
+    if sc.sweep is not None:
+        doc["sweep"] = _plain(sc.sweep)
+    return doc
+
+
+def scenario_to_toml(sc: Scenario) -> str:
+    """The canonical resolved scenario as TOML: self-contained, loadable, `source` left out."""
+    import tomli_w
+
+    return _HEADER + tomli_w.dumps(_to_doc(sc))
+
+
+def scenario_hash(sc: Scenario) -> str:
+    """sha256 hex digest of `scenario_to_toml(sc)` (independent of where it was loaded from)."""
+    return hashlib.sha256(scenario_to_toml(sc).encode("utf-8")).hexdigest()
+
+
+_RUN_FIELDS = tuple(f.name for f in fields(RunSettings))
+
+
+def _with_overrides(sc: Scenario, kw: dict[str, Any]) -> Scenario:
+    doc = _to_doc(sc)
+    for k, v in kw.items():
+        if v is None:
+            continue
+        if k in _RUN_FIELDS:
+            doc["run"][k] = v
+        elif k in SCALAR_DEFAULTS:
+            doc["params"][k] = v
+        elif k in TIER_DEFAULTS:
+            if isinstance(v, dict):
+                doc["params"][k] = dict(v)
+            else:
+                vals = list(np.asarray(v, dtype=float).ravel())
+                if len(vals) != len(sc.tiers):
+                    raise ScenarioError(
+                        f"{sc.source}: params.{k}: expected {len(sc.tiers)} values (one per tier), got {len(vals)}"
+                    )
+                doc["params"][k] = {t: float(x) for t, x in zip(sc.tiers, vals)}
+        elif k == "name":
+            doc["scenario"]["name"] = v
+        elif k == "nearest":
+            doc["scenario"]["pairs"] = {"nearest": v}
+        elif k == "pairs":
+            doc["scenario"]["pairs"] = v if isinstance(v, (str, dict)) else {"nearest": v}
+        elif k == "policies":
+            if not isinstance(v, dict):
+                raise ScenarioError(f"{sc.source}: policies: expected a dict of policy tables")
+            for pname, pvals in v.items():
+                doc["policies"].setdefault(pname, {})
+                if not isinstance(pvals, dict):
+                    raise ScenarioError(f"{sc.source}: policies.{pname}: expected a table")
+                doc["policies"][pname].update(pvals)
+        else:
+            raise ScenarioError(f"{sc.source}: {k}: unknown override")
+    return _from_doc(_plain(doc), _Ctx(sc.source), Path.cwd())
+
+
+def replace_run(
+    sc: Scenario,
+    *,
+    t0: float | None = None,
+    t1: float | None = None,
+    dt: float | None = None,
+    save_every: float | None = None,
+    policy_period: float | None = None,
+    method: str | None = None,
+    policy: str | None = None,
+) -> Scenario:
+    """A re-validated copy with run settings replaced (None leaves a setting as it is)."""
+    return _with_overrides(
+        sc,
+        dict(t0=t0, t1=t1, dt=dt, save_every=save_every, policy_period=policy_period,
+             method=method, policy=policy),
+    )

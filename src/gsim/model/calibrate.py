@@ -1,0 +1,67 @@
+"""Initial state and calibration constants (spec §5), vectorised over a batch of runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gsim.model.inputs import SP, TP, BatchInputs, state_size
+
+
+@dataclass(frozen=True, eq=False)
+class Calibration:
+    y0: np.ndarray  # (B, NY) initial flat state
+    wmin: np.ndarray  # (B, R) wage floor
+    D0: np.ndarray  # (B, S) base demand per tier
+    Ytot0: np.ndarray  # (B,) total normal-utilisation capacity at t0
+
+
+def calibrate(inp: BatchInputs) -> Calibration:
+    """Spec §5, steps 1-9 in order, for every run of the batch."""
+    B, R, S = inp.n_runs, inp.n_regions, inp.n_tiers
+    par = lambda name: inp.sp[:, SP[name], None]  # noqa: E731  (B, 1)
+    alpha, theta = inp.tp[:, TP["alpha"]][:, None, :], inp.tp[:, TP["theta"]][:, None, :]
+    gdp, pop, school = inp.reg[:, 0], inp.reg[:, 1], inp.reg[:, 2]
+    u0, u_star, e_star = par("u0")[..., None], par("u_star")[..., None], par("e_star")
+
+    # 1. stocks read straight from the data
+    Lf = par("lambda_LF") * pop
+    H = school.copy()
+    I = par("kappa_I") * gdp
+    p = np.ones((B, S))
+    # 2. base output and capacity
+    Y0 = inp.shares * gdp[:, :, None]
+    Yhat0 = Y0 / u0
+    # 3. base employment, split by tier labour-income shares
+    lab = (1 - alpha) * Y0
+    E0 = e_star[..., None] * Lf[:, :, None] * lab / lab.sum(axis=2, keepdims=True)
+    # 4. wage: firms staff for normal utilisation
+    w = ((1 - alpha) * (u_star / u0) * Y0).sum(axis=2) / (e_star * Lf)
+    # 5. capital in proportion to profit shares
+    mu = 1 - (1 - alpha) * u_star / u0
+    K = par("kappa_K")[..., None] * gdp[:, :, None] * mu * inp.shares
+    K /= (mu * inp.shares).sum(axis=2, keepdims=True)
+    # 6. wage floor
+    wmin = par("w_min_share") * w
+    # 7. readiness at t0 (spec §6, eqs 1-2)
+    IL = I / Lf
+    Z = 0.5 * H / H.max(axis=1, keepdims=True) + 0.5 * IL / IL.max(axis=1, keepdims=True)
+    m = 1.0 / (1.0 + np.exp(-par("kappa")[..., None] * (Z[:, :, None] - theta)))
+    # 8. TFP that makes capacity equal Yhat0 with E0 workers
+    A = Yhat0 / (m * K**alpha * E0 ** (1 - alpha))
+    # 9. demand constants
+    D0 = u0[:, 0] * Yhat0.sum(axis=1)
+    Ytot0 = Yhat0.sum(axis=(1, 2))
+
+    y0 = np.empty((B, state_size(R, S)))
+    RS = R * S
+    y0[:, 0:RS] = K.reshape(B, RS)
+    y0[:, RS : 2 * RS] = A.reshape(B, RS)
+    y0[:, 2 * RS : 4 * RS] = 0.0  # pipelines X and XA start empty
+    at = 4 * RS
+    for v in (Lf, w, H, I):
+        y0[:, at : at + R] = v
+        at += R
+    y0[:, at : at + S] = p
+    return Calibration(y0=y0, wmin=np.ascontiguousarray(wmin), D0=D0, Ytot0=Ytot0)

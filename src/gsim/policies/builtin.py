@@ -1,0 +1,72 @@
+"""The four built-in policies of spec §8, registered through the plugin hook like any other."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gsim.hookspecs import hookimpl
+from gsim.policies import Policy, PolicyContext, zero_decision
+
+
+def _no_transfer(ctx: PolicyContext):
+    return zero_decision(ctx.n_runs, ctx.pairs, len(ctx.tiers))
+
+
+def _market(ctx: PolicyContext):
+    W, z, psi = zero_decision(ctx.n_runs, ctx.pairs, len(ctx.tiers))
+    W[:] = 1.0
+    return W, z, psi
+
+
+def _output_per_worker(ctx: PolicyContext) -> np.ndarray:
+    return ctx["gdp"] / ctx["labor_force"]  # (B, R), nominal gdp per labour-force member
+
+
+def _subsidy_race(ctx: PolicyContext):
+    W, z, psi = _market(ctx)
+    gpl = _output_per_worker(ctx)
+    below = gpl < np.median(gpl, axis=1, keepdims=True)  # strictly below the median
+    tiers = [ctx.tiers.index(t) for t in ctx.params["tiers"]]
+    z[:, :, tiers] = np.where(below[:, :, None], float(ctx.params["rate"]), 0.0)
+    return W, z, psi
+
+
+def _gradient(ctx: PolicyContext):
+    W, z, psi = zero_decision(ctx.n_runs, ctx.pairs, len(ctx.tiers))
+    P = ctx.params
+    m, u, recv = ctx["readiness"], ctx["utilization"], ctx.pairs.recv
+    ready = m >= P["readiness"]  # (B, R, S)
+    S = m.shape[2]
+    frontier = np.where(ready, np.arange(S), -1).max(axis=2)  # (B, R), -1 if none ready
+    gpl = _output_per_worker(ctx)
+    downhill = gpl[:, :, None] >= P["gradient_ratio"] * gpl[:, recv]  # (i) (B, R, k)
+    below_frontier = np.arange(S)[None, None, :] < frontier[:, :, None]  # (ii) (B, R, S)
+    receiver_ready = ready[:, recv, :]  # (iii) (B, R, k, S)
+    room = u >= P["min_utilization"]  # (iv) (B, S)
+    W[:] = (downhill[..., None] & below_frontier[:, :, None, :] & receiver_ready
+            & room[:, None, None, :])
+    psi[:] = P["aid"]
+    return W, z, psi
+
+
+BUILTIN_POLICIES = (
+    Policy("none", _no_transfer, {}, "No transfer: W = 0, no subsidies, no aid."),
+    Policy("market", _market, {}, "Unguided market relocation: W = 1 on every candidate pair."),
+    Policy(
+        "subsidy_race", _subsidy_race, {"rate": 0.03, "tiers": ["labor", "capital"]},
+        "Homogeneous competition: regions below the median output per worker subsidise "
+        "the same tiers; W = 1.",
+    ),
+    Policy(
+        "gradient", _gradient,
+        {"gradient_ratio": 1.3, "readiness": 0.52, "min_utilization": 0.7, "aid": 0.1},
+        "Gradient-ordered transfer: down the development gradient, below the sender's "
+        "frontier tier, to ready receivers, never into over-capacity; pairing aid.",
+    ),
+)
+
+
+@hookimpl
+def gsim_register_policies(register):
+    for policy in BUILTIN_POLICIES:
+        register(policy)
