@@ -66,14 +66,16 @@ class BatchResult:
 
 @dataclass(frozen=True)
 class Event:
-    """Something applied to the state between steps (e.g. an exogenous shock).
+    """Something applied to a batch between steps (e.g. an exogenous shock).
 
-    ``apply(step, t, y)`` may edit the (B, NY) state in place; it is called at each step
-    listed in ``steps`` before that step's policy decision and save.
+    ``apply(step, t, y, inputs)`` may edit the (B, NY) state `y` and the parameter arrays
+    of `inputs` (BatchInputs: sp, tp) in place; it is called at each step listed in
+    ``steps``, before that step's policy decision and save. Use
+    `gsim.model.inputs.state_slices` to find a stock inside `y`.
     """
 
     steps: frozenset[int]
-    apply: Callable[[int, float, np.ndarray], None]
+    apply: Callable[[int, float, np.ndarray, BatchInputs], None]
 
 
 def _stock_name(index: int, R: int, S: int, regions, tiers) -> str:
@@ -161,7 +163,7 @@ def run_batch(
         t = grid.t0 + k * grid.dt
         for ev in events:
             if k in ev.steps:
-                ev.apply(k, t, y)
+                ev.apply(k, t, y, inp)
         if k % every == 0:
             values = observe(y, W, z, psi)
             ctx = PolicyContext(t, params, tiers, regions, pr, values)
