@@ -761,10 +761,14 @@ def _regions_csv(ctx: _Ctx, v: Any, base: Any, tiers: tuple[str, ...], shares_tb
         for col, key in _CSV_COLUMNS.items():
             if key not in _REGION_NUMERIC:
                 continue
-            row[key] = cctx.number(_csv_float(cctx, rec.get(col), f"{pre}{key} ({col})"), f"{pre}{key} ({col})", _REGION_NUMERIC[key])
+            fld = f"{pre}{key} ({col})"
+            row[key] = cctx.number(_csv_float(cctx, rec.get(col), fld), fld, _REGION_NUMERIC[key])
         if share_cols:
-            vals = [_csv_float(cctx, rec.get(f"share_{t}"), f"{pre}share_{t}") for t in tiers]
-            row["shares"] = [cctx.number(x, f"{pre}share_{t}", _b(0, 1, True, True, "1", "")) for x, t in zip(vals, tiers)]
+            unit = _b(0, 1, True, True, "1", "share")
+            row["shares"] = [
+                cctx.number(_csv_float(cctx, rec.get(f"share_{t}"), f"{pre}share_{t}"), f"{pre}share_{t}", unit)
+                for t in tiers
+            ]
             _check_sum(cctx, row["shares"], pre + "shares")
         else:
             row["shares"] = None

@@ -375,6 +375,17 @@ def _observe_batch(Y, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, ors
                      W[b], z[b], psi[b], ors[b], orr[b], ors_[b], o0[b])
 
 
+@njit(**JIT)
+def derivatives(Y, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, DY):
+    """dY/dt (spec §7) of every run of a batch into DY; for tests and diagnostics."""
+    R, S = wmin.shape[1], D0.shape[1]
+    for b in range(Y.shape[0]):
+        rs, rv, sv, hbuf, sc = _scratch(R, S, recv.shape[1])
+        relocate = W[b].size > 0 and W[b].max() > 0.0
+        _evaluate(Y[b], R, S, sp[b], tp[b], wmin[b], D0[b], Ytot0[b], recv, dist, nrecv,
+                  W[b], z[b], psi[b], relocate, rs, rv, sv, hbuf, sc, DY[b], True)
+
+
 def _variant(fn, suffix: str, **options):
     """Compile a copy of `fn` under its own name, so each variant has its own cache entry."""
     copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + suffix)
