@@ -7,6 +7,7 @@ laid out, so the kernels, the calibration and the output code agree by construct
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,7 +43,7 @@ def state_slices(R: int, S: int) -> dict[str, tuple[slice, tuple[int, ...]]]:
     out, at = {}, 0
     for name, tiered in STOCKS:
         shape = (R, S) if tiered else ((R,) if tiered is False else (S,))
-        size = int(np.prod(shape))
+        size = math.prod(shape)
         out[name] = (slice(at, at + size), shape)
         at += size
     return out

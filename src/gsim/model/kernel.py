@@ -30,9 +30,9 @@ _ELL_R, _ELL_F, _K_EPS = SP["ell_R"], SP["ell_F"], SP["K_eps"]
 _ALPHA, _THETA, _EPS, _ETA, _OMEGA = TP["alpha"], TP["theta"], TP["epsilon"], TP["eta"], TP["omega"]
 
 # rows of the per-run scratch arrays
-(M_, DD, EE, YC, YY, PI, ZEFF, RD, INV, TOUT, TIN, TINA, FA, FB, NRS) = range(15)
+(M_, DD, EE, YC, YY, PI, ZEFF, RD, INV, TOUT, TIN, TINA, FA, FB, GG, BASE, NRS) = range(17)
 (Z_, SUMDD, UNEMP, GDP, YR, FSUB, LNV, AIDIN, AIDOUT, DLF, NRV) = range(11)
-(DEM, QQ, UTIL, ASTAR, NSV) = range(5)
+(DEM, QQ, UTIL, ASTAR, EKT, NSV) = range(6)
 (VOLUME, FAILED, LOST, NSC) = range(4)
 
 # observation layout (see gsim.output for names and units)
@@ -71,10 +71,14 @@ def _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, re
     for r in range(1, R):
         Hmax = max(Hmax, H[r])
         ILmax = max(ILmax, I[r] / Lf[r])
+    # exp(-kappa (Z - theta)) = exp(-kappa Z) exp(kappa theta): one exp per region
+    for s in range(S):
+        sv[EKT, s] = math.exp(kappa * theta[s])
     for r in range(R):
         rv[Z_, r] = 0.5 * H[r] / Hmax + 0.5 * (I[r] / Lf[r]) / ILmax
+        e = math.exp(-kappa * rv[Z_, r])
         for s in range(S):
-            rs[M_, r, s] = 1.0 / (1.0 + math.exp(-kappa * (rv[Z_, r] - theta[s])))
+            rs[M_, r, s] = 1.0 / (1.0 + e * sv[EKT, s])
 
     # 3-6 labour demand, rationing, capacity.  With g = ((1-a)B/w)^(1/a): Dd = K g and,
     # unrationed, K^a Dd^(1-a) = K g^(1-a) = K g / ((1-a)B/w); one power per region-tier.
@@ -83,9 +87,9 @@ def _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, re
         for s in range(S):
             base = (1.0 - alpha[s]) * p[s] * u_star * rs[M_, r, s] * A[r, s] / w[r]
             g = base ** (1.0 / alpha[s])
-            rs[FA, r, s] = g  # kept for capacity below
+            rs[GG, r, s] = g
+            rs[BASE, r, s] = base
             rs[DD, r, s] = K[r, s] * g
-            rs[FB, r, s] = base
             tot += rs[DD, r, s]
         rv[SUMDD, r] = tot
         ration = min(1.0, Lf[r] / tot) if tot > 0.0 else 1.0
@@ -93,7 +97,7 @@ def _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, re
         for s in range(S):
             rs[EE, r, s] = rs[DD, r, s] * ration
             employed += rs[EE, r, s]
-            base, g = rs[FB, r, s], rs[FA, r, s]
+            base, g = rs[BASE, r, s], rs[GG, r, s]
             cap = rs[M_, r, s] * A[r, s] * K[r, s] * (g / base) if base > 0.0 else 0.0
             if ration < 1.0:
                 cap *= ration ** (1.0 - alpha[s])
@@ -141,13 +145,17 @@ def _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, re
         for s in range(S):
             rs[INV, r, s] = sigma * yr * rs[INV, r, s] / tot
 
-    # 14 relocation: pi_e separates into a sender factor FA and a receiver factor FB
+    # 14 relocation.  pi_e = FA_rs FB_qs - delta + zeff_qs with FA = A^(1/a) (sender) and
+    # FB = p m c^((1-a)/a) (u - (1-a) u*), c = (1-a) p u* m / w (receiver).  Since
+    # base = c A and g = base^(1/a):  c^((1-a)/a) = c^(1/a) / c = g A / (FA base).
     if relocate:
         for r in range(R):
             for s in range(S):
-                rs[FA, r, s] = A[r, s] ** (1.0 / alpha[s])
-                c = (1.0 - alpha[s]) * p[s] * u_star * rs[M_, r, s] / w[r]
-                rs[FB, r, s] = (p[s] * rs[M_, r, s] * c ** ((1.0 - alpha[s]) / alpha[s])
+                a_inv = 1.0 / alpha[s]
+                rs[FA, r, s] = A[r, s] ** a_inv
+                base = rs[BASE, r, s]
+                lift = rs[GG, r, s] * A[r, s] / (rs[FA, r, s] * base) if base > 0.0 else 0.0
+                rs[FB, r, s] = (p[s] * rs[M_, r, s] * lift
                                 * (sv[UTIL, s] - (1.0 - alpha[s]) * u_star))
         lam, G0, c_d = sp[_LAMBDA_T], sp[_G0], sp[_C_D]
         srow = hbuf.shape[0] - 1  # hbuf[j, s] = W h of receiver j; hbuf[srow, s] = S_rs
@@ -157,14 +165,12 @@ def _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, re
                 hbuf[srow, s] = 0.0
             for j in range(n):
                 q, d = recv[r, j], dist[r, j]
-                for s in range(S):
-                    hbuf[j, s] = 0.0
-                    if W[r, j, s] > 0.0:
-                        G = (rs[FA, r, s] * rs[FB, q, s] - delta + rs[ZEFF, q, s]
-                             - rs[PI, r, s] - c_d * d)
-                        if G > 0.0:
-                            hbuf[j, s] = W[r, j, s] * (G / (G0 + G))
-                            hbuf[srow, s] += hbuf[j, s]
+                for s in range(S):  # branch-free so the tier loop vectorises
+                    G = (rs[FA, r, s] * rs[FB, q, s] - delta + rs[ZEFF, q, s]
+                         - rs[PI, r, s] - c_d * d)
+                    Gp = max(G, 0.0)
+                    hbuf[j, s] = W[r, j, s] * (Gp / (G0 + Gp))
+                    hbuf[srow, s] += hbuf[j, s]
             for j in range(n):
                 q = recv[r, j]
                 for s in range(S):
