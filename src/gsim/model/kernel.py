@@ -158,32 +158,40 @@ def _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, re
                 rs[FB, r, s] = (p[s] * rs[M_, r, s] * lift
                                 * (sv[UTIL, s] - (1.0 - alpha[s]) * u_star))
         lam, G0, c_d = sp[_LAMBDA_T], sp[_G0], sp[_C_D]
+        fa, fb, zeff, pi, m = rs[FA], rs[FB], rs[ZEFF], rs[PI], rs[M_]
+        tin, tina, tout = rs[TIN], rs[TINA], rs[TOUT]
         srow = hbuf.shape[0] - 1  # hbuf[j, s] = W h of receiver j; hbuf[srow, s] = S_rs
         for r in range(R):
             n = nrecv[r]
+            Wr = W[r]
             for s in range(S):
                 hbuf[srow, s] = 0.0
             for j in range(n):
-                q, d = recv[r, j], dist[r, j]
+                q, cd = recv[r, j], c_d * dist[r, j]
                 for s in range(S):  # branch-free so the tier loop vectorises
-                    G = (rs[FA, r, s] * rs[FB, q, s] - delta + rs[ZEFF, q, s]
-                         - rs[PI, r, s] - c_d * d)
+                    G = fa[r, s] * fb[q, s] - delta + zeff[q, s] - pi[r, s] - cd
                     Gp = max(G, 0.0)
-                    hbuf[j, s] = W[r, j, s] * (Gp / (G0 + Gp))
+                    hbuf[j, s] = Wr[j, s] * (Gp / (G0 + Gp))
                     hbuf[srow, s] += hbuf[j, s]
+            # T_rqs = coef_rs h_rqs with coef_rs = lambda K_rs / (1 + S_rs)
+            for s in range(S):
+                tout[r, s] = lam * K[r, s] * hbuf[srow, s] / (1.0 + hbuf[srow, s])
+                hbuf[srow, s] = lam * K[r, s] / (1.0 + hbuf[srow, s])
+            aid_out = 0.0
             for j in range(n):
                 q = recv[r, j]
+                total, failed = 0.0, 0.0
                 for s in range(S):
-                    if hbuf[j, s] > 0.0:
-                        T = lam * K[r, s] * hbuf[j, s] / (1.0 + hbuf[srow, s])
-                        rs[TOUT, r, s] += T
-                        rs[TIN, q, s] += T
-                        rs[TINA, q, s] += T * A[r, s]
-                        rv[AIDIN, q] += psi[q] * T
-                        rv[AIDOUT, r] += psi[q] * T
-                        sc[VOLUME] += T
-                        if rs[M_, q, s] < 0.5:
-                            sc[FAILED] += T
+                    T = hbuf[srow, s] * hbuf[j, s]
+                    tin[q, s] += T
+                    tina[q, s] += T * A[r, s]
+                    total += T
+                    failed += T if m[q, s] < 0.5 else 0.0
+                rv[AIDIN, q] += psi[q] * total
+                aid_out += psi[q] * total
+                sc[VOLUME] += total
+                sc[FAILED] += failed
+            rv[AIDOUT, r] += aid_out
 
     # 15 arrivals and their failures; 16 frontier
     tau, ell_F = sp[_TAU_T], sp[_ELL_F]

@@ -1,0 +1,31 @@
+# The two commands of the README: `make run` (install, then the main job on the embedded
+# default scenario) and `make test` (install, then the whole test suite). Both need only
+# python3 (>= 3.11), pip and make.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test install install-test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+
+install-test: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet ./plugins/gsim-guangxi-matchmaking ./plugins/gsim-pairing
+
+run: install
+	$(BIN)/gsim run --policy all
+
+test: install-test
+	$(BIN)/python -m pytest tests plugins -q
+
+bench: install
+	$(BIN)/python benchmarks/bench_model.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
