@@ -49,11 +49,10 @@ def builtin_policies_only(request, monkeypatch):
     """Tests never see whatever plugins are installed: the registry holds the four built-ins."""
     if request.node.name in REAL_REGISTRY_TESTS:
         return
-    import types
+    import gsim.plugins
 
-    fake = types.ModuleType("gsim.plugins")
-    fake.policy_defaults = lambda: copy.deepcopy(BUILTIN_POLICY_DEFAULTS)  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "gsim.plugins", fake)
+    monkeypatch.setattr(gsim.plugins, "policy_defaults",
+                        lambda: copy.deepcopy(BUILTIN_POLICY_DEFAULTS))
 
 
 def base_doc() -> dict:
@@ -128,7 +127,7 @@ def test_default_parameters_and_run_settings_match_spec():
     assert sc.run == RunSettings()
     assert sc.run == RunSettings(2023.0, 2050.0, 0.125, 1.0, 1.0, "euler", "market")
     assert sc.run.n_steps == 216
-    assert sc.nearest is None and sc.sweep is None
+    assert sc.nearest is None and sc.sweep is not None  # [sweep] added by the sweep issue
     assert sc.policy_params["subsidy_race"] == {"rate": 0.03, "tiers": ["labor", "capital"]}
     assert sc.policy_params["gradient"] == BUILTIN_POLICY_DEFAULTS["gradient"]
     assert sc.policy_params["none"] == {} and sc.policy_params["market"] == {}
@@ -308,13 +307,11 @@ def test_replace_run_and_with_overrides():
 # the policy registry
 # ----------------------------------------------------------------------------------------
 def test_policies_come_from_the_registry(tmp_path, monkeypatch):
-    import types
+    import gsim.plugins
 
-    fake = types.ModuleType("gsim.plugins")
     reg = dict(copy.deepcopy(BUILTIN_POLICY_DEFAULTS))
     reg["quota"] = {"cap": 0.5, "steps": 3, "label": "q", "on": True}
-    fake.policy_defaults = lambda: reg  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "gsim.plugins", fake)
+    monkeypatch.setattr(gsim.plugins, "policy_defaults", lambda: reg)
     doc = base_doc()
     doc["run"]["policy"] = "quota"
     doc["policies"]["quota"] = {"cap": 1, "steps": 4}
@@ -330,7 +327,7 @@ def test_policies_come_from_the_registry(tmp_path, monkeypatch):
 
 def test_real_registry_knows_the_builtins():
     """Integration with gsim.plugins as it is (built-ins only, no entry points)."""
-    plugins = pytest.importorskip("gsim.plugins")
+    import gsim.plugins as plugins
     from gsim.scenario import known_policy_defaults
 
     real = known_policy_defaults()
@@ -339,11 +336,17 @@ def test_real_registry_knows_the_builtins():
     assert hasattr(plugins, "policy_defaults")
 
 
-def test_builtin_fallback_when_registry_missing(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "gsim.plugins", None)  # import gsim.plugins fails
-    sc = load_scenario(write(tmp_path, base_doc()))
-    assert set(sc.policy_params) == set(BUILTIN_POLICY_DEFAULTS)
-    assert sc.policy_params["gradient"]["aid"] == 0.2
+def test_plugin_policies_are_resolved_only_when_configured(tmp_path, monkeypatch):
+    """Installing a plugin policy must not change scenarios that do not use it."""
+    import gsim.plugins
+
+    before = load_scenario(write(tmp_path, base_doc()))
+    reg = dict(copy.deepcopy(BUILTIN_POLICY_DEFAULTS))
+    reg["quota"] = {"cap": 0.5}
+    monkeypatch.setattr(gsim.plugins, "policy_defaults", lambda: reg)
+    after = load_scenario(write(tmp_path, base_doc()))
+    assert set(after.policy_params) == set(BUILTIN_POLICY_DEFAULTS)
+    assert scenario_hash(after) == scenario_hash(before)
 
 
 # ----------------------------------------------------------------------------------------
@@ -584,3 +587,9 @@ def test_docs_example_loads_and_lists_every_parameter(tmp_path):
     two = snippet + snippet.replace('"Beijing"', '"Beijing2"')
     sc2 = load_scenario(write(tmp_path, two, "inline.toml"))
     assert sc2.regions.name == ("Beijing", "Beijing2") and sc2.regions.gdp[1] == 4376.07
+
+
+def test_builtin_policy_defaults_agree_with_the_registered_policies():
+    from gsim.policies.builtin import BUILTIN_POLICIES
+
+    assert {p.name: dict(p.defaults) for p in BUILTIN_POLICIES} == BUILTIN_POLICY_DEFAULTS

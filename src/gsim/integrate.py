@@ -7,8 +7,9 @@ for the whole batch, never inside the compiled loop.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -89,9 +90,43 @@ def _stock_name(index: int, R: int, S: int, regions, tiers) -> str:
     return f"state[{index}]"
 
 
-def _stock_values(y: np.ndarray, R: int, S: int) -> dict[str, np.ndarray]:
-    B = y.shape[0]
-    return {n: y[:, sl].reshape((B,) + shape) for n, (sl, shape) in state_slices(R, S).items()}
+@functools.lru_cache(maxsize=16)
+def _layout(R: int, S: int) -> dict[str, tuple[str, object]]:
+    """Where each named quantity lives: (raw array, index into its quantity axis)."""
+    where: dict[str, tuple[str, object]] = {
+        name: ("y", (sl, shape)) for name, (sl, shape) in state_slices(R, S).items()
+    }
+    for raw, names in (("rs", kernel.OBS_RS), ("r", kernel.OBS_R), ("s", kernel.OBS_S),
+                       ("o0", kernel.OBS_0)):
+        where.update({n: (raw, i) for i, n in enumerate(names)})
+    return where
+
+
+class Observation(Mapping):
+    """Every §10 quantity of a batch as read-only views into a few raw arrays.
+
+    The raw arrays have a leading run axis, optionally followed by a time axis (`lead`
+    axes in all); ``obs["readiness"]`` is (B, [T,] R, S) and so on.
+    """
+
+    def __init__(self, raw: dict[str, np.ndarray], R: int, S: int, lead: int = 1):
+        self.raw, self.lead = raw, lead
+        self.where = _layout(R, S)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        raw, at = self.where[name]
+        arr = self.raw[raw]
+        head = arr.shape[: self.lead]
+        if raw == "y":
+            sl, shape = at
+            return arr[..., sl].reshape(head + shape)
+        return arr[(slice(None),) * self.lead + (at,)]
+
+    def __iter__(self):
+        return iter(self.where)
+
+    def __len__(self) -> int:
+        return len(self.where)
 
 
 class Observer:
@@ -101,21 +136,18 @@ class Observer:
         self.inp, self.cal = inp, cal
         self.fn = kernel.observe_parallel if parallel else kernel.observe_serial
 
-    def __call__(self, y: np.ndarray, W, z, psi) -> dict[str, np.ndarray]:
-        inp, cal = self.inp, self.cal
-        B, R, S = y.shape[0], inp.n_regions, inp.n_tiers
-        ors = np.empty((B, len(kernel.OBS_RS), R, S))
-        orr = np.empty((B, len(kernel.OBS_R), R))
-        osv = np.empty((B, len(kernel.OBS_S), S))
-        o0 = np.empty((B, len(kernel.OBS_0)))
-        pr = inp.pairs
+    def raw_shapes(self, B: int) -> dict[str, tuple[int, ...]]:
+        R, S, NY = self.inp.n_regions, self.inp.n_tiers, self.cal.y0.shape[1]
+        return {"y": (B, NY), "rs": (B, len(kernel.OBS_RS), R, S), "r": (B, len(kernel.OBS_R), R),
+                "s": (B, len(kernel.OBS_S), S), "o0": (B, len(kernel.OBS_0))}
+
+    def __call__(self, y: np.ndarray, W, z, psi) -> Observation:
+        inp, cal, pr = self.inp, self.cal, self.inp.pairs
+        raw = {k: np.empty(shape) for k, shape in self.raw_shapes(y.shape[0]).items() if k != "y"}
+        raw["y"] = y.copy()
         self.fn(y, inp.sp, inp.tp, cal.wmin, cal.D0, cal.Ytot0, pr.recv, pr.dist, pr.nrecv,
-                W, z, psi, ors, orr, osv, o0)
-        out = _stock_values(y, R, S)
-        for arr, names in ((ors, kernel.OBS_RS), (orr, kernel.OBS_R), (osv, kernel.OBS_S)):
-            out.update({n: arr[:, i] for i, n in enumerate(names)})
-        out.update({n: o0[:, i] for i, n in enumerate(kernel.OBS_0)})
-        return out
+                W, z, psi, raw["rs"], raw["r"], raw["s"], raw["o0"])
+        return Observation(raw, inp.n_regions, inp.n_tiers)
 
 
 def run_batch(
@@ -151,7 +183,10 @@ def run_batch(
     fail_step = np.full(B, -1, np.int64)
     fail_index = np.full(B, -1, np.int64)
     W, z, psi = zero_decision(B, inp.pairs, S)
-    saved: dict[str, np.ndarray] = {}
+    T = len(save_steps)
+    save_index = {int(k): i for i, k in enumerate(save_steps)}
+    saved = {k: np.full((shape[0], T) + shape[1:], np.nan)
+             for k, shape in observe.raw_shapes(B).items()}
     pr = inp.pairs
     k_now = 0
     for k in sorted(event_steps):
@@ -164,9 +199,10 @@ def run_batch(
         for ev in events:
             if k in ev.steps:
                 ev.apply(k, t, y, inp)
+        current = None
         if k % every == 0:
-            values = observe(y, W, z, psi)
-            ctx = PolicyContext(t, params, tiers, regions, pr, values)
+            current = observe(y, W, z, psi)
+            ctx = PolicyContext(t, params, tiers, regions, pr, current)
             try:
                 decision = policy.decide(ctx)
             except Exception as exc:  # a plugin's bug must not look like a gsim crash
@@ -174,19 +210,22 @@ def run_batch(
                     f"policy {policy.name!r} (plugin {policy.plugin or '?'}) raised at "
                     f"t={t:g}: {type(exc).__name__}: {exc}"
                 ) from exc
-            W, z, psi = check_decision(policy, decision, B, pr, S, t)
-        if k in save_steps:
-            values = observe(y, W, z, psi)
-            i = int(np.searchsorted(save_steps, k))
-            for name, v in values.items():
-                if save is not None and name not in save:
-                    continue
-                if name not in saved:
-                    saved[name] = np.full((B, len(save_steps)) + v.shape[1:], np.nan)
-                saved[name][:, i] = v
-            bad = fail_step >= 0
-            for arr in saved.values():
-                arr[bad, i] = np.nan
+            new = check_decision(policy, decision, B, pr, S, t)
+            if not all(np.array_equal(a, b) for a, b in zip(new, (W, z, psi))):
+                W, z, psi = new
+                current = None  # the policy changed: what it saw is no longer in force
+        if k in save_index:
+            current = observe(y, W, z, psi) if current is None else current
+            for name, arr in current.raw.items():
+                saved[name][:, save_index[k]] = arr
+
+    for b in np.flatnonzero(fail_step >= 0):  # nothing after a failure is a valid value
+        first = int(np.searchsorted(save_steps, fail_step[b]))
+        for arr in saved.values():
+            arr[b, first:] = np.nan
+    obs = Observation(saved, R, S, lead=2)
+    names = obs.keys() if save is None else [n for n in obs if n in set(save)]
+    values = {n: obs[n] if save is None else obs[n].copy() for n in names}
 
     reasons = []
     for b in range(B):
@@ -196,7 +235,7 @@ def run_batch(
         var = _stock_name(fail_index[b], R, S, regions, tiers)
         t_bad = grid.t0 + fail_step[b] * grid.dt
         reasons.append(f"{var} became negative or non-finite at t={t_bad:g}")
-    return BatchResult(grid.save_times, saved, fail_step, reasons)
+    return BatchResult(grid.save_times, values, fail_step, reasons)
 
 
 class RunFailed(RuntimeError):
@@ -229,10 +268,16 @@ def simulate(
                     run.save_every, run.policy_period)
     pol = get_policy(policy)
     params = {**pol.defaults, **sc.policy_params.get(policy, {})}
+    from gsim.events import scenario_events  # plugins: the scenario's [[events]]
+
+    events = [*events, *scenario_events(sc, grid)]
     result = run_batch(batch_from_scenario(sc), grid, pol, params, method=method,
                        tiers=sc.tiers, regions=sc.regions.name, events=events)
     if not result.ok[0]:
         raise RunFailed(f"run failed ({policy}, {method}, dt={grid.dt:g}): {result.fail_reason[0]}")
     attrs = global_attrs(sc, scenario_hash(sc), policy=policy, method=method, dt=grid.dt,
                          t0=grid.t0, t1=grid.t1, policy_params=repr(params))
-    return to_dataset(sc, result.times, {k: v[0] for k, v in result.values.items()}, attrs)
+    from gsim.indicators import add_indicators  # plugins: registered indicators
+
+    ds = to_dataset(sc, result.times, {k: v[0] for k, v in result.values.items()}, attrs)
+    return add_indicators(ds)

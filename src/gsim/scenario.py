@@ -82,8 +82,9 @@ TIER_DEFAULTS: dict[str, tuple[float, ...]] = {
 
 METHODS: tuple[str, ...] = ("euler", "rk4")
 
-# Policies and their default parameters, used when the plugin registry (gsim.plugins) is not
-# available. The registry's `policy_defaults()` is the authority when it exists.
+# The spec's §8 policies and their default parameters. They are implemented and registered
+# in gsim.policies.builtin, and a test holds the two equal; scenarios always
+# resolve these four (plugin policies only when configured).
 BUILTIN_POLICY_DEFAULTS: dict[str, dict[str, object]] = {
     "none": {},
     "market": {},
@@ -200,7 +201,7 @@ RUN_SETTINGS_DOC: dict[str, tuple[str, str]] = {
 SHARE_TOL = 1e-6  # tolerance on Σ_s y_rs = 1
 DIVIDE_RTOL = 1e-9  # relative tolerance when checking that dt divides an interval
 
-_TOP_KEYS = ("scenario", "run", "params", "policies", "regions", "shares", "sweep")
+_TOP_KEYS = ("scenario", "run", "params", "policies", "regions", "shares", "sweep", "events")
 _SCENARIO_KEYS = ("name", "regions", "tiers", "pairs")
 _REGION_KEYS = ("name", "name_zh", "macro_region", "lat", "lon", "gdp", "population", "schooling", "shares")
 # CSV column -> Regions field
@@ -290,6 +291,7 @@ class Scenario:
     run: RunSettings = field(default_factory=RunSettings)
     nearest: int | None = None  # candidate pairs: None = all ordered pairs, k = k nearest
     sweep: dict[str, Any] | None = None  # the raw [sweep] table, validated by gsim.sweep
+    events: tuple[dict[str, Any], ...] | None = None  # raw [[events]] tables (gsim.events)
     source: str = "<default>"
 
     # Equality and hashing follow the canonical TOML (so `source` is ignored).
@@ -406,21 +408,12 @@ class _Ctx:
 
 
 def known_policy_defaults() -> dict[str, dict[str, Any]]:
-    """Known policies and their default parameters, from the plugin registry if present.
+    """Known policies (built-in and from plugins) and their default parameters."""
+    from gsim.plugins import policy_defaults
 
-    Falls back to BUILTIN_POLICY_DEFAULTS while `gsim.plugins.policy_defaults` is missing.
-    """
-    try:
-        from gsim.plugins import policy_defaults  # type: ignore[attr-defined]
-    except ImportError as e:  # module (or function) not there yet
-        if isinstance(e, ModuleNotFoundError) and e.name not in ("gsim.plugins", None):
-            raise  # a dependency of gsim.plugins is missing: a real error
-        reg: Any = BUILTIN_POLICY_DEFAULTS
-    else:
-        reg = policy_defaults()
     return {
         str(name): {str(k): (list(v) if isinstance(v, tuple) else v) for k, v in dict(p).items()}
-        for name, p in reg.items()
+        for name, p in policy_defaults().items()
     }
 
 
@@ -501,13 +494,24 @@ def _from_doc(doc: dict, ctx: _Ctx, base: Any) -> Scenario:
     nearest = _pairs(ctx, sct.get("pairs", "all"), len(regions))
 
     # [policies]
-    policy_params = _policies(ctx, doc.get("policies", {}), tiers)
+    policy_params = _policies(ctx, doc.get("policies", {}), tiers, run.policy)
     if run.policy not in policy_params:
         ctx.fail("run.policy", f"unknown policy {run.policy!r} (known: {', '.join(sorted(policy_params))})")
 
     sweep = doc.get("sweep")
     if sweep is not None:
         sweep = ctx.table(sweep, "sweep")
+
+    # [[events]]: kept raw here, validated against the event types by gsim.events
+    events = doc.get("events")
+    if events is not None:
+        if not isinstance(events, list):
+            ctx.fail("events", f"expected an array of tables ([[events]]), got {_typename(events)}")
+        for i, ev in enumerate(events):
+            ctx.table(ev, f"events[{i}]")
+            if not isinstance(ev.get("type"), str):
+                ctx.fail(f"events[{i}].type", "missing: give the event type's name")
+        events = tuple(events)
 
     return Scenario(
         name=name,
@@ -519,6 +523,7 @@ def _from_doc(doc: dict, ctx: _Ctx, base: Any) -> Scenario:
         run=run,
         nearest=nearest,
         sweep=sweep,
+        events=events,
         source=ctx.file,
     )
 
@@ -842,14 +847,18 @@ def _policy_value(ctx: _Ctx, v: Any, default: Any, fld: str, tiers: tuple[str, .
     ctx.fail(fld, f"cannot check a value of default type {type(default).__name__}")
 
 
-def _policies(ctx: _Ctx, v: Any, tiers: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+def _policies(ctx: _Ctx, v: Any, tiers: tuple[str, ...], in_force: str = "") -> dict[str, dict[str, Any]]:
     pt = ctx.table(v, "policies")
     known = known_policy_defaults()
     for name in pt:
         if name not in known:
             ctx.fail(f"policies.{name}", f"unknown policy (known: {', '.join(sorted(known))})")
     out: dict[str, dict[str, Any]] = {}
-    for name in sorted(known):
+    # built-ins always, plugin policies only when the file configures them: installing a
+    # plugin must not change the hash of scenarios that do not use it
+    # (and the policy in force, so `run.policy = "a_plugin_policy"` needs no empty table)
+    in_use = {in_force} if in_force in known else set()
+    for name in sorted(set(BUILTIN_POLICY_DEFAULTS) | set(pt) | in_use):
         defaults = known[name]
         given = ctx.table(pt.get(name, {}), f"policies.{name}")
         ctx.keys(given, list(defaults), f"policies.{name}.")
@@ -918,6 +927,8 @@ def _to_doc(sc: Scenario) -> dict[str, Any]:
     ]
     if sc.sweep is not None:
         doc["sweep"] = _plain(sc.sweep)
+    if sc.events:
+        doc["events"] = [_plain(dict(ev)) for ev in sc.events]
     return doc
 
 

@@ -370,7 +370,7 @@ def _observe_run(y, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, ors, 
             surplus += p[s] * rs[YY, r, s] - y[o + R + r] * rs[EE, r, s]
         ors_[0, s] = sv[UTIL, s]
         ors_[1, s] = 1.0 - sv[UTIL, s]
-        ors_[2, s] = surplus / revenue
+        ors_[2, s] = surplus / revenue if revenue != 0.0 else 0.0
     real = 0.0
     for r in range(R):
         real += rv[YR, r]

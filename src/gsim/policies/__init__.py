@@ -62,27 +62,147 @@ def zero_decision(B: int, pairs: Pairs, S: int) -> Decision:
     return np.zeros((B, R, k, S)), np.zeros((B, R, S)), np.zeros((B, R))
 
 
+_PARTS = (("W", "transfer weights W"), ("z", "subsidy z"), ("psi", "pairing aid psi"))
+
+
 def check_decision(policy: Policy, decision: Decision, B: int, pairs: Pairs, S: int, t: float):
-    """Shapes, finiteness and ranges of a decision; PolicyError naming the policy if bad."""
+    """Shapes, dtype, finiteness and ranges of a decision; PolicyError naming the policy if bad.
+
+    Returns (W, z, psi) as C-contiguous float64 arrays (the input arrays themselves when they
+    already are, so a NumPy policy costs no copy).
+    """
     R, k = pairs.recv.shape
     where = f"policy {policy.name!r} (plugin {policy.plugin or '?'}) at t={t:g}"
-    try:
-        W, z, psi = decision
-    except (TypeError, ValueError):
-        raise PolicyError(f"{where}: must return (W, z, psi), got {type(decision).__name__}")
+    if not isinstance(decision, (tuple, list)) or len(decision) != 3:
+        raise PolicyError(
+            f"{where}: must return a tuple (W, z, psi), got {type(decision).__name__}"
+        )
     out = []
-    for name, arr, shape in (("W", W, (B, R, k, S)), ("z", z, (B, R, S)), ("psi", psi, (B, R))):
+    shapes = ((B, R, k, S), (B, R, S), (B, R))
+    for (name, label), arr, shape in zip(_PARTS, decision, shapes):
         arr = np.asarray(arr)
         if arr.shape != shape:
-            raise PolicyError(f"{where}: {name} has shape {arr.shape}, expected {shape}")
-        if not np.issubdtype(arr.dtype, np.number) and arr.dtype != bool:
-            raise PolicyError(f"{where}: {name} has dtype {arr.dtype}, expected numbers")
+            raise PolicyError(f"{where}: {label} has shape {arr.shape}, expected {shape}")
+        if arr.dtype != bool and not (
+            np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+        ):
+            raise PolicyError(f"{where}: {label} has dtype {arr.dtype}, expected real numbers")
         arr = np.ascontiguousarray(arr, dtype=np.float64)
         if not np.isfinite(arr).all():
-            raise PolicyError(f"{where}: {name} has non-finite values")
-        if arr.min(initial=0.0) < 0.0:
-            raise PolicyError(f"{where}: {name} has negative values (min {arr.min():g})")
-        if name == "W" and arr.max(initial=0.0) > 1.0:
-            raise PolicyError(f"{where}: W has values above 1 (max {arr.max():g})")
+            n_bad = int((~np.isfinite(arr)).sum())
+            raise PolicyError(f"{where}: {label} has {n_bad} non-finite value(s) (NaN or inf)")
+        lo = arr.min(initial=0.0)
+        if lo < 0.0:
+            raise PolicyError(f"{where}: {label} has negative values (min {lo:g}); must be >= 0")
+        if name == "W":
+            hi = arr.max(initial=0.0)
+            if hi > 1.0:
+                raise PolicyError(f"{where}: {label} has values above 1 (max {hi:g}); must be in [0, 1]")
         out.append(arr)
     return tuple(out)
+
+
+def call_policy(policy: Policy, ctx: PolicyContext) -> Decision:
+    """Consult `policy` on `ctx` and check the decision; any failure is a PolicyError.
+
+    The error names the plugin, the policy, the time and what was wrong.
+    """
+    try:
+        decision = policy.decide(ctx)
+    except PolicyError:
+        raise
+    except Exception as exc:  # a plugin's bug must not look like a gsim crash
+        raise PolicyError(
+            f"policy {policy.name!r} (plugin {policy.plugin or '?'}) raised at t={ctx.t:g}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    return check_decision(policy, decision, ctx.n_runs, ctx.pairs, len(ctx.tiers), ctx.t)
+
+
+# --- the probe: a small synthetic context every policy is tried on when registered -------
+PROBE_RUNS = 2
+PROBE_REGIONS = ("probe_a", "probe_b", "probe_c")
+PROBE_TIERS = ("labor", "resource", "capital", "technology")
+
+
+def probe_context(params: Mapping[str, Any], tiers: tuple[str, ...] = PROBE_TIERS) -> PolicyContext:
+    """A synthetic context (B=2 runs, R=3 regions, all pairs) with plausible values of every
+    stock and auxiliary (the same names and shapes as in a real run)."""
+    from gsim.model import kernel
+    from gsim.model.inputs import candidate_pairs, state_slices
+
+    B, R, S = PROBE_RUNS, len(PROBE_REGIONS), len(tiers)
+    rng = np.random.default_rng(20230101)
+    pairs = candidate_pairs(np.array([39.9, 30.6, 22.8]), np.array([116.4, 104.1, 108.3]), None)
+    shape = {"rs": (B, R, S), "r": (B, R), "s": (B, S), "0": (B,)}
+    typical = {  # name -> (dims, low, high)
+        "capital": ("rs", 100.0, 3000.0), "technology": ("rs", 0.5, 2.0),
+        "pipeline": ("rs", 0.0, 10.0), "pipeline_technology": ("rs", 0.0, 10.0),
+        "labor_force": ("r", 5.0, 60.0), "wage": ("r", 50.0, 150.0), "skills": ("r", 8.0, 13.0),
+        "infrastructure": ("r", 500.0, 5000.0), "price": ("s", 0.8, 1.2),
+        "output": ("rs", 50.0, 2000.0), "employment": ("rs", 1.0, 20.0),
+        "profit_rate": ("rs", -0.05, 0.2), "readiness": ("rs", 0.2, 0.95),
+        "transfer_out": ("rs", 0.0, 5.0), "transfer_in": ("rs", 0.0, 5.0),
+        "gdp": ("r", 500.0, 10000.0), "real_output": ("r", 500.0, 10000.0), "sui": ("r", 1.5, 3.0),
+        "utilization": ("s", 0.6, 1.0), "margin": ("s", 0.1, 0.5),
+        "real_gdp": ("0", 5e3, 2e4), "theil": ("0", 0.0, 0.2), "sui_national": ("0", 1.5, 3.0),
+        "rd_share": ("0", 0.0, 0.05), "transfer_volume": ("0", 0.0, 20.0),
+        "failed_transfer_share": ("0", 0.0, 0.5), "lost_capital": ("0", 0.0, 5.0),
+    }
+    names = (*state_slices(R, S), *kernel.OBS_RS, *kernel.OBS_R, *kernel.OBS_S, *kernel.OBS_0)
+    values: dict[str, np.ndarray] = {}
+    for n in names:
+        if n == "overcapacity":
+            continue
+        dims, lo, hi = typical.get(n, ("0", 0.0, 1.0))
+        values[n] = rng.uniform(lo, hi, shape[dims])
+    values["overcapacity"] = 1.0 - values["utilization"]
+    return PolicyContext(2023.0, dict(params), tuple(tiers), PROBE_REGIONS, pairs, values)
+
+
+def probe_policy(policy: Policy) -> None:
+    """Call `policy` once on `probe_context` with its defaults; PolicyError if it fails."""
+    ctx = probe_context(policy.defaults)
+    try:
+        call_policy(policy, ctx)
+    except PolicyError as e:
+        raise PolicyError(f"{e} (probe call at registration, {PROBE_RUNS} runs, "
+                          f"{len(PROBE_REGIONS)} regions, all pairs)") from e.__cause__
+
+
+# --- compiled (@njit) policies ------------------------------------------------------------
+def _is_numba_dispatcher(fn: Any) -> bool:
+    return hasattr(fn, "py_func") and hasattr(fn, "signatures")
+
+
+def compiled_policy(
+    name: str,
+    kernel: Callable[..., None],
+    *,
+    inputs: tuple[str, ...],
+    params: tuple[str, ...] = (),
+    defaults: Mapping[str, float] | None = None,
+    description: str = "",
+) -> Policy:
+    """A Policy whose decision is computed by an ``@njit`` function.
+
+    ``kernel(t, recv, dist, par, W, z, psi, *arrays)`` fills the zero-initialised float64
+    arrays W (B, R, k, S), z (B, R, S) and psi (B, R) in place; ``recv``/``dist`` are the
+    candidate pairs (R, k), ``par`` a float64 array of the policy parameters named in
+    ``params`` (in that order), and ``arrays`` the context values named in ``inputs`` (in that
+    order, each with the run axis first, as float64). Numba compiles it at the probe call
+    when the policy is registered, so a kernel that does not compile fails early.
+    """
+    names = tuple(inputs)
+    pnames = tuple(params)
+
+    def decide(ctx: PolicyContext) -> Decision:
+        W, z, psi = zero_decision(ctx.n_runs, ctx.pairs, len(ctx.tiers))
+        par = np.array([float(ctx.params[p]) for p in pnames], dtype=np.float64)
+        arrays = [np.ascontiguousarray(ctx[n], dtype=np.float64) for n in names]
+        kernel(float(ctx.t), ctx.pairs.recv, ctx.pairs.dist, par, W, z, psi, *arrays)
+        return W, z, psi
+
+    decide.__name__ = getattr(kernel, "__name__", "compiled_policy")
+    decide.__wrapped__ = kernel  # type: ignore[attr-defined]
+    return Policy(name, decide, dict(defaults or {}), description)

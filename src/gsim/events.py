@@ -1,0 +1,363 @@
+"""Events: exogenous shocks applied to a batch of runs at given steps.
+
+An *event type* (registered through the ``gsim_register_events`` hook) turns parameters into
+`gsim.integrate.Event` objects. A scenario asks for events with ``[[events]]`` tables::
+
+    [[events]]
+    type = "pipeline_inflow"     # an event type's name
+    receiver = "Guangxi"
+    senders = ["Guangdong"]
+    amount = 10.0                # bn CNY in all
+    tier_shares = { labor = 0.5, capital = 0.5 }
+    start = 2025.0
+    end = 2027.0
+
+This module is also a built-in plugin: it registers the three generic event types below, and
+provides the helpers `pipeline_inflow`, `parameter_change` and `scale_region` that plugin
+event types can build on.
+
+- ``pipeline_inflow``: capital entering a receiver's relocation pipeline (X, with its
+  technology content XA) from named senders, spread evenly over [start, end);
+- ``parameter_change``: a scalar or per-tier parameter set to a new value from a given year;
+- ``scale_region``: a region's stock (labour force, infrastructure, capital, ...) multiplied
+  by a factor at a given year.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from gsim.hookspecs import hookimpl
+from gsim.model.inputs import SP, TP, BatchInputs, Pairs, state_slices
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gsim.integrate import Event, TimeGrid
+    from gsim.scenario import Scenario
+
+REQUIRED = None  # a default of None marks a required event parameter
+
+
+class EventError(ValueError):
+    """An event is misconfigured or failed; the message names the event type and plugin."""
+
+
+@dataclass(frozen=True)
+class EventSetup:
+    """What an event type's `build` sees: the run's time grid, regions, tiers and pairs."""
+
+    t0: float
+    dt: float
+    n_steps: int
+    regions: tuple[str, ...]
+    tiers: tuple[str, ...]
+    pairs: Pairs | None = None
+    scenario: Any = None
+
+    def step_of(self, year: float) -> int:
+        """The step k with t_k nearest to `year` (may be outside 0..n_steps)."""
+        return int(round((float(year) - self.t0) / self.dt))
+
+    def region_index(self, name: str) -> int:
+        if name not in self.regions:
+            raise EventError(f"unknown region {name!r} (regions: {', '.join(self.regions)})")
+        return self.regions.index(name)
+
+    def tier_index(self, name: str) -> int:
+        if name not in self.tiers:
+            raise EventError(f"unknown tier {name!r} (tiers: {', '.join(self.tiers)})")
+        return self.tiers.index(name)
+
+
+@dataclass(frozen=True)
+class EventType:
+    """A kind of event a scenario can ask for with ``[[events]] type = NAME``.
+
+    ``build(params, setup) -> list[Event]``: `params` are the scenario's values merged over
+    ``defaults`` (a default of None marks a required parameter; keys not in ``defaults``
+    are rejected); `setup` is an `EventSetup`. Raise `EventError` for a bad value.
+    """
+
+    name: str
+    build: Callable[[Mapping[str, Any], EventSetup], list]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+    plugin: str = ""
+
+
+def _event(steps, apply) -> Event:
+    from gsim.integrate import Event
+
+    return Event(frozenset(int(k) for k in steps), apply)
+
+
+# --- generic helpers ------------------------------------------------------------------------
+def pipeline_inflow(
+    setup: EventSetup,
+    receiver: str,
+    amounts: Mapping[str, float],
+    senders: Sequence[str] | Mapping[str, float],
+    start: float,
+    end: float,
+    *,
+    deduct_from_senders: bool = True,
+    move_loss: bool = True,
+    max_sender_share: float = 0.5,
+) -> Event:
+    """Capital entering `receiver`'s relocation pipeline from `senders`, evenly over
+    [start, end) (calendar years).
+
+    ``amounts`` gives bn CNY per tier in all (the whole window). Each step of the window adds
+    amount·dt/(end − start). Senders given as a list share each tier's amount in proportion
+    to their capital in that tier at that moment; given as a table {name: weight}, in fixed
+    proportions. With ``deduct_from_senders`` the capital leaves the senders' K (at most
+    ``max_sender_share`` of a sender-tier's capital per step); otherwise it is new capital.
+    With ``move_loss`` the share ℓ_R is lost in the move, as for model transfers. The
+    pipeline's technology content XA rises by the arriving capital times the senders' A,
+    so the capital arrives after the pipeline delay τ_T with the senders' technology.
+    """
+    R, S = len(setup.regions), len(setup.tiers)
+    q = setup.region_index(receiver)
+    a = np.zeros(S)
+    for tier, amt in dict(amounts).items():
+        a[setup.tier_index(tier)] = float(amt)
+    if not np.isfinite(a).all() or (a < 0).any():
+        raise EventError(f"amounts must be finite and >= 0, got {dict(amounts)}")
+    if not float(end) > float(start):
+        raise EventError(f"end ({end}) must be after start ({start})")
+    if isinstance(senders, Mapping):
+        idx = np.array([setup.region_index(n) for n in senders], np.int64)
+        fixed = np.array([float(v) for v in senders.values()])
+        if (fixed < 0).any() or fixed.sum() <= 0:
+            raise EventError("sender weights must be >= 0 with a positive sum")
+        fixed = fixed / fixed.sum()
+    else:
+        idx = np.array([setup.region_index(n) for n in senders], np.int64)
+        fixed = None
+    if len(idx) == 0:
+        raise EventError("give at least one sender")
+    if q in idx:
+        raise EventError(f"the receiver {receiver!r} cannot also be a sender")
+    k0, k1 = setup.step_of(start), setup.step_of(end)
+    steps = [k for k in range(k0, k1) if 0 <= k < setup.n_steps]
+    per_step = a * setup.dt / (float(end) - float(start))  # (S,) bn CNY per step
+    sl = state_slices(R, S)
+    slK, slA, slX, slXA = (sl[n][0] for n in ("capital", "technology", "pipeline",
+                                              "pipeline_technology"))
+
+    def apply(step: int, t: float, y: np.ndarray, inputs: BatchInputs) -> None:
+        B = y.shape[0]
+        K = y[:, slK].reshape(B, R, S)[:, idx, :]  # (B, J, S) copies
+        A = y[:, slA].reshape(B, R, S)[:, idx, :]
+        if fixed is None:
+            tot = K.sum(axis=1, keepdims=True)
+            w = np.divide(K, tot, out=np.full_like(K, 1.0 / len(idx)), where=tot > 0)
+        else:
+            w = np.broadcast_to(fixed[None, :, None], K.shape)
+        moved = w * per_step[None, None, :]  # (B, J, S)
+        if deduct_from_senders:
+            moved = np.minimum(moved, max_sender_share * np.maximum(K, 0.0))
+            Kv = y[:, slK].reshape(B, R, S)
+            for j, r in enumerate(idx):
+                Kv[:, r, :] -= moved[:, j, :]
+            y[:, slK] = Kv.reshape(B, R * S)
+        keep = (1.0 - inputs.sp[:, SP["ell_R"]])[:, None] if move_loss else np.ones((B, 1))
+        arriving = moved.sum(axis=1) * keep  # (B, S)
+        tech = (moved * A).sum(axis=1) * keep  # (B, S)
+        X = y[:, slX].reshape(B, R, S)
+        XA = y[:, slXA].reshape(B, R, S)
+        X[:, q, :] += arriving
+        XA[:, q, :] += tech
+        y[:, slX] = X.reshape(B, R * S)
+        y[:, slXA] = XA.reshape(B, R * S)
+
+    return _event(steps, apply)
+
+
+def parameter_change(setup: EventSetup, name: str, value: float, year: float,
+                     tier: str | None = None) -> Event:
+    """Set scalar parameter `name` (or per-tier parameter `name` of `tier`, or of every tier
+    when `tier` is None) to `value` from `year` on (the step nearest to `year`)."""
+    from gsim.scenario import PARAM_BOUNDS
+
+    value = float(value)
+    spec = PARAM_BOUNDS.get(name)
+    if spec is not None and not spec.contains(value):
+        raise EventError(f"parameter {name} = {value:g} is out of range ({spec.describe()})")
+    k = setup.step_of(year)
+    if not 0 <= k <= setup.n_steps:
+        raise EventError(f"year {year} is outside the run ({setup.t0:g}-"
+                         f"{setup.t0 + setup.n_steps * setup.dt:g})")
+    if name in SP:
+        if tier is not None:
+            raise EventError(f"parameter {name} is a scalar: do not give a tier")
+
+        def apply(step, t, y, inputs: BatchInputs) -> None:
+            inputs.sp[:, SP[name]] = value
+    elif name in TP:
+        s = slice(None) if tier is None else setup.tier_index(tier)
+
+        def apply(step, t, y, inputs: BatchInputs) -> None:
+            inputs.tp[:, TP[name], s] = value
+    else:
+        raise EventError(f"unknown parameter {name!r}")
+    return _event([k], apply)
+
+
+SCALABLE = ("capital", "technology", "pipeline", "pipeline_technology", "labor_force", "wage",
+            "skills", "infrastructure")
+
+
+def scale_region(setup: EventSetup, region: str, variable: str, factor: float, year: float,
+                 tiers: Sequence[str] | None = None) -> Event:
+    """Multiply `region`'s stock `variable` (of `tiers`, default all) by `factor` at `year`."""
+    if variable not in SCALABLE:
+        raise EventError(f"variable must be one of {', '.join(SCALABLE)}, got {variable!r}")
+    factor = float(factor)
+    if not (np.isfinite(factor) and factor >= 0):
+        raise EventError(f"factor must be finite and >= 0, got {factor}")
+    R, S = len(setup.regions), len(setup.tiers)
+    r = setup.region_index(region)
+    sl, shape = state_slices(R, S)[variable]
+    if len(shape) == 2:
+        ts = range(S) if tiers is None else [setup.tier_index(t) for t in tiers]
+        cols = np.array([sl.start + r * S + s for s in ts], np.int64)
+    else:
+        if tiers is not None:
+            raise EventError(f"{variable} has no tiers")
+        cols = np.array([sl.start + r], np.int64)
+    k = setup.step_of(year)
+    if not 0 <= k <= setup.n_steps:
+        raise EventError(f"year {year} is outside the run")
+
+    def apply(step, t, y, inputs) -> None:
+        y[:, cols] *= factor
+
+    return _event([k], apply)
+
+
+# --- the built-in event types ---------------------------------------------------------------
+def tier_amounts(amount: float, tier_shares: Mapping[str, float]) -> dict[str, float]:
+    """Split `amount` over tiers by `tier_shares` (which must sum to 1)."""
+    shares = {str(t): float(v) for t, v in dict(tier_shares).items()}
+    if any(not np.isfinite(v) or v < 0 for v in shares.values()):
+        raise EventError(f"tier_shares must be finite and >= 0, got {shares}")
+    if abs(sum(shares.values()) - 1.0) > 1e-6:
+        raise EventError(f"tier_shares must sum to 1, got {sum(shares.values()):g}")
+    return {t: float(amount) * v for t, v in shares.items()}
+
+
+def _build_inflow(p: Mapping[str, Any], setup: EventSetup) -> list:
+    return [pipeline_inflow(setup, p["receiver"], tier_amounts(p["amount"], p["tier_shares"]),
+                            p["senders"], p["start"], p["end"],
+                            deduct_from_senders=bool(p["deduct_from_senders"]),
+                            move_loss=bool(p["move_loss"]))]
+
+
+def _build_param(p: Mapping[str, Any], setup: EventSetup) -> list:
+    return [parameter_change(setup, p["name"], p["value"], p["year"], p["tier"] or None)]
+
+
+def _build_scale(p: Mapping[str, Any], setup: EventSetup) -> list:
+    return [scale_region(setup, p["region"], p["variable"], p["factor"], p["year"],
+                         p["tiers"] or None)]
+
+
+BUILTIN_EVENT_TYPES = (
+    EventType(
+        "pipeline_inflow", _build_inflow,
+        {"receiver": REQUIRED, "senders": REQUIRED, "amount": REQUIRED,
+         "tier_shares": REQUIRED, "start": REQUIRED, "end": REQUIRED,
+         "deduct_from_senders": True, "move_loss": True},
+        "Capital (amount bn CNY, split by tier_shares) entering receiver's relocation "
+        "pipeline from senders, evenly over [start, end).",
+    ),
+    EventType(
+        "parameter_change", _build_param,
+        {"name": REQUIRED, "value": REQUIRED, "year": REQUIRED, "tier": ""},
+        "A model parameter (scalar, or per-tier: of one tier or all) set to value from year.",
+    ),
+    EventType(
+        "scale_region", _build_scale,
+        {"region": REQUIRED, "variable": REQUIRED, "factor": REQUIRED, "year": REQUIRED,
+         "tiers": []},
+        "A region's stock (labor_force, infrastructure, capital, ...) multiplied by factor "
+        "at year.",
+    ),
+)
+
+
+@hookimpl
+def gsim_register_events(register):
+    for et in BUILTIN_EVENT_TYPES:
+        register(et)
+
+
+# --- from a scenario to Event objects ---------------------------------------------------------
+def build_events(specs: Sequence[Mapping[str, Any]] | None, setup: EventSetup,
+                 table: Mapping[str, EventType] | None = None) -> list:
+    """Event objects for the ``[[events]]`` tables `specs`; EventError naming the event."""
+    if not specs:
+        return []
+    if table is None:
+        from gsim.plugins import event_types
+
+        table = event_types()
+    out = []
+    for i, spec in enumerate(specs):
+        where = f"events[{i}]"
+        if not isinstance(spec, Mapping):
+            raise EventError(f"{where}: expected a table, got {type(spec).__name__}")
+        name = spec.get("type")
+        if name not in table:
+            raise EventError(f"{where}: unknown event type {name!r} "
+                             f"(known: {', '.join(sorted(table)) or 'none'})")
+        et = table[name]
+        where = f"{where} (type {name!r}, plugin {et.plugin or '?'})"
+        given = {k: v for k, v in spec.items() if k != "type"}
+        unknown = sorted(set(given) - set(et.defaults))
+        if unknown:
+            raise EventError(f"{where}: unknown parameter(s) {', '.join(unknown)} "
+                             f"(known: {', '.join(et.defaults) or 'none'})")
+        params = {**et.defaults, **given}
+        missing = [k for k, v in params.items() if v is None]
+        if missing:
+            raise EventError(f"{where}: missing parameter(s) {', '.join(missing)}")
+        try:
+            built = list(et.build(params, setup))
+        except EventError as e:
+            raise EventError(f"{where}: {e}") from None
+        except Exception as exc:
+            raise EventError(f"{where}: build raised {type(exc).__name__}: {exc}") from exc
+        out.extend(_guarded(ev, where) for ev in built)
+    return out
+
+
+def _guarded(ev: Event, where: str) -> Event:
+    """The event with failures in `apply` turned into an EventError naming it and the time."""
+    inner = ev.apply
+
+    def apply(step, t, y, inputs):
+        try:
+            inner(step, t, y, inputs)
+        except Exception as exc:
+            raise EventError(f"{where} failed at t={t:g}: {type(exc).__name__}: {exc}") from exc
+
+    return _event(ev.steps, apply)
+
+
+def scenario_events(sc: Scenario, grid: TimeGrid) -> list:
+    """The events a scenario asks for (its ``[[events]]`` tables), for this time grid."""
+    specs = getattr(sc, "events", None)
+    if not specs:
+        return []
+    from gsim.model.inputs import scenario_pairs
+
+    setup = EventSetup(grid.t0, grid.dt, grid.n_steps, tuple(sc.regions.name), tuple(sc.tiers),
+                       scenario_pairs(sc), sc)
+    try:
+        return build_events(specs, setup)
+    except EventError as e:
+        raise EventError(f"{sc.source}: {e}") from e.__cause__

@@ -1,0 +1,88 @@
+"""Indicators: extra output variables computed from a result Dataset by plugins.
+
+An indicator (registered through the ``gsim_register_indicators`` hook) is a function of the
+``xarray.Dataset`` that `gsim.simulate` builds; it returns an ``xarray.DataArray`` whose
+first dimension is ``time`` (other dimensions: ``region``, ``tier`` or none). `add_indicators`
+adds every registered indicator to a Dataset, with ``units``, ``long_name`` and the name of the
+plugin (``gsim_plugin``) as attributes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Mapping
+
+if TYPE_CHECKING:  # pragma: no cover
+    import xarray as xr
+
+
+class IndicatorError(RuntimeError):
+    """An indicator raised or returned something invalid; the message names the plugin."""
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """An extra output variable: ``compute(ds) -> xr.DataArray`` with ``time`` first."""
+
+    name: str
+    compute: Callable[[xr.Dataset], xr.DataArray]
+    units: str
+    long_name: str
+    description: str = ""
+    plugin: str = ""
+
+
+def add_indicators(ds: xr.Dataset, table: Mapping[str, Indicator] | None = None) -> xr.Dataset:
+    """`ds` with every indicator of `table` (default: all registered ones) added."""
+    import xarray as xr
+
+    if table is None:
+        from gsim.plugins import indicators
+
+        table = indicators()
+    if not table:
+        return ds
+    new = {}
+    for name, ind in table.items():
+        where = f"indicator {name!r} (plugin {ind.plugin or '?'})"
+        try:
+            da = ind.compute(ds)
+        except Exception as exc:
+            raise IndicatorError(f"{where} raised {type(exc).__name__}: {exc}") from exc
+        if not isinstance(da, xr.DataArray):
+            raise IndicatorError(f"{where}: must return an xarray.DataArray, got "
+                                 f"{type(da).__name__}")
+        if not da.dims or da.dims[0] != "time" or da.sizes["time"] != ds.sizes["time"]:
+            raise IndicatorError(f"{where}: must have 'time' as its first dimension "
+                                 f"(length {ds.sizes['time']}), got dims {da.dims}")
+        bad = [d for d in da.dims if d not in ds.dims]
+        if bad:
+            raise IndicatorError(f"{where}: unknown dimension(s) {bad}")
+        da = da.copy()
+        da.name = name
+        da.attrs.update(units=ind.units, long_name=ind.long_name, gsim_plugin=ind.plugin)
+        if ind.description:
+            da.attrs["description"] = ind.description
+        new[name] = da
+    return ds.assign(new)
+
+
+def gini(values, weights, dim: str = "region"):
+    """Population-weighted Gini coefficient of `values` over `dim` (a helper for plugins)."""
+    import numpy as np
+    import xarray as xr
+
+    def _g(x, w):
+        order = np.argsort(x, axis=-1)
+        x = np.take_along_axis(x, order, -1)
+        w = np.take_along_axis(w, order, -1)
+        cw = np.cumsum(w, -1)
+        cxw = np.cumsum(x * w, -1)
+        W, XW = cw[..., -1:], cxw[..., -1:]
+        # area under the Lorenz curve with trapezoids
+        lor = cxw / XW
+        lor_prev = np.concatenate([np.zeros_like(lor[..., :1]), lor[..., :-1]], -1)
+        B = ((lor + lor_prev) * (w / W)).sum(-1) / 2.0
+        return 1.0 - 2.0 * B
+
+    return xr.apply_ufunc(_g, values, weights, input_core_dims=[[dim], [dim]])
