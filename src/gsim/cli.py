@@ -7,7 +7,67 @@ import click
 from gsim import __version__
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# --- plugins: extra commands (gsim_register_commands) and plugin errors as one-line messages
+class PluginFailure(click.ClickException):
+    """A plugin failed (bad registration, a policy/event/indicator that raised or returned bad
+    values): one line on stderr naming the plugin, exit code 1."""
+
+    exit_code = 1
+
+
+_PLUGIN_ERRORS: tuple[type[BaseException], ...] | None = None
+
+
+def _plugin_errors() -> tuple[type[BaseException], ...]:
+    global _PLUGIN_ERRORS
+    if _PLUGIN_ERRORS is None:
+        from gsim.events import EventError
+        from gsim.indicators import IndicatorError
+        from gsim.plugins import PluginError
+        from gsim.policies import PolicyError
+
+        _PLUGIN_ERRORS = (PluginError, PolicyError, EventError, IndicatorError)
+    return _PLUGIN_ERRORS
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+class _PluginGroup(click.Group):
+    """The gsim group: plugin commands are added the first time commands are listed or looked
+    up (not at import); plugin errors in any command become a one-line PluginFailure."""
+
+    _plugins_loaded = False
+
+    def _load_plugin_commands(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        from gsim.plugins import get_plugin_manager, register_commands
+
+        try:
+            register_commands(get_plugin_manager(), self)
+        except _plugin_errors() as e:
+            raise PluginFailure(_one_line(e)) from None
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str):
+        if cmd_name not in self.commands:
+            self._load_plugin_commands()
+        return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except _plugin_errors() as e:
+            raise PluginFailure(_one_line(e)) from None
+
+
+@click.group(cls=_PluginGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gsim")
 def main() -> None:
     """gsim: simulate gradient industrial transfer between regions."""
@@ -62,18 +122,18 @@ def scenario_check(file: str) -> None:
 
 
 # --- gsim run ----------------------------------------------------------------------------
-SUMMARY_COLUMNS = (  # (header, how to reduce a Dataset to one series over time)
-    ("real GDP", lambda ds: ds["real_gdp"]),
-    ("Theil", lambda ds: ds["theil"]),
-    ("SUI", lambda ds: ds["sui_national"]),
-    ("overcap.", lambda ds: ds["overcapacity"].mean("tier")),
-    ("lost cap.", lambda ds: ds["lost_capital"]),
-    ("failed", lambda ds: ds["failed_transfer_share"]),
+SUMMARY_COLUMNS = (  # (header, how to reduce a run's saved values to one series over time)
+    ("real GDP", lambda v: v["real_gdp"]),
+    ("Theil", lambda v: v["theil"]),
+    ("SUI", lambda v: v["sui_national"]),
+    ("1 - u", lambda v: v["overcapacity"].mean(axis=1)),
+    ("lost cap.", lambda v: v["lost_capital"]),
+    ("failed", lambda v: v["failed_transfer_share"]),
 )
 
 
 def _fmt(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4f}"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.4f}"
 
 
 def _summary_table(results: dict):
@@ -83,18 +143,18 @@ def _summary_table(results: dict):
     first = next(iter(results.values()))
     table = Table(
         title=f"GTM-1 {first.attrs['scenario']}, {first.attrs['method']}, dt={first.attrs['dt']:g}",
-        caption="real GDP and lost capital in bn CNY/yr; overcap. = mean over tiers of 1 - u; "
+        caption="real GDP and lost capital in bn CNY/yr; 1 - u: overcapacity, mean over tiers; "
                 "failed = failed-transfer share",
         title_justify="left", caption_justify="left",
     )
-    table.add_column("policy")
+    table.add_column("policy", no_wrap=True, min_width=max(len(n) for n in results))
     table.add_column("year", justify="right")
     for header, _ in SUMMARY_COLUMNS:
         table.add_column(header, justify="right")
-    for name, ds in results.items():
-        series = [reduce(ds).values for _, reduce in SUMMARY_COLUMNS]
+    for name, run in results.items():
+        series = [reduce(run.values) for _, reduce in SUMMARY_COLUMNS]
         for i, label in ((0, name), (-1, "")):
-            table.add_row(label, f"{float(ds.time[i]):g}", *[_fmt(v[i]) for v in series],
+            table.add_row(label, f"{run.times[i]:g}", *[_fmt(v[i]) for v in series],
                           end_section=i == -1)
     return table
 
@@ -121,10 +181,9 @@ def run_command(scenario_file, policy, method, dt, t1, out) -> None:
     """
     import time
 
-    import xarray as xr
     from rich.console import Console
 
-    from gsim.integrate import RunFailed, simulate
+    from gsim.integrate import RunFailed, run_scenario
     from gsim.policies import PolicyError
     from gsim.policies.builtin import BUILTIN_POLICIES
     from gsim.scenario import ScenarioError, replace_run
@@ -141,18 +200,66 @@ def run_command(scenario_file, policy, method, dt, t1, out) -> None:
     with console.status("simulating…"):
         for name, run_sc in zip(names, checked):
             try:
-                results[name] = simulate(run_sc)
+                results[name] = run_scenario(run_sc)
             except (RunFailed, PolicyError) as e:
                 raise click.ClickException(str(e)) from None
     console.print(_summary_table(results))
     console.print(f"{len(results)} run(s) in {time.perf_counter() - start:.2f} s", style="dim")
     if out:
-        if len(results) == 1:
-            ds = next(iter(results.values()))
-        else:
-            ds = xr.concat(list(results.values()), dim="policy", combine_attrs="drop_conflicts")
-            ds = ds.assign_coords(policy=("policy", list(results), {"long_name": "transfer policy"}))
+        import xarray as xr
+
         from gsim.output import write_netcdf
+
+        datasets = [r.to_dataset() for r in results.values()]
+        if len(datasets) == 1:
+            ds = datasets[0]
+        else:
+            ds = xr.concat(datasets, dim="policy", combine_attrs="drop_conflicts")
+            ds = ds.assign_coords(policy=("policy", list(results), {"long_name": "transfer policy"}))
 
         write_netcdf(ds, out)
         console.print(f"wrote {out}")
+
+
+# --- gsim plugins ----------------------------------------------------------------------------
+@main.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def plugins_cmd(as_json: bool) -> None:
+    """List every plugin (built-in and external): version, hooks, what it registers."""
+    import json
+
+    from gsim.plugins import DISABLE_ENV, get_plugin_manager, registered_by
+
+    pm = get_plugin_manager()
+    infos = pm.plugin_infos()
+    try:
+        things = registered_by(pm)
+    except _plugin_errors() as e:
+        raise PluginFailure(_one_line(e)) from None
+    rows = []
+    for i in infos:
+        rows.append({
+            "name": i.name, "version": i.version, "distribution": i.distribution,
+            "builtin": i.builtin, "disabled": i.disabled, "hooks": list(i.hooks),
+            **{k: sorted(v) for k, v in things.get(i.name, {}).items()},
+        })
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        kind = "built-in" if r["builtin"] else ("disabled" if r["disabled"] else "external")
+        dist = f" [{r['distribution']}]" if r["distribution"] and not r["builtin"] else ""
+        click.echo(f"{r['name']} {r['version']}{dist} ({kind})")
+        if r["hooks"]:
+            click.echo(f"  hooks: {', '.join(r['hooks'])}")
+        for k in ("policies", "events", "indicators"):
+            if r.get(k):
+                click.echo(f"  {k}: {', '.join(r[k])}")
+    if not any(r["disabled"] for r in rows):
+        click.echo(f"(disable plugins with {DISABLE_ENV}=name1,name2)")
+
+
+# --- gsim sweep / summary / export (gsim.sweeps.cli) ------------------------------------
+from gsim.sweeps.cli import register as _register_sweep_commands  # noqa: E402
+
+_register_sweep_commands(main)

@@ -242,6 +242,56 @@ class RunFailed(RuntimeError):
     """A run produced a negative or non-finite stock; the message names the time and stock."""
 
 
+@dataclass
+class ScenarioRun:
+    """One completed run of a scenario: saved values (name -> (T, ...)) and provenance."""
+
+    scenario: Scenario
+    times: np.ndarray
+    values: dict[str, np.ndarray]
+    attrs: dict[str, object]
+
+    def to_dataset(self):
+        """The run as an xarray Dataset with units, provenance and any plugin indicators."""
+        from gsim.indicators import add_indicators
+        from gsim.output import to_dataset
+
+        return add_indicators(to_dataset(self.scenario, self.times, self.values, self.attrs))
+
+
+def run_scenario(
+    scenario: Scenario | None = None,
+    policy: str | None = None,
+    *,
+    method: str | None = None,
+    dt: float | None = None,
+    t1: float | None = None,
+    events: Iterable[Event] = (),
+) -> ScenarioRun:
+    """Run one scenario under one policy (see `simulate`), without building a Dataset."""
+    from gsim.events import scenario_events
+    from gsim.output import global_attrs
+    from gsim.plugins import get_policy
+    from gsim.scenario import load_scenario, scenario_hash
+
+    sc = load_scenario() if scenario is None else scenario
+    run = sc.run
+    policy = policy or run.policy
+    method = method or run.method
+    grid = TimeGrid(run.t0, run.t1 if t1 is None else t1, run.dt if dt is None else dt,
+                    run.save_every, run.policy_period)
+    pol = get_policy(policy)
+    params = {**pol.defaults, **sc.policy_params.get(policy, {})}
+    events = [*events, *scenario_events(sc, grid)]  # the scenario's [[events]] (plugins)
+    result = run_batch(batch_from_scenario(sc), grid, pol, params, method=method,
+                       tiers=sc.tiers, regions=sc.regions.name, events=events)
+    if not result.ok[0]:
+        raise RunFailed(f"run failed ({policy}, {method}, dt={grid.dt:g}): {result.fail_reason[0]}")
+    attrs = global_attrs(sc, scenario_hash(sc), policy=policy, method=method, dt=grid.dt,
+                         t0=grid.t0, t1=grid.t1, policy_params=repr(params))
+    return ScenarioRun(sc, result.times, {k: v[0] for k, v in result.values.items()}, attrs)
+
+
 def simulate(
     scenario: Scenario | None = None,
     policy: str | None = None,
@@ -256,28 +306,4 @@ def simulate(
     Arguments left as None take the scenario's run settings. Raises RunFailed if a stock
     turns negative or non-finite (spec §9), PolicyError if the policy misbehaves.
     """
-    from gsim.output import global_attrs, to_dataset
-    from gsim.plugins import get_policy
-    from gsim.scenario import load_scenario, scenario_hash
-
-    sc = load_scenario() if scenario is None else scenario
-    run = sc.run
-    policy = policy or run.policy
-    method = method or run.method
-    grid = TimeGrid(run.t0, run.t1 if t1 is None else t1, run.dt if dt is None else dt,
-                    run.save_every, run.policy_period)
-    pol = get_policy(policy)
-    params = {**pol.defaults, **sc.policy_params.get(policy, {})}
-    from gsim.events import scenario_events  # plugins: the scenario's [[events]]
-
-    events = [*events, *scenario_events(sc, grid)]
-    result = run_batch(batch_from_scenario(sc), grid, pol, params, method=method,
-                       tiers=sc.tiers, regions=sc.regions.name, events=events)
-    if not result.ok[0]:
-        raise RunFailed(f"run failed ({policy}, {method}, dt={grid.dt:g}): {result.fail_reason[0]}")
-    attrs = global_attrs(sc, scenario_hash(sc), policy=policy, method=method, dt=grid.dt,
-                         t0=grid.t0, t1=grid.t1, policy_params=repr(params))
-    from gsim.indicators import add_indicators  # plugins: registered indicators
-
-    ds = to_dataset(sc, result.times, {k: v[0] for k, v in result.values.items()}, attrs)
-    return add_indicators(ds)
+    return run_scenario(scenario, policy, method=method, dt=dt, t1=t1, events=events).to_dataset()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
-import xarray as xr
 
 from gsim import __version__
 from gsim.scenario import Scenario
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 RT, R_, T_, O_ = ("region", "tier"), ("region",), ("tier",), ()
 
@@ -80,8 +82,10 @@ def to_dataset(
     times: np.ndarray,
     values: Mapping[str, np.ndarray],
     attrs: Mapping[str, object],
-) -> xr.Dataset:
+) -> "xr.Dataset":
     """One run's saved values (name -> (T, ...)) as a Dataset with units and long names."""
+    import xarray as xr  # imported here: the CLI's summary table needs no xarray
+
     data_vars = {}
     for name, (dims, units, long_name) in VARIABLES.items():
         if name in values:
@@ -92,6 +96,6 @@ def to_dataset(
     return xr.Dataset(data_vars, coords=coords, attrs=dict(attrs))
 
 
-def write_netcdf(ds: xr.Dataset, path) -> None:
+def write_netcdf(ds: "xr.Dataset", path) -> None:
     """netCDF4 file readable by xarray, netCDF4-python, R and Julia."""
     ds.to_netcdf(path, engine="netcdf4")
