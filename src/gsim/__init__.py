@@ -8,5 +8,26 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
 from gsim.scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
+from gsim.hookspecs import hookimpl  # noqa: E402  (for plugin authors)
 
-__all__ = ["Scenario", "ScenarioError", "load_scenario", "__version__"]
+__all__ = ["Scenario", "ScenarioError", "hookimpl", "load_scenario", "__version__"]
+
+
+_LAZY = {  # imported on first use, so `import gsim` does not load numba or dask
+    "simulate": "gsim.integrate",
+    "RunFailed": "gsim.integrate",
+    "sweep": "gsim.sweeps",
+    "open_sweep": "gsim.sweeps",
+}
+
+
+def __getattr__(name: str):
+    """Lazy public API: gsim.simulate, gsim.sweep, gsim.open_sweep, gsim.RunFailed."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'gsim' has no attribute {name!r}")
+
+
+__all__ += list(_LAZY)

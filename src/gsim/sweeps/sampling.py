@@ -1,0 +1,137 @@
+"""Samplers and seeding: a run's inputs depend only on (root seed, sample id, replicate).
+
+Random streams (numpy SeedSequence, keyed by ids, never by block or worker):
+
+- design of `lhs` / `sobol`: ``SeedSequence(seed, spawn_key=(2,))`` drives one scrambled
+  scipy.stats.qmc design of all samples; sample i is row i of it. LHS is generated whole
+  (cached per process, samples x dimensions floats); Sobol rows are generated on demand with
+  ``fast_forward``, so any contiguous range of samples costs only its own rows.
+- sample stream ``SeedSequence(seed, spawn_key=(0, i))``: with `mc`, the design row of
+  sample i (first d numbers); then the per-region draws of sample-scope region uncertainties.
+- run stream ``SeedSequence(seed, spawn_key=(1, i, j))`` for replicate j of sample i:
+  uncertainties with ``scope = "run"``, in name order.
+
+Uniform numbers are mapped to values with the distributions' scipy.stats ppf.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from scipy.stats import qmc
+
+from gsim.model.inputs import REGION_COLUMNS, SP, TP, BatchInputs
+from gsim.scenario import PARAM_BOUNDS, Scenario
+from gsim.sweeps.spec import SweepSpec, Uncertainty
+
+
+def _ss(seed: int, *key: int) -> np.random.SeedSequence:
+    return np.random.SeedSequence(seed, spawn_key=tuple(int(k) for k in key))
+
+
+def _gen(seed: int, *key: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(_ss(seed, *key)))
+
+
+@functools.lru_cache(maxsize=4)
+def _lhs_design(d: int, n: int, seed: int) -> np.ndarray:
+    eng = qmc.LatinHypercube(d, scramble=True, rng=_gen(seed, 2))
+    out = eng.random(n)
+    out.setflags(write=False)
+    return out
+
+
+def unit_rows(spec: SweepSpec, samples: np.ndarray) -> np.ndarray:
+    """Uniform [0, 1) design coordinates (len(samples), d) of the given sample ids."""
+    samples = np.asarray(samples, np.int64)
+    d = len(spec.design)
+    if d == 0:
+        return np.empty((len(samples), 0))
+    if spec.sampler == "mc":
+        return np.array([_gen(spec.seed, 0, s).random(d) for s in samples]).reshape(len(samples), d)
+    if spec.sampler == "lhs":
+        return _lhs_design(d, spec.samples, spec.seed)[samples]
+    # sobol: generate the covered range only
+    lo, hi = int(samples.min()), int(samples.max()) + 1
+    eng = qmc.Sobol(d, scramble=True, rng=_gen(spec.seed, 2))
+    if lo:
+        eng.fast_forward(lo)
+    return eng.random(hi - lo)[samples - lo]
+
+
+def full_design(spec: SweepSpec) -> np.ndarray:
+    """The whole (samples, d) unit design (for tests and diagnostics)."""
+    return unit_rows(spec, np.arange(spec.samples))
+
+
+def sampled_values(
+    spec: SweepSpec, n_regions: int, samples: np.ndarray, replicates: np.ndarray
+) -> dict[str, np.ndarray]:
+    """target -> sampled values, (n,) or (n, R) for per-region ones, for runs (sample, rep)."""
+    samples = np.asarray(samples, np.int64)
+    replicates = np.asarray(replicates, np.int64)
+    n = len(samples)
+    out: dict[str, np.ndarray] = {}
+    design = spec.design
+    if design:
+        # rows of distinct samples, then spread to replicates
+        uniq, inv = np.unique(samples, return_inverse=True)
+        rows = unit_rows(spec, uniq)[inv]
+        for j, u in enumerate(design):
+            out[u.target] = u.ppf(rows[:, j])
+    sample_side = [u for u in spec.uncertain if u.scope == "sample" and u.per_region]
+    run_side = [u for u in spec.uncertain if u.scope == "run"]
+    for u in sample_side + run_side:
+        out[u.target] = np.empty((n, n_regions) if u.per_region else (n,))
+    d = len(design) if spec.sampler == "mc" else 0
+    for i in range(n):
+        if sample_side:
+            g = _gen(spec.seed, 0, samples[i])
+            if d:
+                g.random(d)  # the design row comes first in the sample stream
+            for u in sample_side:
+                out[u.target][i] = u.ppf(g.random(n_regions))
+        if run_side:
+            g = _gen(spec.seed, 1, samples[i], replicates[i])
+            for u in run_side:
+                out[u.target][i] = u.ppf(g.random(n_regions) if u.per_region else g.random())
+    return out
+
+
+def apply_values(
+    base: BatchInputs, sc: Scenario, spec: SweepSpec, values: dict[str, np.ndarray]
+) -> tuple[BatchInputs, np.ndarray]:
+    """Copies of `base` (n runs) with the sampled values applied; and a (n,) validity mask
+    (False where a sampled value left its parameter's bounds, e.g. a normal's tail)."""
+    sp, tp, reg = base.sp.copy(), base.tp.copy(), base.reg.copy()
+    n = sp.shape[0]
+    valid = np.ones(n, bool)
+    for u in spec.uncertain:
+        v = values[u.target]
+        name, _, tier = u.target.partition(".")
+        if name == "region":
+            reg[:, REGION_COLUMNS.index(tier)] *= v if u.per_region else v[:, None]
+            valid &= np.isfinite(v).all(axis=-1) if u.per_region else np.isfinite(v)
+            continue
+        if name in SP:
+            col = sp[:, SP[name]]
+            sp[:, SP[name]] = col * v if u.apply == "scale" else v
+            new = sp[:, SP[name]]
+        else:
+            cols = [sc.tiers.index(tier)] if tier else list(range(len(sc.tiers)))
+            for c in cols:
+                tp[:, TP[name], c] = tp[:, TP[name], c] * v if u.apply == "scale" else v
+            new = tp[:, TP[name]][:, cols]
+        bounds = PARAM_BOUNDS[name]
+        ok = np.vectorize(bounds.contains, otypes=[bool])(new)
+        valid &= ok if ok.ndim == 1 else ok.all(axis=1)
+    # keep invalid runs integrable (their results are discarded): scenario values
+    if not valid.all():
+        bad = ~valid
+        sp[bad], tp[bad], reg[bad] = base.sp[bad], base.tp[bad], base.reg[bad]
+    return BatchInputs(sp=sp, tp=tp, reg=reg, shares=base.shares[:n], pairs=base.pairs), valid
+
+
+# (index into REGION_COLUMNS is what `reg` uses)
+__all__ = ["unit_rows", "full_design", "sampled_values", "apply_values", "Uncertainty"]
