@@ -46,7 +46,7 @@ OBS_0 = (
 
 
 @njit(**JIT)
-def _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, relocate,
+def _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, active, relocate,
               rs, rv, sv, hbuf, sc, dy, want_dy):
     """Auxiliaries of §6 into the scratch arrays and, if want_dy, the derivatives of §7."""
     RS = R * S
@@ -167,6 +167,10 @@ def _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, re
             for s in range(S):
                 hbuf[srow, s] = 0.0
             for j in range(n):
+                if not active[r, j]:  # sparse policies (gradient) forbid most pairs
+                    for s in range(S):
+                        hbuf[j, s] = 0.0
+                    continue
                 q, cd = recv[r, j], c_d * dist[r, j]
                 for s in range(S):  # branch-free so the tier loop vectorises
                     G = fa[r, s] * fb[q, s] - delta + zeff[q, s] - pi[r, s] - cd
@@ -254,6 +258,20 @@ def _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, re
 
 
 @njit(**JIT)
+def _active_pairs(W):
+    """Candidate pairs with any W > 0, and whether any transfer is allowed at all."""
+    R, k, S = W.shape
+    active = np.zeros((R, k), np.bool_)
+    for r in range(R):
+        for j in range(k):
+            for s in range(S):
+                if W[r, j, s] > 0.0:
+                    active[r, j] = True
+                    break
+    return active, active.any()
+
+
+@njit(**JIT)
 def _scratch(R, S, k):
     return (np.empty((NRS, R, S)), np.empty((NRV, R)), np.empty((NSV, S)),
             np.empty((k + 1, S)), np.empty(NSC))
@@ -274,11 +292,7 @@ def _advance_run(y, nsteps, dt, rk4, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv,
     """Advance one run by nsteps steps; returns (steps done before failure, bad index)."""
     R, S = wmin.size, D0.size
     rs, rv, sv, hbuf, sc = _scratch(R, S, recv.shape[1])
-    relocate = False
-    for i in range(W.size):
-        if W.flat[i] > 0.0:
-            relocate = True
-            break
+    active, relocate = _active_pairs(W)
     n = y.size
     k1 = np.empty(n)
     if rk4:
@@ -286,20 +300,20 @@ def _advance_run(y, nsteps, dt, rk4, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv,
     else:
         k2, k3, k4, yt = k1, k1, k1, k1
     for step in range(nsteps):
-        _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, relocate,
+        _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, active, relocate,
                   rs, rv, sv, hbuf, sc, k1, True)
         if rk4:
             for i in range(n):
                 yt[i] = y[i] + 0.5 * dt * k1[i]
-            _evaluate(yt, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, relocate,
+            _evaluate(yt, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, active, relocate,
                       rs, rv, sv, hbuf, sc, k2, True)
             for i in range(n):
                 yt[i] = y[i] + 0.5 * dt * k2[i]
-            _evaluate(yt, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, relocate,
+            _evaluate(yt, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, active, relocate,
                       rs, rv, sv, hbuf, sc, k3, True)
             for i in range(n):
                 yt[i] = y[i] + dt * k3[i]
-            _evaluate(yt, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, relocate,
+            _evaluate(yt, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, active, relocate,
                       rs, rv, sv, hbuf, sc, k4, True)
             for i in range(n):
                 yt[i] = y[i] + dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
@@ -332,8 +346,8 @@ def _advance_batch(Y, k0, nsteps, dt, rk4, sp, tp, wmin, D0, Ytot0, recv, dist, 
 def _observe_run(y, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, ors, orr, ors_, o0):
     R, S = wmin.size, D0.size
     rs, rv, sv, hbuf, sc = _scratch(R, S, recv.shape[1])
-    relocate = W.size > 0 and W.max() > 0.0
-    _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, relocate,
+    active, relocate = _active_pairs(W)
+    _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, active, relocate,
               rs, rv, sv, hbuf, sc, y, False)
     o = 4 * R * S
     Lf, p = y[o:o + R], y[o + 4 * R:o + 4 * R + S]
@@ -395,9 +409,9 @@ def derivatives(Y, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, DY):
     R, S = wmin.shape[1], D0.shape[1]
     for b in range(Y.shape[0]):
         rs, rv, sv, hbuf, sc = _scratch(R, S, recv.shape[1])
-        relocate = W[b].size > 0 and W[b].max() > 0.0
+        active, relocate = _active_pairs(W[b])
         _evaluate(Y[b], R, S, sp[b], tp[b], wmin[b], D0[b], Ytot0[b], recv, dist, nrecv,
-                  W[b], z[b], psi[b], relocate, rs, rv, sv, hbuf, sc, DY[b], True)
+                  W[b], z[b], psi[b], active, relocate, rs, rv, sv, hbuf, sc, DY[b], True)
 
 
 def _variant(fn, suffix: str, **options):

@@ -2,9 +2,9 @@
 
 A *unit* is one (sample, replicate); a *block* is a contiguous range of units run under every
 policy (common random numbers: all policies see the same inputs). Blocks are the tasks: the
-local executor runs them one after the other with the parallel kernel (prange over the runs
-of the block, `workers` numba threads); the Dask executor sends whole blocks to workers that
-run the serial kernel on one thread each, and the client writes the results into the store.
+local executor runs them on `workers` threads of one process, the Dask executor sends them
+to worker processes; either way a block runs the serial compiled kernel on one core (the
+kernels release the GIL), and the calling process writes the results into the store.
 Nothing a run computes depends on which block, worker or executor it ran in.
 """
 
@@ -185,21 +185,51 @@ def resolve_workers(workers: int | None) -> int:
 
 @dataclass
 class LocalExecutor:
-    """One process; each block runs with the parallel kernel on `workers` numba threads."""
+    """One process, `workers` threads, each computing whole blocks with the serial kernel.
+
+    The compiled kernels release the GIL (nogil), so blocks on different threads run on
+    different cores; no block ever runs a parallel kernel, so threads never oversubscribe.
+    Results are written by the calling thread as blocks complete (each into its own region).
+    """
 
     workers: int | None = None
 
     def run(self, plan: Plan, blocks: Iterable[int], write: Callable[[int, st.BlockData], None]) -> None:
-        import numba
+        from gsim.plugins import get_policy
 
-        j = min(resolve_workers(self.workers), numba.config.NUMBA_NUM_THREADS)
-        old = numba.get_num_threads()
-        numba.set_num_threads(j)
-        try:
+        j = resolve_workers(self.workers)
+        for name in plan.spec.policies:  # load plugins once, before any thread starts
+            get_policy(name)
+        if j == 1:
             for b in blocks:
-                write(b, compute_block(plan, b, parallel=j > 1))
-        finally:
-            numba.set_num_threads(old)
+                write(b, compute_block(plan, b, parallel=False))
+        else:
+            _threaded(plan, list(blocks), j, write)
+
+
+def _threaded(plan: Plan, blocks: list[int], j: int, write) -> None:
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    todo = iter(blocks)
+    with ThreadPoolExecutor(max_workers=j, thread_name_prefix="gsim-block") as pool:
+        running = {}
+        try:
+            for b in todo:
+                running[pool.submit(compute_block, plan, b, False)] = b
+                if len(running) >= 2 * j:
+                    break
+            while running:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    b = running.pop(fut)
+                    write(b, fut.result())
+                    nxt = next(todo, None)
+                    if nxt is not None:
+                        running[pool.submit(compute_block, plan, nxt, False)] = nxt
+        except BaseException:
+            for fut in running:  # Ctrl-C: drop queued blocks; blocks in progress finish
+                fut.cancel()
+            raise
 
 
 def _dask_block(plan: Plan, b: int) -> tuple[int, st.BlockData]:
