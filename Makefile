@@ -20,6 +20,8 @@ install-test: $(BIN)/python
 
 run: install
 	$(BIN)/gsim run --policy all
+	rm -rf out/sweep.zarr
+	$(BIN)/gsim sweep --samples 1000 --out out/sweep.zarr
 
 test: install-test
 	$(BIN)/python -m pytest tests -q

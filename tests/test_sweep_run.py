@@ -90,6 +90,24 @@ def test_sampled_scalars_reach_the_model(tmp_path):
         np.testing.assert_array_equal(one["overcapacity"].values, ds["overcapacity"][i].values)
 
 
+def test_scenario_events_apply_in_sweeps_as_in_single_runs(tmp_path):
+    """A scenario's [[events]] shape every sweep run exactly as they shape `simulate`."""
+    sc = dataclasses.replace(SC, sweep={"uncertain": {"kappa": SC.sweep["uncertain"]["kappa"]}},
+                             events=({"type": "parameter_change", "name": "lambda_T",
+                                      "value": 0.08, "year": 2024.0},))
+    p = tmp_path / "s.zarr"
+    sweep(p, sc, {"samples": 2, "t1": 2026, "policies": "market"}, executor=LocalExecutor(2))
+    ds = gsim.open_sweep(p)
+    for i in range(2):
+        k = float(ds["kappa"][i])
+        one = gsim.integrate.simulate(sc.with_overrides(kappa=k), "market", t1=2026)
+        np.testing.assert_array_equal(one["transfer_volume"].values,
+                                      ds["transfer_volume"][i].values)
+        plain = dataclasses.replace(sc, events=None).with_overrides(kappa=k)
+        without = gsim.integrate.simulate(plain, "market", t1=2026)
+        assert float(without["transfer_volume"][-1]) < float(ds["transfer_volume"][i, -1])
+
+
 @pytest.mark.parametrize("block,j", [(1, 1), (3, 2), (12, 2), (7, 1)])
 def test_bit_identical_across_block_sizes_and_threads(reference, tmp_path, block, j):
     p = tmp_path / "s.zarr"

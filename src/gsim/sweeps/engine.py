@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 
 from gsim import __version__
+from gsim.events import scenario_events
 from gsim.integrate import TimeGrid, run_batch
 from gsim.model import kernel
 from gsim.model.calibrate import calibrate
@@ -136,9 +137,12 @@ def compute_block(plan: Plan, b: int, parallel: bool) -> st.BlockData:
     for p, pname in enumerate(spec.policies):
         pol = get_policy(pname)
         params = {**pol.defaults, **sc.policy_params.get(pname, {})}
-        res = run_batch(inp, plan.grid, pol, params, method=plan.method, tiers=sc.tiers,
+        # events may edit the parameter arrays: each policy starts from the sampled inputs
+        run_inp = BatchInputs(sp=inp.sp.copy(), tp=inp.tp.copy(), reg=inp.reg,
+                              shares=inp.shares, pairs=inp.pairs)
+        res = run_batch(run_inp, plan.grid, pol, params, method=plan.method, tiers=sc.tiers,
                         regions=sc.regions.name, save=set(plan.save_names), parallel=parallel,
-                        cal=cal)
+                        cal=cal, events=scenario_events(sc, plan.grid))
         rows = slice(p, n * P, P)
         for name in plan.save_names:
             outputs[name][rows] = res.values[name]
