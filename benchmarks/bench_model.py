@@ -5,6 +5,7 @@ Run:  .venv/bin/python benchmarks/bench_model.py [--quick]
 1. one default run (market, Euler, dt 0.125, 2023-2050): compiled gsim vs the NumPy twin of
    tests/twin.py, side by side in this process, median of >= 5 runs after a warm-up;
 2. first-call latency in a fresh process, with an empty and with a warm numba cache;
+   (timings that are compared are taken interleaved, so machine noise hits both alike)
 3. `gsim run` end to end with a warm cache;
 4. scaling with synthetic regions R = 31, 310, 3100 (nearest = 32);
 5. a batch of runs on 1 vs 2 threads (the parallel kernel).
@@ -37,13 +38,27 @@ from gsim.scenario import Regions, load_scenario  # noqa: E402
 
 
 def median_time(fn, repeat: int) -> float:
-    fn()  # warm-up
-    times = []
+    return interleaved([fn], repeat)[0]
+
+
+def interleaved(fns, repeat: int) -> list[float]:
+    """Median seconds of each fn, calls alternating so that machine noise hits all alike."""
+    for fn in fns:
+        fn()  # warm-up
+    times = [[] for _ in fns]
     for _ in range(repeat):
-        t = time.perf_counter()
+        for fn, ts in zip(fns, times):
+            t = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t)
+    return [statistics.median(ts) for ts in times]
+
+
+def with_threads(fn, n: int):
+    def call():
+        numba.set_num_threads(n)
         fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    return call
 
 
 def compiled_run(sc, policy="market", n_runs=1, parallel=None, t1=None):
@@ -87,8 +102,9 @@ def main() -> None:
     rows = []
 
     # 1. compiled vs twin
-    t_ours = median_time(compiled_run(sc, parallel=False), repeat)
-    t_twin = median_time(lambda: twin.simulate_twin(sc, "market", "euler"), max(5, repeat // 2))
+    t_ours, t_twin = interleaved(
+        [compiled_run(sc, parallel=False), lambda: twin.simulate_twin(sc, "market", "euler")],
+        max(5, repeat))
     rows.append(("default run, market, Euler (compiled, one thread)", f"{t_ours * 1e3:.2f} ms"))
     rows.append(("same run, NumPy twin", f"{t_twin * 1e3:.1f} ms"))
     rows.append(("speed-up compiled / twin", f"{t_twin / t_ours:.0f}x"))
@@ -112,10 +128,9 @@ def main() -> None:
 
     # 4. scaling with regions (nearest = 32)
     sizes = (31, 310) if args.quick else (31, 310, 3100)
-    per_size = {}
+    runs = [compiled_run(synthetic(sc, R, nearest=min(32, R - 1)), parallel=False) for R in sizes]
+    per_size = dict(zip(sizes, interleaved(runs, 5)))
     for R in sizes:
-        big = synthetic(sc, R, nearest=min(32, R - 1))
-        per_size[R] = median_time(compiled_run(big, parallel=False), 3)
         rows.append((f"R = {R}, nearest 32, market, Euler", f"{per_size[R] * 1e3:.1f} ms"))
     if 3100 in per_size:
         ratio = per_size[3100] / (10 * per_size[310])
@@ -123,10 +138,7 @@ def main() -> None:
 
     # 5. threads: a batch of 64 runs on 1 vs 2 threads
     batch = compiled_run(sc, "market", n_runs=64, parallel=True)
-    numba.set_num_threads(1)
-    t1 = median_time(batch, 3)
-    numba.set_num_threads(2)
-    t2 = median_time(batch, 3)
+    t1, t2 = interleaved([with_threads(batch, 1), with_threads(batch, 2)], 5)
     rows.append(("batch of 64 market runs, 1 thread", f"{t1:.3f} s ({64 / t1:.0f} runs/s)"))
     rows.append(("batch of 64 market runs, 2 threads", f"{t2:.3f} s ({64 / t2:.0f} runs/s)"))
     rows.append(("parallel efficiency 1 -> 2 threads", f"{t1 / (2 * t2):.2f}"))
