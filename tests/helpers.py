@@ -8,7 +8,12 @@ from gsim.integrate import TimeGrid, run_batch
 from gsim.model.inputs import batch_from_scenario
 from gsim.plugins import get_policy
 from gsim.scenario import (
-    DEFAULT_TIERS, SCALAR_DEFAULTS, TIER_DEFAULTS, Regions, RunSettings, Scenario,
+    DEFAULT_TIERS,
+    SCALAR_DEFAULTS,
+    TIER_DEFAULTS,
+    Regions,
+    RunSettings,
+    Scenario,
 )
 
 BUILTIN = ("none", "market", "subsidy_race", "gradient")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import twin
 from helpers import BUILTIN, assert_spec_agree, compiled, random_scenario
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import twin
 from gsim.integrate import TimeGrid, run_batch
 from gsim.model import kernel
 from gsim.model.calibrate import calibrate
@@ -64,8 +64,9 @@ def test_random_small_scenarios_agree_with_twin(seed, R, nearest, method):
 
 
 def test_nearest_pairs_agree_with_twin(default):
-    from gsim.scenario import replace_run  # noqa: F401  (nearest is a scenario field)
     import dataclasses
+
+    from gsim.scenario import replace_run  # noqa: F401  (nearest is a scenario field)
 
     sc = dataclasses.replace(default, nearest=5)
     for policy in ("market", "gradient"):

@@ -19,7 +19,10 @@ from gsim.events import EventError, EventType, build_events, parameter_change
 from gsim.indicators import Indicator, IndicatorError
 from gsim.integrate import simulate
 from gsim.plugins import (
-    PluginError, disabled_from_env, make_plugin_manager, use_plugin_manager,
+    PluginError,
+    disabled_from_env,
+    make_plugin_manager,
+    use_plugin_manager,
 )
 from gsim.policies import Policy, PolicyError, compiled_policy, probe_context, zero_decision
 from gsim.scenario import loads_scenario

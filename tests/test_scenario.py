@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import math
-import sys
 import tomllib
 from importlib.resources import files
 from pathlib import Path

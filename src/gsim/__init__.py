@@ -7,8 +7,8 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
-from gsim.scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
 from gsim.hookspecs import hookimpl  # noqa: E402  (for plugin authors)
+from gsim.scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
 
 __all__ = ["Scenario", "ScenarioError", "hookimpl", "load_scenario", "__version__"]
 

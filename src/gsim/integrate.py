@@ -8,16 +8,16 @@ for the whole batch, never inside the compiled loop.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from gsim.model import kernel
 from gsim.model.calibrate import Calibration, calibrate
 from gsim.model.inputs import BatchInputs, batch_from_scenario, state_slices
-from gsim.scenario import Scenario
 from gsim.policies import Policy, PolicyContext, PolicyError, check_decision, zero_decision
+from gsim.scenario import Scenario
 
 METHODS = {"euler": False, "rk4": True}  # name -> uses RK4 stages
 

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
+import gsim_guangxi_matchmaking as gx
 import numpy as np
 import pytest
 
-import gsim_guangxi_matchmaking as gx
 from gsim import load_scenario
 from gsim.events import EventError, EventSetup, build_events
 from gsim.integrate import TimeGrid, run_batch, simulate

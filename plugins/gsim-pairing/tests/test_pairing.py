@@ -1,10 +1,10 @@
 """Tests of the gsim-pairing plugin; the plugin is registered explicitly (not via whatever
 happens to be installed)."""
 
+import gsim_pairing
 import numpy as np
 import pytest
 
-import gsim_pairing
 from gsim.integrate import simulate
 from gsim.plugins import make_plugin_manager, use_plugin_manager
 from gsim.policies import probe_context

@@ -34,8 +34,13 @@ class _Progress:
 
     def __init__(self, total: int, done: int, enabled: bool):
         from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         self.enabled = enabled
         self.prog = Progress(
@@ -103,7 +108,8 @@ def register(main: click.Group) -> None:
         Every sample runs under every policy with the same sampled inputs (paired
         comparisons). Ctrl-C stops cleanly; `gsim sweep --resume STORE` continues.
         """
-        from gsim.sweeps import engine, store as st
+        from gsim.sweeps import engine
+        from gsim.sweeps import store as st
         from gsim.sweeps.analysis import format_summary, summarize
 
         if scheduler and dask_workers:

@@ -88,6 +88,7 @@ def scenario_text(realised_share: float = DEFAULTS["realised_share"]) -> str:
     import tomllib
 
     import tomli_w
+
     from gsim.scenario import load_scenario, scenario_to_toml
 
     doc = tomllib.loads(scenario_to_toml(load_scenario()))

@@ -21,6 +21,7 @@ import functools
 from importlib.resources import files
 
 import numpy as np
+
 from gsim import hookimpl
 from gsim.policies import Policy, PolicyContext, zero_decision
 
