@@ -249,14 +249,15 @@ def _wait_for_done(path, at_least, proc, timeout=120):
     return None
 
 
-ARGS = ["-n", "48", "--t1", "2026", "--block-size", "1", "-j", "1", "--policies",
+SAMPLES = 120  # 30 blocks: long enough that a kill after the first block lands midway
+ARGS = ["-n", str(SAMPLES), "--t1", "2026", "--block-size", "4", "-j", "1", "--policies",
         "none,market", "--no-summary", "--no-progress"]
 
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     p = tmp_path_factory.mktemp("u") / "u.zarr"
-    sweep(p, None, {"samples": 48, "t1": 2026, "block_size": 8, "policies": "none,market"},
+    sweep(p, None, {"samples": SAMPLES, "t1": 2026, "block_size": 8, "policies": "none,market"},
           executor=LocalExecutor(2))
     return p
 
@@ -265,12 +266,12 @@ def uninterrupted(tmp_path_factory):
 def test_killed_sweep_resumes_to_the_uninterrupted_result(uninterrupted, tmp_path, sig):
     p = tmp_path / "k.zarr"
     proc = subprocess.Popen(_cli("sweep", "-o", str(p), *ARGS), stderr=subprocess.PIPE, text=True)
-    n = _wait_for_done(p, 6, proc)
+    n = _wait_for_done(p, 8, proc)
     assert n is not None, "sweep finished or stalled before it could be interrupted"
     os.kill(proc.pid, sig)
     _, err = proc.communicate(timeout=60)
     done = zarr.open_group(str(p), mode="r")["done"][:]
-    assert 0 < done.sum() < 96, "the sweep must have been interrupted midway"
+    assert 0 < done.sum() < 2 * SAMPLES, "the sweep must have been interrupted midway"
     if sig == signal.SIGINT:
         assert proc.returncode == 130 and f"gsim sweep --resume {p}" in err
     else:
