@@ -16,7 +16,7 @@ import numpy as np
 from gsim.model import kernel
 from gsim.model.calibrate import Calibration, calibrate
 from gsim.model.inputs import BatchInputs, batch_from_scenario, state_slices
-from gsim.policies import Policy, PolicyContext, PolicyError, check_decision, zero_decision
+from gsim.policies import Policy, PolicyContext, call_policy, zero_decision
 from gsim.scenario import Scenario
 
 METHODS = {"euler": False, "rk4": True}  # name -> uses RK4 stages
@@ -202,15 +202,7 @@ def run_batch(
         current = None
         if k % every == 0:
             current = observe(y, W, z, psi)
-            ctx = PolicyContext(t, params, tiers, regions, pr, current)
-            try:
-                decision = policy.decide(ctx)
-            except Exception as exc:  # a plugin's bug must not look like a gsim crash
-                raise PolicyError(
-                    f"policy {policy.name!r} (plugin {policy.plugin or '?'}) raised at "
-                    f"t={t:g}: {type(exc).__name__}: {exc}"
-                ) from exc
-            new = check_decision(policy, decision, B, pr, S, t)
+            new = call_policy(policy, PolicyContext(t, params, tiers, regions, pr, current))
             if not all(np.array_equal(a, b) for a, b in zip(new, (W, z, psi))):
                 W, z, psi = new
                 current = None  # the policy changed: what it saw is no longer in force
