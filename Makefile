@@ -1,7 +1,7 @@
-# The two commands of the README: `make run` (install, then the main job on the embedded
-# default scenario) and `make test` (install, then the whole test suite, then both example
-# plugins: installed, their own tests, an end-to-end run). Both need only
-# python3 (>= 3.11), pip and make.
+# The two commands of the README, each needing only python3 (>= 3.11), pip and make:
+#   make run   install, then the main job on the embedded default scenario
+#   make test  install; both example plugins (installed, their own tests, an end-to-end run);
+#              then the whole test suite, which never loads installed plugins
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -24,8 +24,8 @@ run: install
 	$(BIN)/gsim sweep --samples 1000 --out out/sweep.zarr
 
 test: install-test
-	$(BIN)/python -m pytest tests -q
 	bash .ci/plugins.sh $(BIN)/python
+	$(BIN)/python -m pytest tests -q
 
 bench: install
 	$(BIN)/python benchmarks/bench_model.py

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Plugins CI step (issue 3): install both plugin packages into the venv, run their tests and
-# an end-to-end `gsim run` that uses them. Called from .ci/run with the venv python as $1.
+# Plugins CI step: install both plugin packages into the venv, run their tests and
+# an end-to-end `gsim run` that uses them. Called by `make test` with the venv python as $1.
 set -euo pipefail
 PY=${1:-python}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
