@@ -82,3 +82,9 @@ def test_batch_of_runs(pm):
     assert res.ok.all()
     g = sc.regions.name.index("Guangxi")
     assert (res.values["pipeline"][:, -1, g].sum(axis=-1) > 0).all()
+
+
+def test_shipped_scenario_is_the_current_default_plus_the_event(pm):
+    """The file is generated; it must not drift from gsim's default (regenerate with
+    `gsim guangxi-scenario -o scenarios/guangxi2025.toml`)."""
+    assert SCENARIO.read_text(encoding="utf-8") == gx.scenario_text()
