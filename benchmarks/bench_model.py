@@ -31,9 +31,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import twin  # noqa: E402
 
-from gsim.integrate import TimeGrid, run_batch  # noqa: E402
+from gsim.integrate import TimeGrid, policy_with_params, run_batch  # noqa: E402
 from gsim.model.inputs import batch_from_scenario  # noqa: E402
-from gsim.plugins import get_policy  # noqa: E402
 from gsim.scenario import Regions, load_scenario  # noqa: E402
 
 
@@ -62,9 +61,8 @@ def with_threads(fn, n: int):
 
 
 def compiled_run(sc, policy="market", n_runs=1, parallel=None, t1=None):
-    pol = get_policy(policy)
-    params = {**pol.defaults, **sc.policy_params.get(policy, {})}
-    grid = TimeGrid(sc.run.t0, t1 or sc.run.t1, sc.run.dt, sc.run.save_every, sc.run.policy_period)
+    pol, params = policy_with_params(sc, policy)
+    grid = TimeGrid.of(sc.run, t1)
     inp = batch_from_scenario(sc, n_runs)
     return lambda: run_batch(inp, grid, pol, params, tiers=sc.tiers, regions=sc.regions.name,
                              parallel=parallel)

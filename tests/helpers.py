@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
-from gsim.integrate import TimeGrid, run_batch
+from gsim.integrate import TimeGrid, policy_with_params, run_batch
 from gsim.model.inputs import batch_from_scenario
-from gsim.plugins import get_policy
 from gsim.scenario import (
     DEFAULT_TIERS,
     SCALAR_DEFAULTS,
@@ -46,11 +47,9 @@ def random_scenario(rng: np.random.Generator, R: int, nearest: int | None = None
 def compiled(sc: Scenario, policy: str, method: str = "euler", dt: float | None = None,
              t1: float | None = None):
     """The compiled model's saved values for one run as name -> (T, ...), plus status."""
-    run = sc.run
-    grid = TimeGrid(run.t0, run.t1 if t1 is None else t1, run.dt if dt is None else dt,
-                    run.save_every, run.policy_period)
-    pol = get_policy(policy)
-    params = {**pol.defaults, **sc.policy_params.get(policy, {})}
+    run = dataclasses.replace(sc.run, dt=sc.run.dt if dt is None else dt)
+    grid = TimeGrid.of(run, t1)
+    pol, params = policy_with_params(sc, policy)
     res = run_batch(batch_from_scenario(sc), grid, pol, params, method=method,
                     tiers=sc.tiers, regions=sc.regions.name)
     out = {k: v[0] for k, v in res.values.items()}

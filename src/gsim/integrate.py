@@ -17,7 +17,7 @@ from gsim.model import kernel
 from gsim.model.calibrate import Calibration, calibrate
 from gsim.model.inputs import BatchInputs, batch_from_scenario, state_slices
 from gsim.policies import Policy, PolicyContext, call_policy, zero_decision
-from gsim.scenario import Scenario
+from gsim.scenario import RunSettings, Scenario
 
 METHODS = {"euler": False, "rk4": True}  # name -> uses RK4 stages
 
@@ -31,6 +31,12 @@ class TimeGrid:
     dt: float
     save_every: float = 1.0
     policy_period: float = 1.0
+
+    @classmethod
+    def of(cls, run: RunSettings, t1: float | None = None) -> TimeGrid:
+        """The grid of a scenario's run settings, optionally ending at another year."""
+        return cls(run.t0, run.t1 if t1 is None else t1, run.dt, run.save_every,
+                   run.policy_period)
 
     @property
     def n_steps(self) -> int:
@@ -230,6 +236,14 @@ def run_batch(
     return BatchResult(grid.save_times, values, fail_step, reasons)
 
 
+def policy_with_params(sc: Scenario, name: str) -> tuple[Policy, dict[str, object]]:
+    """The registered policy `name` and its parameters: defaults, then the scenario's."""
+    from gsim.plugins import get_policy
+
+    pol = get_policy(name)
+    return pol, {**pol.defaults, **sc.policy_params.get(name, {})}
+
+
 class RunFailed(RuntimeError):
     """A run produced a negative or non-finite stock; the message names the time and stock."""
 
@@ -263,17 +277,13 @@ def run_scenario(
     """Run one scenario under one policy (see `simulate`), without building a Dataset."""
     from gsim.events import scenario_events
     from gsim.output import global_attrs
-    from gsim.plugins import get_policy
-    from gsim.scenario import load_scenario, scenario_hash
+    from gsim.scenario import load_scenario, replace_run, scenario_hash
 
     sc = load_scenario() if scenario is None else scenario
-    run = sc.run
-    policy = policy or run.policy
-    method = method or run.method
-    grid = TimeGrid(run.t0, run.t1 if t1 is None else t1, run.dt if dt is None else dt,
-                    run.save_every, run.policy_period)
-    pol = get_policy(policy)
-    params = {**pol.defaults, **sc.policy_params.get(policy, {})}
+    if any(v is not None for v in (policy, method, dt, t1)):  # validated like a file
+        sc = replace_run(sc, policy=policy, method=method, dt=dt, t1=t1)
+    policy, method, grid = sc.run.policy, sc.run.method, TimeGrid.of(sc.run)
+    pol, params = policy_with_params(sc, policy)
     events = [*events, *scenario_events(sc, grid)]  # the scenario's [[events]] (plugins)
     result = run_batch(batch_from_scenario(sc), grid, pol, params, method=method,
                        tiers=sc.tiers, regions=sc.regions.name, events=events)
@@ -295,7 +305,8 @@ def simulate(
 ):
     """Run one scenario under one policy and return the saved results as an xarray Dataset.
 
-    Arguments left as None take the scenario's run settings. Raises RunFailed if a stock
-    turns negative or non-finite (spec §9), PolicyError if the policy misbehaves.
+    Arguments left as None take the scenario's run settings; the others are validated like a
+    scenario file (ScenarioError). Raises RunFailed if a stock turns negative or non-finite
+    (spec §9), PolicyError if the policy misbehaves.
     """
     return run_scenario(scenario, policy, method=method, dt=dt, t1=t1, events=events).to_dataset()

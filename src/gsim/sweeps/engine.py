@@ -20,7 +20,7 @@ import numpy as np
 
 from gsim import __version__
 from gsim.events import scenario_events
-from gsim.integrate import TimeGrid, run_batch
+from gsim.integrate import TimeGrid, policy_with_params, run_batch
 from gsim.model import kernel
 from gsim.model.calibrate import calibrate
 from gsim.model.inputs import BatchInputs, batch_from_scenario
@@ -79,8 +79,7 @@ class Plan:
 
 def make_plan(sc: Scenario, spec: SweepSpec) -> Plan:
     run = sc.run
-    grid = TimeGrid(run.t0, spec.t1 if spec.t1 is not None else run.t1, run.dt,
-                    run.save_every, run.policy_period)
+    grid = TimeGrid.of(run, spec.t1)
     h = scenario_hash(sc)
     return Plan(sc, spec, run.method, grid, save_names(spec.save), h,
                 config_hash(sc, spec, h, run.method))
@@ -114,8 +113,6 @@ def _stock_index(reason: str) -> int:
 
 def compute_block(plan: Plan, b: int, parallel: bool) -> st.BlockData:
     """Inputs and results of every run of block b (all policies), rows in run order."""
-    from gsim.plugins import get_policy
-
     sc, spec = plan.scenario, plan.spec
     u0, u1 = plan.units(b)
     units = np.arange(u0, u1)
@@ -135,8 +132,7 @@ def compute_block(plan: Plan, b: int, parallel: bool) -> st.BlockData:
     fail_time = np.full(n * P, np.nan)
     fail_stock = np.full(n * P, -1, np.int8)
     for p, pname in enumerate(spec.policies):
-        pol = get_policy(pname)
-        params = {**pol.defaults, **sc.policy_params.get(pname, {})}
+        pol, params = policy_with_params(sc, pname)
         # events may edit the parameter arrays: each policy starts from the sampled inputs
         run_inp = BatchInputs(sp=inp.sp.copy(), tp=inp.tp.copy(), reg=inp.reg,
                               shares=inp.shares, pairs=inp.pairs)
