@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import twin  # noqa: E402
 
-from gsim.integrate import TimeGrid, policy_with_params, run_batch  # noqa: E402
-from gsim.model.inputs import batch_from_scenario  # noqa: E402
+from gsim.api import resolve_policy  # noqa: E402
+from gsim.integrate import TimeGrid, batch_from_scenario, run_batch  # noqa: E402
 from gsim.scenario import Regions, load_scenario  # noqa: E402
 
 
@@ -61,7 +61,7 @@ def with_threads(fn, n: int):
 
 
 def compiled_run(sc, policy="market", n_runs=1, parallel=None, t1=None):
-    pol, params = policy_with_params(sc, policy)
+    pol, params = resolve_policy(sc, policy)
     grid = TimeGrid.of(sc.run, t1)
     inp = batch_from_scenario(sc, n_runs)
     return lambda: run_batch(inp, grid, pol, params, tiers=sc.tiers, regions=sc.regions.name,
@@ -111,7 +111,7 @@ def main() -> None:
         rows.append((f"default run, {policy}, Euler (compiled)", f"{t * 1e3:.2f} ms"))
 
     # 2-3. first call and end to end, in fresh processes
-    code = "import gsim; from gsim.integrate import simulate; simulate()"
+    code = "import gsim; gsim.simulate()"
     env = dict(os.environ)
     with tempfile.TemporaryDirectory() as cache:
         env["NUMBA_CACHE_DIR"] = cache

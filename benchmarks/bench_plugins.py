@@ -22,9 +22,9 @@ import types
 import numpy as np
 
 import gsim
-from gsim.integrate import TimeGrid, run_batch, simulate
+from gsim.api import simulate
+from gsim.integrate import TimeGrid, batch_from_scenario, run_batch
 from gsim.model.calibrate import calibrate
-from gsim.model.inputs import batch_from_scenario
 from gsim.plugins import make_plugin_manager, use_plugin_manager
 from gsim.policies import Policy, PolicyContext, zero_decision
 from gsim.scenario import load_scenario

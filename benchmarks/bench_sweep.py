@@ -32,7 +32,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import gsim
-    from gsim.integrate import simulate
+    from gsim.api import simulate
     from gsim.sweeps.engine import DaskExecutor, LocalExecutor, sweep
 
     tmp = Path(tempfile.mkdtemp(prefix="gsim-bench-"))
@@ -76,7 +76,7 @@ def main() -> None:
         for pol in ("none", "market", "subsidy_race", "gradient"):
             try:
                 simulate(sc.with_overrides(**over), pol)
-            except gsim.integrate.RunFailed:
+            except gsim.RunFailed:
                 pass
             runs += 1
     out["single_run_loop_runs_per_s"] = round(runs / (time.perf_counter() - t), 1)

@@ -6,16 +6,10 @@ import dataclasses
 
 import numpy as np
 
-from gsim.integrate import TimeGrid, policy_with_params, run_batch
-from gsim.model.inputs import batch_from_scenario
-from gsim.scenario import (
-    DEFAULT_TIERS,
-    SCALAR_DEFAULTS,
-    TIER_DEFAULTS,
-    Regions,
-    RunSettings,
-    Scenario,
-)
+from gsim.api import resolve_policy
+from gsim.integrate import TimeGrid, batch_from_scenario, run_batch
+from gsim.params import DEFAULT_TIERS, SCALAR_DEFAULTS, TIER_DEFAULTS, RunSettings
+from gsim.scenario import Regions, Scenario
 
 BUILTIN = ("none", "market", "subsidy_race", "gradient")
 
@@ -49,12 +43,12 @@ def compiled(sc: Scenario, policy: str, method: str = "euler", dt: float | None 
     """The compiled model's saved values for one run as name -> (T, ...), plus status."""
     run = dataclasses.replace(sc.run, dt=sc.run.dt if dt is None else dt)
     grid = TimeGrid.of(run, t1)
-    pol, params = policy_with_params(sc, policy)
+    pol, params = resolve_policy(sc, policy)
     res = run_batch(batch_from_scenario(sc), grid, pol, params, method=method,
                     tiers=sc.tiers, regions=sc.regions.name)
     out = {k: v[0] for k, v in res.values.items()}
     out["time"] = res.times
-    out["status"] = res.fail_reason[0] or "ok"
+    out["status"] = res.reason(0, sc.regions.name, sc.tiers) or "ok"
     return out
 
 

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from gsim.integrate import TimeGrid, run_batch
 from gsim.model import kernel
 from gsim.model.calibrate import calibrate
-from gsim.model.inputs import SP, batch_from_scenario, state_slices
-from gsim.output import VARIABLES
+from gsim.integrate import batch_from_scenario
+from gsim.model.layout import SP, state_slices
+from gsim.model.layout import VARIABLES
 from gsim.plugins import get_policy
 from gsim.policies import zero_decision
 from gsim.scenario import load_scenario
@@ -158,7 +159,7 @@ def test_unstable_step_is_reported_not_returned(default):
     assert f"t={t_twin:g}" in out["status"], (out["status"], str(info.value))
     assert "capital[" in out["status"]
     assert np.isnan(out["real_gdp"][-1]) and np.isfinite(out["real_gdp"][0])
-    from gsim.integrate import RunFailed, simulate
+    from gsim.api import RunFailed, simulate
 
     with pytest.raises(RunFailed, match=r"capital\[.*t=2033"):
         simulate(default, "none", dt=0.5)

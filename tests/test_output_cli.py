@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 import gsim
 from gsim.cli import main
-from gsim.output import VARIABLES
+from gsim.model.layout import VARIABLES
 from gsim.scenario import load_scenario, replace_run, scenario_hash
 
 
@@ -26,7 +26,7 @@ def ds(short):
 
 def test_dataset_has_the_public_contract(ds, short):
     assert set(VARIABLES) <= set(ds.data_vars)
-    for name, (dims, units, long_name) in VARIABLES.items():
+    for name, (dims, units, long_name, _where) in VARIABLES.items():
         var = ds[name]
         assert var.dims == ("time",) + dims, name
         assert var.attrs["units"] == units and var.attrs["long_name"] == long_name

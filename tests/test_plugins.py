@@ -17,7 +17,7 @@ from gsim import hookspecs
 from gsim.cli import main
 from gsim.events import EventError, EventType, build_events, parameter_change
 from gsim.indicators import Indicator, IndicatorError
-from gsim.integrate import simulate
+from gsim.api import simulate
 from gsim.plugins import (
     PluginError,
     disabled_from_env,
@@ -399,7 +399,8 @@ year = 2024.0
     assert float(lf.sel(time=2023.0)) == 1.0 and float(lf.sel(time=2024.0)) == pytest.approx(1.1)
     sc = small()
     from gsim.events import EventSetup
-    from gsim.model.inputs import SP, batch_from_scenario
+    from gsim.integrate import batch_from_scenario
+    from gsim.model.layout import SP
 
     setup = EventSetup(2023.0, 0.125, 24, sc.regions.name, sc.tiers)
     e = parameter_change(setup, "tau_T", 1.0, 2024.0)
@@ -427,7 +428,7 @@ def test_bad_events_are_clear_errors(ev, match):
 
 def test_plugin_event_type_failures_name_the_plugin():
     def build(params, setup):
-        from gsim.integrate import Event
+        from gsim.events import Event
 
         def apply(step, t, y, inputs):
             raise ValueError("bad apply")
@@ -445,7 +446,7 @@ def test_plugin_event_type_failures_name_the_plugin():
         EventType("scale_region", build, {}))))
     with pytest.raises(PluginError, match="already registered by plugin gsim.events"):
         dup.event_types()
-    assert build_events([], None) == []
+    assert build_events([], None, {}) == []
 
 
 # --- indicators -----------------------------------------------------------------------------

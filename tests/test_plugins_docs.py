@@ -73,7 +73,7 @@ def test_minimal_plugin_example_installs_and_runs(tmp_path):
     script = textwrap.dedent(f"""
         from click.testing import CliRunner
         from gsim.cli import main
-        from gsim.integrate import simulate
+        from gsim.api import simulate
         from gsim.plugins import make_plugin_manager, use_plugin_manager
 
         pm = make_plugin_manager(disabled=frozenset())

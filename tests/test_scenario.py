@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 import tomllib
+import types
 from importlib.resources import files
 from pathlib import Path
 
@@ -15,13 +16,11 @@ from click.testing import CliRunner
 
 import gsim
 from gsim.cli import main
+from gsim.params import DEFAULT_TIERS, PARAM_BOUNDS, SCALAR_DEFAULTS, TIER_DEFAULTS, RunSettings
+from gsim.plugins import make_plugin_manager, use_plugin_manager
+from gsim.policies import Policy, zero_decision
+from gsim.policies.builtin import BUILTIN_POLICIES
 from gsim.scenario import (
-    BUILTIN_POLICY_DEFAULTS,
-    DEFAULT_TIERS,
-    PARAM_BOUNDS,
-    SCALAR_DEFAULTS,
-    TIER_DEFAULTS,
-    RunSettings,
     ScenarioError,
     load_scenario,
     replace_run,
@@ -43,15 +42,28 @@ SPEC_SHARES = {  # spec §3
 REAL_REGISTRY_TESTS = {"test_real_registry_knows_the_builtins"}
 
 
+BUILTIN_POLICY_DEFAULTS = {p.name: dict(p.defaults) for p in BUILTIN_POLICIES}
+
+
 @pytest.fixture(autouse=True)
-def builtin_policies_only(request, monkeypatch):
+def builtin_policies_only(request):
     """Tests never see whatever plugins are installed: the registry holds the four built-ins."""
     if request.node.name in REAL_REGISTRY_TESTS:
+        yield
         return
-    import gsim.plugins
+    with use_plugin_manager(make_plugin_manager(load_entrypoints=False)):
+        yield
 
-    monkeypatch.setattr(gsim.plugins, "policy_defaults",
-                        lambda: copy.deepcopy(BUILTIN_POLICY_DEFAULTS))
+
+def with_policy(name: str, defaults: dict):
+    """A plugin manager with the built-ins and one more policy `name` with these defaults."""
+    def gsim_register_policies(register):
+        register(Policy(name, lambda ctx: zero_decision(ctx.n_runs, ctx.pairs, len(ctx.tiers)),
+                        defaults))
+
+    plugin = types.SimpleNamespace(__name__="quota_plugin",
+                                   gsim_register_policies=gsim.hookimpl(gsim_register_policies))
+    return use_plugin_manager(make_plugin_manager(load_entrypoints=False, extra=(plugin,)))
 
 
 def base_doc() -> dict:
@@ -305,12 +317,12 @@ def test_replace_run_and_with_overrides():
 # ----------------------------------------------------------------------------------------
 # the policy registry
 # ----------------------------------------------------------------------------------------
-def test_policies_come_from_the_registry(tmp_path, monkeypatch):
-    import gsim.plugins
+def test_policies_come_from_the_registry(tmp_path):
+    with with_policy("quota", {"cap": 0.5, "steps": 3, "label": "q", "on": True}):
+        _policies_come_from_the_registry(tmp_path)
 
-    reg = dict(copy.deepcopy(BUILTIN_POLICY_DEFAULTS))
-    reg["quota"] = {"cap": 0.5, "steps": 3, "label": "q", "on": True}
-    monkeypatch.setattr(gsim.plugins, "policy_defaults", lambda: reg)
+
+def _policies_come_from_the_registry(tmp_path):
     doc = base_doc()
     doc["run"]["policy"] = "quota"
     doc["policies"]["quota"] = {"cap": 1, "steps": 4}
@@ -326,24 +338,18 @@ def test_policies_come_from_the_registry(tmp_path, monkeypatch):
 
 def test_real_registry_knows_the_builtins():
     """Integration with gsim.plugins as it is (built-ins only, no entry points)."""
-    import gsim.plugins as plugins
     from gsim.scenario import known_policy_defaults
 
     real = known_policy_defaults()
     for name, params in BUILTIN_POLICY_DEFAULTS.items():
         assert real[name] == params, name
-    assert hasattr(plugins, "policy_defaults")
 
 
-def test_plugin_policies_are_resolved_only_when_configured(tmp_path, monkeypatch):
+def test_plugin_policies_are_resolved_only_when_configured(tmp_path):
     """Installing a plugin policy must not change scenarios that do not use it."""
-    import gsim.plugins
-
     before = load_scenario(write(tmp_path, base_doc()))
-    reg = dict(copy.deepcopy(BUILTIN_POLICY_DEFAULTS))
-    reg["quota"] = {"cap": 0.5}
-    monkeypatch.setattr(gsim.plugins, "policy_defaults", lambda: reg)
-    after = load_scenario(write(tmp_path, base_doc()))
+    with with_policy("quota", {"cap": 0.5}):
+        after = load_scenario(write(tmp_path, base_doc()))
     assert set(after.policy_params) == set(BUILTIN_POLICY_DEFAULTS)
     assert scenario_hash(after) == scenario_hash(before)
 
@@ -586,9 +592,3 @@ def test_docs_example_loads_and_lists_every_parameter(tmp_path):
     two = snippet + snippet.replace('"Beijing"', '"Beijing2"')
     sc2 = load_scenario(write(tmp_path, two, "inline.toml"))
     assert sc2.regions.name == ("Beijing", "Beijing2") and sc2.regions.gdp[1] == 4376.07
-
-
-def test_builtin_policy_defaults_agree_with_the_registered_policies():
-    from gsim.policies.builtin import BUILTIN_POLICIES
-
-    assert {p.name: dict(p.defaults) for p in BUILTIN_POLICIES} == BUILTIN_POLICY_DEFAULTS

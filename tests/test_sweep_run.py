@@ -85,7 +85,7 @@ def test_sampled_scalars_reach_the_model(tmp_path):
     ds = gsim.open_sweep(p)
     for i in range(3):
         k, b = float(ds["kappa"][i]), float(ds["beta"][i])
-        one = gsim.integrate.simulate(sc.with_overrides(kappa=k, beta=b), "gradient", t1=2025)
+        one = gsim.simulate(sc.with_overrides(kappa=k, beta=b), "gradient", t1=2025)
         np.testing.assert_array_equal(one["real_gdp"].values, ds["real_gdp"][i].values)
         np.testing.assert_array_equal(one["overcapacity"].values, ds["overcapacity"][i].values)
 
@@ -100,11 +100,11 @@ def test_scenario_events_apply_in_sweeps_as_in_single_runs(tmp_path):
     ds = gsim.open_sweep(p)
     for i in range(2):
         k = float(ds["kappa"][i])
-        one = gsim.integrate.simulate(sc.with_overrides(kappa=k), "market", t1=2026)
+        one = gsim.simulate(sc.with_overrides(kappa=k), "market", t1=2026)
         np.testing.assert_array_equal(one["transfer_volume"].values,
                                       ds["transfer_volume"][i].values)
         plain = dataclasses.replace(sc, events=None).with_overrides(kappa=k)
-        without = gsim.integrate.simulate(plain, "market", t1=2026)
+        without = gsim.simulate(plain, "market", t1=2026)
         assert float(without["transfer_volume"][-1]) < float(ds["transfer_volume"][i, -1])
 
 

@@ -25,14 +25,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from gsim.scenario import (
-    DEFAULT_TIERS,
-    SCALAR_DEFAULTS,
-    TIER_DEFAULTS,
-    Regions,
-    RunSettings,
-    Scenario,
-)
+from gsim.params import DEFAULT_TIERS, SCALAR_DEFAULTS, TIER_DEFAULTS, RunSettings
+from gsim.scenario import Regions, Scenario
 
 # Stock names (§4), in the order they are checked and reported.
 STOCKS: tuple[str, ...] = ("K", "A", "X", "XA", "Lf", "w", "H", "I", "p")

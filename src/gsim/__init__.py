@@ -1,33 +1,17 @@
-"""gsim: a compiled system-dynamics simulator of gradient industrial transfer between regions."""
+"""gsim: a compiled system-dynamics simulator of gradient industrial transfer between regions.
 
-from importlib.metadata import PackageNotFoundError, version
+The public API: `load_scenario`, `simulate` (one run as an xarray Dataset), `sweep` /
+`resume` (Monte Carlo sweeps into a Zarr store), `open_sweep` (a store as a Dataset), and
+`hookimpl` for plugin authors. See README.md and docs/.
+"""
 
-try:
-    __version__ = version("gsim")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0+unknown"
+from gsim._version import __version__
+from gsim.api import RunFailed, simulate
+from gsim.hookspecs import hookimpl
+from gsim.scenario import Scenario, ScenarioError, load_scenario
+from gsim.sweeps import open_sweep, resume, sweep
 
-from gsim.hookspecs import hookimpl  # noqa: E402  (for plugin authors)
-from gsim.scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
-
-__all__ = ["Scenario", "ScenarioError", "hookimpl", "load_scenario", "__version__"]
-
-
-_LAZY = {  # imported on first use, so `import gsim` does not load numba or dask
-    "simulate": "gsim.integrate",
-    "RunFailed": "gsim.integrate",
-    "sweep": "gsim.sweeps",
-    "open_sweep": "gsim.sweeps",
-}
-
-
-def __getattr__(name: str):
-    """Lazy public API: gsim.simulate, gsim.sweep, gsim.open_sweep, gsim.RunFailed."""
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'gsim' has no attribute {name!r}")
-
-
-__all__ += list(_LAZY)
+__all__ = [
+    "RunFailed", "Scenario", "ScenarioError", "__version__", "hookimpl", "load_scenario",
+    "open_sweep", "resume", "simulate", "sweep",
+]

@@ -1,7 +1,7 @@
 """Events: exogenous shocks applied to a batch of runs at given steps.
 
 An *event type* (registered through the ``gsim_register_events`` hook) turns parameters into
-`gsim.integrate.Event` objects. A scenario asks for events with ``[[events]]`` tables::
+`Event` objects. A scenario asks for events with ``[[events]]`` tables::
 
     [[events]]
     type = "pipeline_inflow"     # an event type's name
@@ -12,8 +12,8 @@ An *event type* (registered through the ``gsim_register_events`` hook) turns par
     start = 2025.0
     end = 2027.0
 
-This module is also a built-in plugin: it registers the three generic event types below, and
-provides the helpers `pipeline_inflow`, `parameter_change` and `scale_region` that plugin
+The three generic event types below are registered by the built-in plugin ``gsim.events``
+(`gsim.builtins`); this module also provides the helpers `pipeline_inflow`, `parameter_change` and `scale_region` that plugin
 event types can build on.
 
 - ``pipeline_inflow``: capital entering a receiver's relocation pipeline (X, with its
@@ -25,23 +25,36 @@ event types can build on.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-from gsim.hookspecs import hookimpl
-from gsim.model.inputs import SP, TP, BatchInputs, Pairs, state_slices
-
-if TYPE_CHECKING:  # pragma: no cover
-    from gsim.integrate import Event, TimeGrid
-    from gsim.scenario import Scenario
+from gsim.model.inputs import BatchInputs
+from gsim.model.layout import SP, TP, state_slices
+from gsim.model.pairs import Pairs
+from gsim.params import CALIBRATION_ONLY, PARAM_BOUNDS, ParamSpec
 
 REQUIRED = None  # a default of None marks a required event parameter
 
 
 class EventError(ValueError):
     """An event is misconfigured or failed; the message names the event type and plugin."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something applied to a batch between steps (e.g. an exogenous shock).
+
+    ``apply(step, t, y, inputs)`` may edit the (B, NY) state `y` and the parameter arrays
+    of `inputs` (BatchInputs: sp, tp) in place; it is called at each step listed in
+    ``steps``, before that step's policy decision and save. Use
+    `gsim.model.layout.state_slices` to find a stock inside `y`.
+    """
+
+    steps: frozenset[int]
+    apply: Callable[[int, float, np.ndarray, BatchInputs], None]
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,8 @@ class EventType:
     ``build(params, setup) -> list[Event]``: `params` are the scenario's values merged over
     ``defaults`` (a default of None marks a required parameter; keys not in ``defaults``
     are rejected); `setup` is an `EventSetup`. Raise `EventError` for a bad value.
+    ``schema`` may give bounds, unit and meaning of numeric parameters
+    (`gsim.params.ParamSpec`), checked when a scenario is loaded.
     """
 
     name: str
@@ -85,11 +100,10 @@ class EventType:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
     plugin: str = ""
+    schema: Mapping[str, ParamSpec] = field(default_factory=dict)
 
 
 def _event(steps, apply) -> Event:
-    from gsim.integrate import Event
-
     return Event(frozenset(int(k) for k in steps), apply)
 
 
@@ -179,9 +193,13 @@ def pipeline_inflow(
 def parameter_change(setup: EventSetup, name: str, value: float, year: float,
                      tier: str | None = None) -> Event:
     """Set scalar parameter `name` (or per-tier parameter `name` of `tier`, or of every tier
-    when `tier` is None) to `value` from `year` on (the step nearest to `year`)."""
-    from gsim.scenario import PARAM_BOUNDS
+    when `tier` is None) to `value` from `year` on (the step nearest to `year`).
 
+    Calibration constants (u0, kappa_K, ...) act only at t0, so changing them later is an
+    error rather than a silent no-op."""
+    if name in CALIBRATION_ONLY:
+        raise EventError(f"parameter {name} is a calibration constant (used only at t0); "
+                         "set it in [params] instead")
     value = float(value)
     spec = PARAM_BOUNDS.get(name)
     if spec is not None and not spec.contains(value):
@@ -289,22 +307,14 @@ BUILTIN_EVENT_TYPES = (
 )
 
 
-@hookimpl
-def gsim_register_events(register):
-    for et in BUILTIN_EVENT_TYPES:
-        register(et)
-
 
 # --- from a scenario to Event objects ---------------------------------------------------------
 def build_events(specs: Sequence[Mapping[str, Any]] | None, setup: EventSetup,
-                 table: Mapping[str, EventType] | None = None) -> list:
-    """Event objects for the ``[[events]]`` tables `specs`; EventError naming the event."""
+                 table: Mapping[str, EventType]) -> list[Event]:
+    """Event objects for the ``[[events]]`` tables `specs` (event types from `table`);
+    EventError naming the event."""
     if not specs:
         return []
-    if table is None:
-        from gsim.plugins import event_types
-
-        table = event_types()
     out = []
     for i, spec in enumerate(specs):
         where = f"events[{i}]"
@@ -346,18 +356,3 @@ def _guarded(ev: Event, where: str) -> Event:
             raise EventError(f"{where} failed at t={t:g}: {type(exc).__name__}: {exc}") from exc
 
     return _event(ev.steps, apply)
-
-
-def scenario_events(sc: Scenario, grid: TimeGrid) -> list:
-    """The events a scenario asks for (its ``[[events]]`` tables), for this time grid."""
-    specs = getattr(sc, "events", None)
-    if not specs:
-        return []
-    from gsim.model.inputs import scenario_pairs
-
-    setup = EventSetup(grid.t0, grid.dt, grid.n_steps, tuple(sc.regions.name), tuple(sc.tiers),
-                       scenario_pairs(sc), sc)
-    try:
-        return build_events(specs, setup)
-    except EventError as e:
-        raise EventError(f"{sc.source}: {e}") from e.__cause__

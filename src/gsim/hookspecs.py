@@ -9,16 +9,17 @@ registries once, when they are first needed). Hooks never run per integration st
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pluggy
 
+from gsim.events import EventType
+from gsim.indicators import Indicator
+from gsim.policies import Policy
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import click
-
-    from gsim.events import EventType
-    from gsim.indicators import Indicator
-    from gsim.policies import Policy
 
 hookspec = pluggy.HookspecMarker("gsim")
 hookimpl = pluggy.HookimplMarker("gsim")
@@ -43,7 +44,7 @@ def gsim_register_events(register: Callable[[EventType], None]) -> None:
 
     Not firstresult, not historic: called once for every plugin when gsim first needs the
     event table. An event type turns the parameters a scenario gives under ``[[events]]``
-    (``type = "NAME"``) into `gsim.integrate.Event` objects that edit the state or the
+    (``type = "NAME"``) into `gsim.events.Event` objects that edit the state or the
     parameters of a batch at given steps: capital entering a region-tier's relocation
     pipeline from named senders, a parameter changing from a given year, a region's data
     scaled. See `gsim.events.EventType`; names must be unique.

@@ -9,8 +9,11 @@ plugin (``gsim_plugin``) as attributes.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
@@ -32,14 +35,10 @@ class Indicator:
     plugin: str = ""
 
 
-def add_indicators(ds: xr.Dataset, table: Mapping[str, Indicator] | None = None) -> xr.Dataset:
-    """`ds` with every indicator of `table` (default: all registered ones) added."""
+def add_indicators(ds: xr.Dataset, table: Mapping[str, Indicator]) -> xr.Dataset:
+    """`ds` with every indicator of `table` added."""
     import xarray as xr
 
-    if table is None:
-        from gsim.plugins import indicators
-
-        table = indicators()
     if not table:
         return ds
     new = {}
@@ -69,7 +68,6 @@ def add_indicators(ds: xr.Dataset, table: Mapping[str, Indicator] | None = None)
 
 def gini(values, weights, dim: str = "region"):
     """Population-weighted Gini coefficient of `values` over `dim` (a helper for plugins)."""
-    import numpy as np
     import xarray as xr
 
     def _g(x, w):

@@ -2,24 +2,27 @@
 
 A Python loop visits only the *event* steps (policy decisions and saves); between two events
 one compiled call advances every run of the batch. Policies therefore run once per period
-for the whole batch, never inside the compiled loop.
+for the whole batch, never inside the compiled loop. This module knows no plugin registry and
+no output format: callers hand it the resolved policy and events (see `gsim.api`).
 """
 
 from __future__ import annotations
 
+import enum
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from gsim.events import Event
 from gsim.model import kernel
 from gsim.model.calibrate import Calibration, calibrate
-from gsim.model.inputs import BatchInputs, batch_from_scenario, state_slices
+from gsim.model.inputs import BatchInputs
+from gsim.model.layout import OBS, SCALAR_NAMES, TIER_NAMES, stock_label, state_slices
+from gsim.params import METHODS, RunSettings
 from gsim.policies import Policy, PolicyContext, call_policy, zero_decision
-from gsim.scenario import RunSettings, Scenario
-
-METHODS = {"euler": False, "rk4": True}  # name -> uses RK4 stages
+from gsim.scenario import Scenario
 
 
 @dataclass(frozen=True)
@@ -57,43 +60,48 @@ class TimeGrid:
         return self.t0 + self.save_steps * self.dt
 
 
+class RunStatus(enum.IntEnum):
+    """What became of a run (the values of a sweep store's ``status`` array)."""
+
+    PENDING = 0  # not computed yet (sweep stores only)
+    OK = 1
+    FAILED = 2  # a stock turned negative or non-finite (spec §9)
+    INVALID_INPUT = 3  # sampled inputs broke a scenario rule; not integrated
+    PLUGIN_FAULT = 4  # a plugin (policy, event) raised or returned invalid values for this run
+
+
 @dataclass
 class BatchResult:
-    """Saved values of a batch: name -> (B, T, ...) arrays, plus per-run status."""
+    """Saved values of a batch: name -> (B, T, ...) arrays, and what became of each run.
+
+    A failed run records the step whose new state was bad and the flat index of the first bad
+    stock (`gsim.model.layout.stock_label` names it); values after the failure are NaN.
+    """
 
     times: np.ndarray
     values: dict[str, np.ndarray]
-    fail_step: np.ndarray  # (B,) step whose result was bad, -1 if the run is ok
-    fail_reason: list[str] = field(default_factory=list)  # "" if ok
+    status: np.ndarray  # (B,) RunStatus values
+    fail_step: np.ndarray  # (B,) step whose result was bad, -1 if none
+    fail_index: np.ndarray  # (B,) flat state index of the bad stock, -1 if none
+    t0: float
+    dt: float
+    faults: dict[int, str] = field(default_factory=dict)  # run -> plugin fault message
 
     @property
     def ok(self) -> np.ndarray:
-        return self.fail_step < 0
+        return self.status == RunStatus.OK
 
+    @property
+    def fail_time(self) -> np.ndarray:
+        """Time of the first bad state (NaN where the run did not fail)."""
+        return np.where(self.fail_step >= 0, self.t0 + self.fail_step * self.dt, np.nan)
 
-@dataclass(frozen=True)
-class Event:
-    """Something applied to a batch between steps (e.g. an exogenous shock).
-
-    ``apply(step, t, y, inputs)`` may edit the (B, NY) state `y` and the parameter arrays
-    of `inputs` (BatchInputs: sp, tp) in place; it is called at each step listed in
-    ``steps``, before that step's policy decision and save. Use
-    `gsim.model.inputs.state_slices` to find a stock inside `y`.
-    """
-
-    steps: frozenset[int]
-    apply: Callable[[int, float, np.ndarray, BatchInputs], None]
-
-
-def _stock_name(index: int, R: int, S: int, regions, tiers) -> str:
-    for name, (sl, shape) in state_slices(R, S).items():
-        if sl.start <= index < sl.stop:
-            pos = np.unravel_index(index - sl.start, shape)
-            if len(shape) == 2:
-                return f"{name}[{regions[pos[0]]}, {tiers[pos[1]]}]"
-            labels = tiers if name == "price" else regions
-            return f"{name}[{labels[pos[0]]}]"
-    return f"state[{index}]"
+    def reason(self, b: int, regions, tiers) -> str:
+        """Why run b did not succeed, in words ("" if it did)."""
+        if self.status[b] == RunStatus.FAILED:
+            var = stock_label(int(self.fail_index[b]), len(regions), len(tiers), regions, tiers)
+            return f"{var} became negative or non-finite at t={self.fail_time[b]:g}"
+        return self.faults.get(b, "")
 
 
 @functools.lru_cache(maxsize=16)
@@ -102,8 +110,7 @@ def _layout(R: int, S: int) -> dict[str, tuple[str, object]]:
     where: dict[str, tuple[str, object]] = {
         name: ("y", (sl, shape)) for name, (sl, shape) in state_slices(R, S).items()
     }
-    for raw, names in (("rs", kernel.OBS_RS), ("r", kernel.OBS_R), ("s", kernel.OBS_S),
-                       ("o0", kernel.OBS_0)):
+    for raw, names in OBS.items():
         where.update({n: (raw, i) for i, n in enumerate(names)})
     return where
 
@@ -144,8 +151,8 @@ class Observer:
 
     def raw_shapes(self, B: int) -> dict[str, tuple[int, ...]]:
         R, S, NY = self.inp.n_regions, self.inp.n_tiers, self.cal.y0.shape[1]
-        return {"y": (B, NY), "rs": (B, len(kernel.OBS_RS), R, S), "r": (B, len(kernel.OBS_R), R),
-                "s": (B, len(kernel.OBS_S), S), "o0": (B, len(kernel.OBS_0))}
+        size = {"rs": (R, S), "r": (R,), "s": (S,), "o0": ()}
+        return {"y": (B, NY), **{g: (B, len(names)) + size[g] for g, names in OBS.items()}}
 
     def __call__(self, y: np.ndarray, W, z, psi) -> Observation:
         inp, cal, pr = self.inp, self.cal, self.inp.pairs
@@ -173,13 +180,13 @@ def run_batch(
     """Integrate B runs from t0 to t1 under one policy; failed runs hold NaN after failure."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+    events = list(events)
     B, R, S = inp.n_runs, inp.n_regions, inp.n_tiers
     parallel = B > 1 if parallel is None else parallel
     cal = calibrate(inp) if cal is None else cal
     y = cal.y0.copy()
     observe = Observer(inp, cal, parallel)
     advance = kernel.advance_parallel if parallel else kernel.advance_serial
-    events = list(events)
 
     N, every = grid.n_steps, grid.decision_every
     save_steps = grid.save_steps
@@ -194,6 +201,7 @@ def run_batch(
     saved = {k: np.full((shape[0], T) + shape[1:], np.nan)
              for k, shape in observe.raw_shapes(B).items()}
     pr = inp.pairs
+    model = inp.model_params
     k_now = 0
     for k in sorted(event_steps):
         if k > k_now:
@@ -208,7 +216,7 @@ def run_batch(
         current = None
         if k % every == 0:
             current = observe(y, W, z, psi)
-            new = call_policy(policy, PolicyContext(t, params, tiers, regions, pr, current))
+            new = call_policy(policy, PolicyContext(t, params, tiers, regions, pr, current, model))
             if not all(np.array_equal(a, b) for a, b in zip(new, (W, z, psi))):
                 W, z, psi = new
                 current = None  # the policy changed: what it saw is no longer in force
@@ -225,88 +233,18 @@ def run_batch(
     names = obs.keys() if save is None else [n for n in obs if n in set(save)]
     values = {n: obs[n] if save is None else obs[n].copy() for n in names}
 
-    reasons = []
-    for b in range(B):
-        if fail_step[b] < 0:
-            reasons.append("")
-            continue
-        var = _stock_name(fail_index[b], R, S, regions, tiers)
-        t_bad = grid.t0 + fail_step[b] * grid.dt
-        reasons.append(f"{var} became negative or non-finite at t={t_bad:g}")
-    return BatchResult(grid.save_times, values, fail_step, reasons)
+    status = np.where(fail_step >= 0, RunStatus.FAILED, RunStatus.OK).astype(np.int8)
+    return BatchResult(grid.save_times, values, status, fail_step, fail_index, grid.t0, grid.dt)
 
 
-def policy_with_params(sc: Scenario, name: str) -> tuple[Policy, dict[str, object]]:
-    """The registered policy `name` and its parameters: defaults, then the scenario's."""
-    from gsim.plugins import get_policy
-
-    pol = get_policy(name)
-    return pol, {**pol.defaults, **sc.policy_params.get(name, {})}
-
-
-class RunFailed(RuntimeError):
-    """A run produced a negative or non-finite stock; the message names the time and stock."""
-
-
-@dataclass
-class ScenarioRun:
-    """One completed run of a scenario: saved values (name -> (T, ...)) and provenance."""
-
-    scenario: Scenario
-    times: np.ndarray
-    values: dict[str, np.ndarray]
-    attrs: dict[str, object]
-
-    def to_dataset(self):
-        """The run as an xarray Dataset with units, provenance and any plugin indicators."""
-        from gsim.indicators import add_indicators
-        from gsim.output import to_dataset
-
-        return add_indicators(to_dataset(self.scenario, self.times, self.values, self.attrs))
-
-
-def run_scenario(
-    scenario: Scenario | None = None,
-    policy: str | None = None,
-    *,
-    method: str | None = None,
-    dt: float | None = None,
-    t1: float | None = None,
-    events: Iterable[Event] = (),
-) -> ScenarioRun:
-    """Run one scenario under one policy (see `simulate`), without building a Dataset."""
-    from gsim.events import scenario_events
-    from gsim.output import global_attrs
-    from gsim.scenario import load_scenario, replace_run, scenario_hash
-
-    sc = load_scenario() if scenario is None else scenario
-    if any(v is not None for v in (policy, method, dt, t1)):  # validated like a file
-        sc = replace_run(sc, policy=policy, method=method, dt=dt, t1=t1)
-    policy, method, grid = sc.run.policy, sc.run.method, TimeGrid.of(sc.run)
-    pol, params = policy_with_params(sc, policy)
-    events = [*events, *scenario_events(sc, grid)]  # the scenario's [[events]] (plugins)
-    result = run_batch(batch_from_scenario(sc), grid, pol, params, method=method,
-                       tiers=sc.tiers, regions=sc.regions.name, events=events)
-    if not result.ok[0]:
-        raise RunFailed(f"run failed ({policy}, {method}, dt={grid.dt:g}): {result.fail_reason[0]}")
-    attrs = global_attrs(sc, scenario_hash(sc), policy=policy, method=method, dt=grid.dt,
-                         t0=grid.t0, t1=grid.t1, policy_params=repr(params))
-    return ScenarioRun(sc, result.times, {k: v[0] for k, v in result.values.items()}, attrs)
-
-
-def simulate(
-    scenario: Scenario | None = None,
-    policy: str | None = None,
-    *,
-    method: str | None = None,
-    dt: float | None = None,
-    t1: float | None = None,
-    events: Iterable[Event] = (),
-):
-    """Run one scenario under one policy and return the saved results as an xarray Dataset.
-
-    Arguments left as None take the scenario's run settings; the others are validated like a
-    scenario file (ScenarioError). Raises RunFailed if a stock turns negative or non-finite
-    (spec §9), PolicyError if the policy misbehaves.
-    """
-    return run_scenario(scenario, policy, method=method, dt=dt, t1=t1, events=events).to_dataset()
+def batch_from_scenario(sc: Scenario, n_runs: int = 1) -> BatchInputs:
+    """The scenario's values as kernel inputs, repeated for `n_runs` runs."""
+    rg = sc.regions
+    one = BatchInputs(
+        sp=np.array([[float(sc.params[n]) for n in SCALAR_NAMES]]),
+        tp=np.array([[np.asarray(sc.tier_params[n], float) for n in TIER_NAMES]]),
+        reg=np.array([[rg.gdp, rg.population, rg.schooling]], float),
+        shares=np.asarray(rg.shares, float)[None],
+        pairs=sc.pairs,
+    )
+    return one.repeat(n_runs)

@@ -1,51 +1,41 @@
-"""Results as CF-style xarray Datasets: the public data contract of spec §10."""
+"""Results as CF-style xarray Datasets (the public data contract of spec §10) and provenance.
+
+The variables, their dimensions, units and long names come from the one variable table,
+`gsim.model.layout.VARIABLES`.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
-from typing import TYPE_CHECKING, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gsim import __version__
+from gsim._version import MODEL, __version__
+from gsim.model.layout import VARIABLES
 from gsim.scenario import Scenario
 
 if TYPE_CHECKING:
     import xarray as xr
 
-RT, R_, T_, O_ = ("region", "tier"), ("region",), ("tier",), ()
 
-# name -> (dims after time, units, long_name)
-VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
-    "capital": (RT, "bn CNY", "productive capital K"),
-    "technology": (RT, "1", "total factor productivity A"),
-    "pipeline": (RT, "bn CNY", "capital in the relocation pipeline bound for the region, X"),
-    "pipeline_technology": (RT, "bn CNY", "technology content of the pipeline, XA"),
-    "labor_force": (R_, "million", "labour force Lf"),
-    "wage": (R_, "k CNY/yr", "wage per worker-year w"),
-    "skills": (R_, "years", "mean years of schooling H"),
-    "infrastructure": (R_, "bn CNY", "infrastructure stock I"),
-    "price": (T_, "1", "tier price index p"),
-    "output": (RT, "bn CNY/yr", "real output Y"),
-    "employment": (RT, "million", "employment E"),
-    "profit_rate": (RT, "1/yr", "profit rate pi"),
-    "readiness": (RT, "1", "readiness of the region for the tier, m"),
-    "transfer_out": (RT, "bn CNY/yr", "capital relocating out of the region-tier, sum_q T_rqs"),
-    "transfer_in": (RT, "bn CNY/yr", "capital relocating into the region-tier, sum_q T_qrs"),
-    "gdp": (R_, "bn CNY/yr", "nominal regional GDP"),
-    "real_output": (R_, "bn CNY/yr", "real regional output at base-year prices"),
-    "sui": (R_, "1", "structural upgrading index (1 = all labour-intensive)"),
-    "utilization": (T_, "1", "capacity utilisation u"),
-    "overcapacity": (T_, "1", "overcapacity 1 - u"),
-    "margin": (T_, "1", "profit margin of the tier"),
-    "real_gdp": (O_, "bn CNY/yr", "national real GDP at base-year prices"),
-    "theil": (O_, "1", "Theil index of GDP per labour-force member across regions"),
-    "sui_national": (O_, "1", "GDP-weighted national structural upgrading index"),
-    "rd_share": (O_, "1", "R&D spending as a share of GDP"),
-    "transfer_volume": (O_, "bn CNY/yr", "total capital leaving senders"),
-    "failed_transfer_share": (O_, "1", "share of transfers into tiers the receiver is not ready for (m < 0.5)"),
-    "lost_capital": (O_, "bn CNY/yr", "capital wasted by failed arrivals and by moving"),
-}
+def provenance(sc: Scenario, what: str, **extra: object) -> dict[str, object]:
+    """The global attributes every output carries (a run's Dataset, a sweep store): CF
+    conventions, title, gsim version, model revision, creation time, scenario and its hash;
+    `extra` (None values dropped) adds what identifies the output further (policy, seed, ...)."""
+    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    attrs: dict[str, object] = {
+        "Conventions": "CF-1.10",
+        "title": f"gsim GTM-1 {what} of scenario {sc.name}",
+        "source": f"gsim {__version__} ({MODEL})",
+        "history": f"{now} created by gsim {__version__}",
+        "scenario": sc.name,
+        "scenario_hash": sc.hash,
+        "gsim_version": __version__,
+    }
+    attrs.update({k: v for k, v in extra.items() if v is not None})
+    return attrs
 
 
 def region_coords(sc: Scenario) -> dict[str, tuple]:
@@ -62,19 +52,7 @@ def region_coords(sc: Scenario) -> dict[str, tuple]:
     }
 
 
-def global_attrs(sc: Scenario, scenario_hash: str, **extra) -> dict[str, object]:
-    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    attrs: dict[str, object] = {
-        "Conventions": "CF-1.10",
-        "title": f"gsim GTM-1 simulation of scenario {sc.name}",
-        "source": f"gsim {__version__} (GTM-1 revision 3)",
-        "history": f"{now} created by gsim {__version__}",
-        "scenario": sc.name,
-        "scenario_hash": scenario_hash,
-        "gsim_version": __version__,
-    }
-    attrs.update({k: v for k, v in extra.items() if v is not None})
-    return attrs
+TIME_ATTRS = {"units": "year", "long_name": "calendar year (decimal)"}
 
 
 def to_dataset(
@@ -82,20 +60,19 @@ def to_dataset(
     times: np.ndarray,
     values: Mapping[str, np.ndarray],
     attrs: Mapping[str, object],
-) -> "xr.Dataset":
+) -> xr.Dataset:
     """One run's saved values (name -> (T, ...)) as a Dataset with units and long names."""
     import xarray as xr  # imported here: the CLI's summary table needs no xarray
 
     data_vars = {}
-    for name, (dims, units, long_name) in VARIABLES.items():
+    for name, var in VARIABLES.items():
         if name in values:
-            data_vars[name] = (("time",) + dims, values[name], {"units": units, "long_name": long_name})
+            data_vars[name] = (("time",) + var.dims, values[name], {"units": var.units, "long_name": var.long_name})
     coords = region_coords(sc)
-    coords["time"] = ("time", np.asarray(times, float),
-                      {"units": "year", "long_name": "calendar year (decimal)"})
+    coords["time"] = ("time", np.asarray(times, float), TIME_ATTRS)
     return xr.Dataset(data_vars, coords=coords, attrs=dict(attrs))
 
 
-def write_netcdf(ds: "xr.Dataset", path) -> None:
+def write_netcdf(ds: xr.Dataset, path) -> None:
     """netCDF4 file readable by xarray, netCDF4-python, R and Julia."""
     ds.to_netcdf(path, engine="netcdf4")

@@ -12,25 +12,26 @@ faulty plugin fails early with its name in the message.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
-import importlib
 import importlib.metadata as md
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Generic, TypeVar
 
 import pluggy
 
 from gsim import hookspecs
+from gsim._version import __version__
+from gsim.builtins import BUILTIN_PLUGINS
+from gsim.events import EventType
+from gsim.indicators import Indicator
+from gsim.model.layout import VARIABLES
 from gsim.policies import Policy, PolicyError, _is_numba_dispatcher, probe_policy
-
-if TYPE_CHECKING:  # pragma: no cover
-    from gsim.events import EventType
-    from gsim.indicators import Indicator
 
 ENTRY_POINT_GROUP = "gsim"
 DISABLE_ENV = "GSIM_DISABLE_PLUGINS"
-BUILTIN_PLUGINS = ("gsim.policies.builtin", "gsim.events")
 HOOK_NAMES = tuple(n for n in dir(hookspecs) if n.startswith("gsim_"))
 
 
@@ -62,8 +63,6 @@ class GsimPluginManager(pluggy.PluginManager):
         self._registries: dict[str, dict[str, Any]] = {}
 
     def plugin_infos(self) -> list[PluginInfo]:
-        from gsim import __version__
-
         out = []
         for name, plugin in self.list_name_plugin():
             hooks = tuple(
@@ -82,20 +81,20 @@ class GsimPluginManager(pluggy.PluginManager):
         return out
 
     # --- registries ---------------------------------------------------------------------
+    def registry(self, kind: Kind[T]) -> dict[str, T]:
+        """Everything plugins registered of `kind`, by name (collected once per manager)."""
+        if kind.hook not in self._registries:
+            self._registries[kind.hook] = collect(self, kind)
+        return self._registries[kind.hook]
+
     def policies(self) -> dict[str, Policy]:
-        if "policies" not in self._registries:
-            self._registries["policies"] = collect_policies(self)
-        return self._registries["policies"]
+        return self.registry(POLICIES)
 
     def event_types(self) -> dict[str, EventType]:
-        if "events" not in self._registries:
-            self._registries["events"] = collect_event_types(self)
-        return self._registries["events"]
+        return self.registry(EVENT_TYPES)
 
     def indicators(self) -> dict[str, Indicator]:
-        if "indicators" not in self._registries:
-            self._registries["indicators"] = collect_indicators(self)
-        return self._registries["indicators"]
+        return self.registry(INDICATORS)
 
 
 def disabled_from_env(environ: Any = None) -> frozenset[str]:
@@ -121,10 +120,10 @@ def make_plugin_manager(
     """
     disabled = disabled_from_env() if disabled is None else frozenset(disabled)
     pm = GsimPluginManager()
-    for modname in BUILTIN_PLUGINS:
-        if modname not in disabled:
-            pm.register(importlib.import_module(modname), name=modname)
-            pm.builtin_names.add(modname)
+    for name, builtin in BUILTIN_PLUGINS.items():
+        if name not in disabled:
+            pm.register(builtin, name=name)
+            pm.builtin_names.add(name)
     for plugin in extra:  # given by code, so only disabled by name ("*" means entry points)
         name = _plugin_name(plugin)
         if name in disabled:
@@ -207,98 +206,74 @@ def _call(plugin_name: str, hook: str, impl, **kwargs) -> None:
         ) from exc
 
 
-def collect_policies(pm: pluggy.PluginManager) -> dict[str, Policy]:
-    """Call every gsim_register_policies; check names and probe every policy."""
-    found: dict[str, Policy] = {}
-    for plugin_name, impl in _impls(pm, "gsim_register_policies"):
+T = TypeVar("T", Policy, EventType, Indicator)
 
-        def register(policy: Policy, _plugin: str = plugin_name) -> None:
-            if not isinstance(policy, Policy):
+
+@dataclass(frozen=True)
+class Kind(Generic[T]):
+    """One kind of thing plugins contribute through a ``register`` callback."""
+
+    hook: str
+    cls: type[T]
+    noun: str
+    check: Callable[[T, str], None] = lambda thing, plugin: None  # raises PluginError
+
+
+def _check_policy(policy: Policy, plugin: str) -> None:
+    if not isinstance(policy.name, str) or not policy.name.isidentifier():
+        raise PluginError(f"plugin {plugin}: policy name {policy.name!r} must be an identifier")
+    if _is_numba_dispatcher(policy.decide):
+        raise PluginError(
+            f"plugin {plugin}: policy {policy.name!r}: decide is an @njit function; "
+            "wrap it with gsim.policies.compiled_policy(...) (see docs/plugins.md)"
+        )
+    if not callable(policy.decide):
+        raise PluginError(f"plugin {plugin}: policy {policy.name!r}: decide is not callable")
+    try:
+        probe_policy(policy)
+    except PolicyError as e:
+        raise PluginError(f"plugin {plugin}: rejected at registration: {e}") from None
+
+
+def _check_event_type(et: EventType, plugin: str) -> None:
+    if not callable(et.build):
+        raise PluginError(f"plugin {plugin}: event type {et.name!r}: build is not callable")
+
+
+def _check_indicator(ind: Indicator, plugin: str) -> None:
+    if ind.name in VARIABLES:
+        raise PluginError(
+            f"plugin {plugin}: indicator {ind.name!r} would shadow the model output variable of that name"
+        )
+
+
+POLICIES: Kind[Policy] = Kind("gsim_register_policies", Policy, "policy", _check_policy)
+EVENT_TYPES: Kind[EventType] = Kind("gsim_register_events", EventType, "event type", _check_event_type)
+INDICATORS: Kind[Indicator] = Kind("gsim_register_indicators", Indicator, "indicator", _check_indicator)
+
+
+def collect(pm: pluggy.PluginManager, kind: Kind[T]) -> dict[str, T]:
+    """Call every implementation of `kind.hook`; check each registered thing (type, unique
+    name, the kind's own checks) and stamp it with the name of the plugin that registered it."""
+    found: dict[str, T] = {}
+    for plugin_name, impl in _impls(pm, kind.hook):
+
+        def register(thing: T, _plugin: str = plugin_name) -> None:
+            if not isinstance(thing, kind.cls):
                 raise PluginError(
-                    f"plugin {_plugin}: register() takes a gsim.policies.Policy, "
-                    f"got {type(policy).__name__}"
+                    f"plugin {_plugin}: register() takes a {kind.cls.__module__}.{kind.cls.__name__}, "
+                    f"got {type(thing).__name__}"
                 )
-            if not isinstance(policy.name, str) or not policy.name.isidentifier():
+            if thing.name in found:
                 raise PluginError(
-                    f"plugin {_plugin}: policy name {policy.name!r} must be an identifier"
+                    f"plugin {_plugin}: {kind.noun} name {thing.name!r} is already registered "
+                    f"by plugin {found[thing.name].plugin}"
                 )
-            if policy.name in found:
-                raise PluginError(
-                    f"plugin {_plugin}: policy name {policy.name!r} is already registered "
-                    f"by plugin {found[policy.name].plugin}"
-                )
-            if _is_numba_dispatcher(policy.decide):
-                raise PluginError(
-                    f"plugin {_plugin}: policy {policy.name!r}: decide is an @njit function; "
-                    "wrap it with gsim.policies.compiled_policy(...) (see docs/plugins.md)"
-                )
-            if not callable(policy.decide):
-                raise PluginError(f"plugin {_plugin}: policy {policy.name!r}: decide is not callable")
-            pol = Policy(policy.name, policy.decide, dict(policy.defaults), policy.description,
-                         _plugin)
-            try:
-                probe_policy(pol)
-            except PolicyError as e:
-                raise PluginError(f"plugin {_plugin}: rejected at registration: {e}") from None
-            found[policy.name] = pol
+            stamped = dataclasses.replace(thing, plugin=_plugin)
+            kind.check(stamped, _plugin)
+            found[thing.name] = stamped
 
-        _call(plugin_name, "gsim_register_policies", impl, register=register)
-    return found
-
-
-def collect_event_types(pm: pluggy.PluginManager) -> dict[str, EventType]:
-    from gsim.events import EventType
-
-    found: dict[str, EventType] = {}
-    for plugin_name, impl in _impls(pm, "gsim_register_events"):
-
-        def register(et: EventType, _plugin: str = plugin_name) -> None:
-            if not isinstance(et, EventType):
-                raise PluginError(
-                    f"plugin {_plugin}: register() takes a gsim.events.EventType, "
-                    f"got {type(et).__name__}"
-                )
-            if et.name in found:
-                raise PluginError(
-                    f"plugin {_plugin}: event type {et.name!r} is already registered by "
-                    f"plugin {found[et.name].plugin}"
-                )
-            if not callable(et.build):
-                raise PluginError(f"plugin {_plugin}: event type {et.name!r}: build is not callable")
-            found[et.name] = EventType(et.name, et.build, dict(et.defaults), et.description,
-                                       _plugin)
-
-        _call(plugin_name, "gsim_register_events", impl, register=register)
-    return found
-
-
-def collect_indicators(pm: pluggy.PluginManager) -> dict[str, Indicator]:
-    from gsim.indicators import Indicator
-    from gsim.output import VARIABLES
-
-    found: dict[str, Indicator] = {}
-    for plugin_name, impl in _impls(pm, "gsim_register_indicators"):
-
-        def register(ind: Indicator, _plugin: str = plugin_name) -> None:
-            if not isinstance(ind, Indicator):
-                raise PluginError(
-                    f"plugin {_plugin}: register() takes a gsim.indicators.Indicator, "
-                    f"got {type(ind).__name__}"
-                )
-            if ind.name in VARIABLES:
-                raise PluginError(
-                    f"plugin {_plugin}: indicator {ind.name!r} would shadow the model output "
-                    "variable of that name"
-                )
-            if ind.name in found:
-                raise PluginError(
-                    f"plugin {_plugin}: indicator {ind.name!r} is already registered by "
-                    f"plugin {found[ind.name].plugin}"
-                )
-            found[ind.name] = Indicator(ind.name, ind.compute, ind.units, ind.long_name,
-                                        ind.description, _plugin)
-
-        _call(plugin_name, "gsim_register_indicators", impl, register=register)
+        _call(plugin_name, kind.hook, impl, register=register)
     return found
 
 

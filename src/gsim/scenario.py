@@ -12,8 +12,10 @@ Public API:
 - `scenario_hash(sc) -> str`: sha256 hex of the canonical TOML (the source path excluded)
 - `replace_run(sc, **run_settings) -> Scenario` and `Scenario.with_overrides(**kw)`:
   re-validated copies
-- `PARAM_BOUNDS`, `POLICY_PARAM_BOUNDS`: bounds, units and meaning of every parameter
 - `known_policy_defaults()`: the policies and their default parameters (plugin registry)
+
+The parameters themselves (names, defaults, bounds, units) are in `gsim.params`; each policy
+brings its own defaults and bounds (`gsim.policies.Policy.schema`).
 
 The file format is documented in docs/scenario.md.
 """
@@ -22,181 +24,35 @@ from __future__ import annotations
 
 import csv
 import difflib
+import functools
 import hashlib
 import io
 import math
 import tomllib
 from dataclasses import dataclass, field, fields
+from importlib.resources import files
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
+import tomli_w
 
-# Scalar parameters of spec §2 (ASCII names) with their defaults.
-SCALAR_DEFAULTS: dict[str, float] = {
-    "delta": 0.096,
-    "delta_x": 0.5,
-    "sigma": 0.40,
-    "beta": 20.0,
-    "phi_p": 0.6,
-    "u_star": 0.80,
-    "phi_w": 2.0,
-    "e_star": 0.95,
-    "g0": 0.01,
-    "chi": 0.4,
-    "rho": 0.06,
-    "nu0": 0.03,
-    "H_bar": 14.0,
-    "gamma_H": 0.015,
-    "ell_H": 0.1,
-    "kappa": 2.0,
-    "iota": 0.08,
-    "delta_I": 0.04,
-    "mu": 0.03,
-    "c_m": 0.1,
-    "n": 0.0,
-    "lambda_T": 0.02,
-    "G0": 0.05,
-    "c_d": 0.01,
-    "tau_T": 2.0,
-    "ell_R": 0.15,
-    "ell_F": 0.2,
-    "K_eps": 1e-6,
-    # calibration constants (§2, used by §5 only)
-    "u0": 0.75,
-    "kappa_K": 3.0,
-    "kappa_I": 1.0,
-    "lambda_LF": 0.55,
-    "w_min_share": 0.5,
-}
-
-# Per-tier parameters of spec §2, in the order of DEFAULT_TIERS.
-DEFAULT_TIERS: tuple[str, ...] = ("labor", "resource", "capital", "technology")
-TIER_DEFAULTS: dict[str, tuple[float, ...]] = {
-    "alpha": (0.30, 0.55, 0.50, 0.40),
-    "theta": (0.30, 0.45, 0.60, 0.80),
-    "epsilon": (2.0, 1.0, 1.2, 1.5),
-    "eta": (0.6, 0.8, 1.0, 1.4),
-    "omega": (0.0, 0.0, 0.5, 1.0),
-}
-
-METHODS: tuple[str, ...] = ("euler", "rk4")
-
-# The spec's §8 policies and their default parameters. They are implemented and registered
-# in gsim.policies.builtin, and a test holds the two equal; scenarios always
-# resolve these four (plugin policies only when configured).
-BUILTIN_POLICY_DEFAULTS: dict[str, dict[str, object]] = {
-    "none": {},
-    "market": {},
-    "subsidy_race": {"rate": 0.03, "tiers": ["labor", "capital"]},
-    "gradient": {"gradient_ratio": 1.3, "readiness": 0.52, "min_utilization": 0.7, "aid": 0.1},
-}
-
-INF = math.inf
-
-
-class ParamSpec(NamedTuple):
-    """Bounds, unit and meaning of one parameter: value v is valid when low (<|<=) v (<|<=) high."""
-
-    low: float
-    high: float
-    low_inclusive: bool
-    high_inclusive: bool
-    unit: str
-    description: str
-    symbol: str = ""
-
-    def contains(self, v: float) -> bool:
-        if not math.isfinite(v):
-            return False
-        lo_ok = v >= self.low if self.low_inclusive else v > self.low
-        hi_ok = v <= self.high if self.high_inclusive else v < self.high
-        return lo_ok and hi_ok
-
-    def describe(self) -> str:
-        """The valid range in words, e.g. 'in (0, 1]', '> 0', '>= 0', 'finite'."""
-        lo, hi = self.low, self.high
-        if lo == -INF and hi == INF:
-            return "finite"
-        if hi == INF:
-            return f"{'>=' if self.low_inclusive else '>'} {_num(lo)}"
-        if lo == -INF:
-            return f"{'<=' if self.high_inclusive else '<'} {_num(hi)}"
-        return (
-            f"in {'[' if self.low_inclusive else '('}{_num(lo)}, "
-            f"{_num(hi)}{']' if self.high_inclusive else ')'}"
-        )
-
-
-def _b(low, high, lo_inc, hi_inc, unit, desc, sym=""):
-    return ParamSpec(float(low), float(high), lo_inc, hi_inc, unit, desc, sym)
-
-
-# Bounds of every parameter of spec §2 (scalars and, per element, the per-tier parameters).
-# A sweep module may reuse these to check sampled values.
-PARAM_BOUNDS: dict[str, ParamSpec] = {
-    # per tier
-    "alpha": _b(0, 1, False, False, "1", "capital share in production", "α_s"),
-    "theta": _b(0, 1, True, True, "1", "readiness threshold (readiness Z is in (0, 1])", "θ_s"),
-    "epsilon": _b(0, INF, True, False, "1", "price elasticity of tier demand", "ε_s"),
-    "eta": _b(0, INF, True, False, "1", "income elasticity of tier demand", "η_s"),
-    "omega": _b(0, INF, True, False, "1", "skill-learning weight of employment", "ω_s"),
-    # scalars
-    "delta": _b(0, INF, True, False, "1/yr", "depreciation rate", "δ"),
-    "delta_x": _b(0, INF, True, False, "1", "extra exit rate per unit of negative profit rate", "δ_x"),
-    "sigma": _b(0, 1, True, True, "1", "investment share of regional GDP", "σ"),
-    "beta": _b(0, INF, True, False, "yr", "logit sensitivity of investment to the profit rate", "β"),
-    "phi_p": _b(0, INF, True, False, "1/yr", "price adjustment speed", "φ_p"),
-    "u_star": _b(0, 1, False, True, "1", "normal capacity utilisation", "u*"),
-    "phi_w": _b(0, INF, True, False, "1/yr", "wage adjustment speed", "φ_w"),
-    "e_star": _b(0, 1, False, True, "1", "target employment rate", "e*"),
-    "g0": _b(-INF, INF, False, False, "1/yr", "base TFP growth (may be negative)", "g0"),
-    "chi": _b(0, INF, True, False, "1", "TFP return to R&D intensity", "χ"),
-    "rho": _b(0, 1, True, True, "1", "R&D share of the profit margin", "ρ"),
-    "nu0": _b(0, INF, True, False, "1/yr", "catch-up speed to the tier frontier", "ν0"),
-    "H_bar": _b(0, INF, False, False, "years", "long-run schooling target (not a cap)", "H̄"),
-    "gamma_H": _b(0, INF, True, False, "1/yr", "skills convergence speed", "γ_H"),
-    "ell_H": _b(0, INF, True, False, "yr/yr", "learning from employment in advanced tiers", "ℓ_H"),
-    "kappa": _b(0, INF, False, False, "1", "readiness steepness", "κ"),
-    "iota": _b(0, 1, True, True, "1", "infrastructure investment share of GDP", "ι"),
-    "delta_I": _b(0, INF, True, False, "1/yr", "infrastructure depreciation", "δ_I"),
-    "mu": _b(0, INF, True, False, "1/yr", "migration rate", "μ"),
-    "c_m": _b(0, INF, True, False, "1/(1000 km)", "migration cost, log-wage units per 1000 km", "c_m"),
-    "n": _b(-1, 1, False, False, "1/yr", "natural labour-force growth (negative: shrinking)", "n"),
-    "lambda_T": _b(0, INF, True, False, "1/yr", "maximum relocation rate of a region-tier's capital", "λ_T"),
-    "G0": _b(0, INF, False, False, "1/yr", "half-saturation of the profit gap", "G0"),
-    "c_d": _b(0, INF, True, False, "1/yr per 1000 km", "relocation cost, profit-rate units per 1000 km", "c_d"),
-    "tau_T": _b(0, INF, False, False, "yr", "relocation pipeline delay", "τ_T"),
-    "ell_R": _b(0, 1, True, True, "1", "share of relocated capital lost in the move", "ℓ_R"),
-    "ell_F": _b(0, 1, True, True, "1", "share of arriving capital that fails where the receiver is unready (× (1 − m))", "ℓ_F"),
-    "K_eps": _b(0, INF, False, False, "bn CNY", "floor used when dividing by capital", "K_eps"),
-    "u0": _b(0, 1, False, True, "1", "initial capacity utilisation (calibration)", "u0"),
-    "kappa_K": _b(0, INF, False, False, "yr", "initial capital / GDP (calibration)", "κ_K"),
-    "kappa_I": _b(0, INF, False, False, "yr", "initial infrastructure / GDP (calibration)", "κ_I"),
-    "lambda_LF": _b(0, 1, False, True, "1", "labour force / population (calibration)", "λ_LF"),
-    "w_min_share": _b(0, 1, True, True, "1", "wage floor as a share of the initial wage (calibration)", "w_min/w(0)"),
-}
-
-# Bounds of the built-in policies' numeric parameters (policy, key) -> spec. Parameters of
-# other (plugin) policies are only checked for type and finiteness.
-POLICY_PARAM_BOUNDS: dict[tuple[str, str], ParamSpec] = {
-    ("subsidy_race", "rate"): _b(0, INF, True, False, "1/yr", "subsidy z on the raced tiers, profit-rate units"),
-    ("gradient", "gradient_ratio"): _b(0, INF, False, False, "1", "minimum sender/receiver ratio of gdp per worker"),
-    ("gradient", "readiness"): _b(0, 1, True, True, "1", "readiness m needed by sender frontier and receiver"),
-    ("gradient", "min_utilization"): _b(0, 1, True, True, "1", "minimum utilisation u_s of a tier to allow transfer"),
-    ("gradient", "aid"): _b(0, INF, True, False, "1", "pairing-aid rate ψ paid by senders per unit transferred"),
-}
-
-# Run settings: meaning and unit (validated by explicit rules, see docs/scenario.md).
-RUN_SETTINGS_DOC: dict[str, tuple[str, str]] = {
-    "t0": ("yr", "start time (calendar year)"),
-    "t1": ("yr", "end time, > t0"),
-    "dt": ("yr", "integration step; must divide t1 − t0, save_every and policy_period"),
-    "save_every": ("yr", "save interval (t0 and t1 are always saved)"),
-    "policy_period": ("yr", "policy decision period Δ"),
-    "method": ("", "integrator: euler (reference) or rk4"),
-    "policy": ("", "policy in force: a known policy name"),
-}
+from gsim.model.pairs import Pairs, candidate_pairs
+from gsim.params import (
+    DEFAULT_TIERS,
+    METHODS,
+    PARAM_BOUNDS,
+    POSITIVE_YEARS,
+    REGION_DATA,
+    SCALAR_DEFAULTS,
+    SHARE,
+    TIER_DEFAULTS,
+    ParamSpec,
+    RunSettings,
+)
+from gsim.params import fmt_num as _num
+from gsim.plugins import get_plugin_manager
+from gsim.policies.builtin import BUILTIN_POLICIES
 
 SHARE_TOL = 1e-6  # tolerance on Σ_s y_rs = 1
 DIVIDE_RTOL = 1e-9  # relative tolerance when checking that dt divides an interval
@@ -216,13 +72,7 @@ _CSV_COLUMNS = {
     "schooling_years": "schooling",
 }
 _CSV_REQUIRED = ("region", "lat", "lon", "gdp_bn_cny", "population_m", "schooling_years")
-_REGION_NUMERIC = {
-    "lat": _b(-90, 90, True, True, "degrees north", "latitude"),
-    "lon": _b(-180, 180, True, True, "degrees east", "longitude"),
-    "gdp": _b(0, INF, False, False, "bn CNY", "GDP"),
-    "population": _b(0, INF, False, False, "million", "population"),
-    "schooling": _b(0, INF, False, False, "years", "mean years of schooling"),
-}
+_REGION_NUMERIC = REGION_DATA
 
 _HEADER = (
     "# gsim scenario, resolved: every parameter explicit, regions inline.\n"
@@ -262,22 +112,6 @@ class Regions:
         return hash((self.name, self.gdp.tobytes(), self.shares.tobytes()))
 
 
-@dataclass(frozen=True)
-class RunSettings:
-    t0: float = 2023.0
-    t1: float = 2050.0
-    dt: float = 0.125
-    save_every: float = 1.0
-    policy_period: float = 1.0
-    method: str = "euler"
-    policy: str = "market"
-
-    @property
-    def n_steps(self) -> int:
-        """N = round((t1 − t0)/dt)."""
-        return int(round((self.t1 - self.t0) / self.dt))
-
-
 @dataclass(frozen=True, eq=False)
 class Scenario:
     """A validated scenario. Parameters use the ASCII names of SCALAR_DEFAULTS/TIER_DEFAULTS."""
@@ -298,15 +132,25 @@ class Scenario:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Scenario):
             return NotImplemented
-        return scenario_to_toml(self) == scenario_to_toml(other)
+        return self.hash == other.hash
 
     def __hash__(self) -> int:
-        return hash(scenario_hash(self))
+        return hash(self.hash)
 
-    @property
+    @functools.cached_property
+    def toml(self) -> str:
+        """The canonical resolved scenario as TOML (see `scenario_to_toml`); computed once."""
+        return _HEADER + tomli_w.dumps(_to_doc(self))
+
+    @functools.cached_property
     def hash(self) -> str:
-        """sha256 hex of the canonical TOML (see `scenario_hash`)."""
-        return scenario_hash(self)
+        """sha256 hex of the canonical TOML (see `scenario_hash`); computed once."""
+        return hashlib.sha256(self.toml.encode("utf-8")).hexdigest()
+
+    @functools.cached_property
+    def pairs(self) -> Pairs:
+        """The candidate (sender, receiver) pairs (spec §3); computed once."""
+        return candidate_pairs(self.regions.lat, self.regions.lon, self.nearest)
 
     def with_overrides(self, **kw: Any) -> Scenario:
         """A re-validated copy with some values replaced (None values are ignored).
@@ -322,12 +166,6 @@ class Scenario:
 # ----------------------------------------------------------------------------------------
 # small helpers
 # ----------------------------------------------------------------------------------------
-def _num(v: float) -> str:
-    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
-        return str(int(v))
-    return repr(v)
-
-
 def _show(v: Any) -> str:
     """A short one-line rendering of a value for messages."""
     if isinstance(v, bool):
@@ -409,12 +247,17 @@ class _Ctx:
 
 def known_policy_defaults() -> dict[str, dict[str, Any]]:
     """Known policies (built-in and from plugins) and their default parameters."""
-    from gsim.plugins import policy_defaults
-
     return {
-        str(name): {str(k): (list(v) if isinstance(v, tuple) else v) for k, v in dict(p).items()}
-        for name, p in policy_defaults().items()
+        str(name): {str(k): (list(v) if isinstance(v, tuple) else v) for k, v in dict(p.defaults).items()}
+        for name, p in get_plugin_manager().policies().items()
     }
+
+
+def _policy_schemas() -> dict[str, dict[str, ParamSpec]]:
+    return {name: dict(p.schema) for name, p in get_plugin_manager().policies().items()}
+
+
+BUILTIN_POLICY_NAMES: tuple[str, ...] = tuple(p.name for p in BUILTIN_POLICIES)
 
 
 # ----------------------------------------------------------------------------------------
@@ -426,8 +269,6 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     Raises ScenarioError with a one-line message ``FILE: field: what is wrong``.
     """
     if path is None:
-        from importlib.resources import files
-
         base: Any = files("gsim").joinpath("data")
         text = base.joinpath("default.toml").read_text(encoding="utf-8")
         label = "<default>"
@@ -554,7 +395,7 @@ def _run_settings(ctx: _Ctx, v: Any) -> RunSettings:
     d = RunSettings()
     t0 = ctx.number(rt.get("t0", d.t0), "run.t0")
     t1 = ctx.number(rt.get("t1", d.t1), "run.t1")
-    pos = _b(0, INF, False, False, "yr", "")
+    pos = POSITIVE_YEARS
     dt = ctx.number(rt.get("dt", d.dt), "run.dt", pos)
     save_every = ctx.number(rt.get("save_every", d.save_every), "run.save_every", pos)
     policy_period = ctx.number(rt.get("policy_period", d.policy_period), "run.policy_period", pos)
@@ -616,7 +457,7 @@ def _params(ctx: _Ctx, v: Any, tiers: tuple[str, ...]) -> tuple[dict[str, float]
 
 def _share_vector(ctx: _Ctx, v: Any, fld: str, tiers: tuple[str, ...]) -> list[float]:
     """Tier shares given as an array in tier order or a table keyed by tier name."""
-    spec = _b(0, 1, True, True, "1", "share")
+    spec = SHARE
     if isinstance(v, list):
         if len(v) != len(tiers):
             ctx.fail(fld, f"expected {len(tiers)} shares (one per tier: {', '.join(tiers)}), got {len(v)}")
@@ -769,7 +610,7 @@ def _regions_csv(ctx: _Ctx, v: Any, base: Any, tiers: tuple[str, ...], shares_tb
             fld = f"{pre}{key} ({col})"
             row[key] = cctx.number(_csv_float(cctx, rec.get(col), fld), fld, _REGION_NUMERIC[key])
         if share_cols:
-            unit = _b(0, 1, True, True, "1", "share")
+            unit = SHARE
             row["shares"] = [
                 cctx.number(_csv_float(cctx, rec.get(f"share_{t}"), f"{pre}share_{t}"), f"{pre}share_{t}", unit)
                 for t in tiers
@@ -850,6 +691,7 @@ def _policy_value(ctx: _Ctx, v: Any, default: Any, fld: str, tiers: tuple[str, .
 def _policies(ctx: _Ctx, v: Any, tiers: tuple[str, ...], in_force: str = "") -> dict[str, dict[str, Any]]:
     pt = ctx.table(v, "policies")
     known = known_policy_defaults()
+    schemas = _policy_schemas()
     for name in pt:
         if name not in known:
             ctx.fail(f"policies.{name}", f"unknown policy (known: {', '.join(sorted(known))})")
@@ -858,14 +700,14 @@ def _policies(ctx: _Ctx, v: Any, tiers: tuple[str, ...], in_force: str = "") -> 
     # plugin must not change the hash of scenarios that do not use it
     # (and the policy in force, so `run.policy = "a_plugin_policy"` needs no empty table)
     in_use = {in_force} if in_force in known else set()
-    for name in sorted(set(BUILTIN_POLICY_DEFAULTS) | set(pt) | in_use):
+    for name in sorted(set(BUILTIN_POLICY_NAMES) | set(pt) | in_use):
         defaults = known[name]
         given = ctx.table(pt.get(name, {}), f"policies.{name}")
         ctx.keys(given, list(defaults), f"policies.{name}.")
         resolved = {}
         for k, d in defaults.items():
             fld = f"policies.{name}.{k}"
-            spec = POLICY_PARAM_BOUNDS.get((name, k))
+            spec = schemas[name].get(k)
             resolved[k] = _policy_value(ctx, given.get(k, d), d, fld, tiers, spec)
         out[name] = resolved
     return out
@@ -934,14 +776,12 @@ def _to_doc(sc: Scenario) -> dict[str, Any]:
 
 def scenario_to_toml(sc: Scenario) -> str:
     """The canonical resolved scenario as TOML: self-contained, loadable, `source` left out."""
-    import tomli_w
-
-    return _HEADER + tomli_w.dumps(_to_doc(sc))
+    return sc.toml
 
 
 def scenario_hash(sc: Scenario) -> str:
     """sha256 hex digest of `scenario_to_toml(sc)` (independent of where it was loaded from)."""
-    return hashlib.sha256(scenario_to_toml(sc).encode("utf-8")).hexdigest()
+    return sc.hash
 
 
 _RUN_FIELDS = tuple(f.name for f in fields(RunSettings))

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 
 from gsim import load_scenario
+from gsim.api import simulate
 from gsim.events import EventError, EventSetup, build_events
-from gsim.integrate import TimeGrid, run_batch, simulate
+from gsim.integrate import TimeGrid, batch_from_scenario, run_batch
 from gsim.model.calibrate import calibrate
-from gsim.model.inputs import batch_from_scenario, state_slices
-from gsim.plugins import get_policy, make_plugin_manager, use_plugin_manager
+from gsim.model.layout import state_slices
+from gsim.plugins import get_plugin_manager, get_policy, make_plugin_manager, use_plugin_manager
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "guangxi2025.toml"
 
@@ -28,6 +29,10 @@ def _setup(sc, t1=2030.0):
     return grid, EventSetup(grid.t0, grid.dt, grid.n_steps, sc.regions.name, sc.tiers, None, sc)
 
 
+def events(specs, setup):
+    return build_events(specs, setup, get_plugin_manager().event_types())
+
+
 def test_registered(pm):
     assert pm.event_types()[gx.EVENT_NAME].plugin == "gsim_guangxi_matchmaking"
 
@@ -37,7 +42,7 @@ def test_capital_is_conserved_and_reaches_guangxi(pm):
     sc = load_scenario()
     grid, setup = _setup(sc)
     share = 0.4
-    ev = build_events([{"type": gx.EVENT_NAME, "realised_share": share}], setup)
+    ev = events([{"type": gx.EVENT_NAME, "realised_share": share}], setup)
     assert len(ev) == 1 and min(ev[0].steps) == 16 and max(ev[0].steps) == 39  # 2025..2028
     inp = batch_from_scenario(sc)
     y = calibrate(inp).y0.copy()
@@ -66,17 +71,17 @@ def test_bad_parameters_are_clear_errors(pm):
     sc = load_scenario()
     _, setup = _setup(sc)
     with pytest.raises(EventError, match="realised_share must be in"):
-        build_events([{"type": gx.EVENT_NAME, "realised_share": 1.5}], setup)
+        events([{"type": gx.EVENT_NAME, "realised_share": 1.5}], setup)
     with pytest.raises(EventError, match="unknown parameter"):
-        build_events([{"type": gx.EVENT_NAME, "realized": 0.5}], setup)
+        events([{"type": gx.EVENT_NAME, "realized": 0.5}], setup)
     with pytest.raises(EventError, match="tier_shares must sum to 1"):
-        build_events([{"type": gx.EVENT_NAME, "tier_shares": {"labor": 0.5}}], setup)
+        events([{"type": gx.EVENT_NAME, "tier_shares": {"labor": 0.5}}], setup)
 
 
 def test_batch_of_runs(pm):
     sc = load_scenario()
     grid, setup = _setup(sc, t1=2026.0)
-    ev = build_events([{"type": gx.EVENT_NAME}], setup)
+    ev = events([{"type": gx.EVENT_NAME}], setup)
     res = run_batch(batch_from_scenario(sc, 3), grid, get_policy("none"), {}, tiers=sc.tiers,
                     regions=sc.regions.name, events=ev)
     assert res.ok.all()

@@ -5,7 +5,7 @@ import gsim_pairing
 import numpy as np
 import pytest
 
-from gsim.integrate import simulate
+from gsim.api import simulate
 from gsim.plugins import make_plugin_manager, use_plugin_manager
 from gsim.policies import probe_context
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gsim.model.inputs import SP, TP, BatchInputs, state_size
+from gsim.model.inputs import BatchInputs
+from gsim.model.layout import SP, TP, state_size, state_slices
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,13 +56,9 @@ def calibrate(inp: BatchInputs) -> Calibration:
     Ytot0 = Yhat0.sum(axis=(1, 2))
 
     y0 = np.empty((B, state_size(R, S)))
-    RS = R * S
-    y0[:, 0:RS] = K.reshape(B, RS)
-    y0[:, RS : 2 * RS] = A.reshape(B, RS)
-    y0[:, 2 * RS : 4 * RS] = 0.0  # pipelines X and XA start empty
-    at = 4 * RS
-    for v in (Lf, w, H, I):
-        y0[:, at : at + R] = v
-        at += R
-    y0[:, at : at + S] = p
+    stocks = {"capital": K, "technology": A, "pipeline": 0.0, "pipeline_technology": 0.0,
+              "labor_force": Lf, "wage": w, "skills": H, "infrastructure": I, "price": p}
+    for name, (sl, _shape) in state_slices(R, S).items():  # pipelines X, XA start empty
+        v = stocks[name]
+        y0[:, sl] = v if np.isscalar(v) else v.reshape(B, -1)
     return Calibration(y0=y0, wmin=np.ascontiguousarray(wmin), D0=D0, Ytot0=Ytot0)

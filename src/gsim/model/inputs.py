@@ -1,105 +1,27 @@
-"""Numeric inputs of a batch of runs: parameters packed into arrays, candidate pairs, layout.
+"""Numeric inputs of a batch of runs: parameters packed into arrays, region data, pairs.
 
-The compiled kernels see only plain arrays. This module is the one place that says which
-column of the scalar-parameter matrix holds which parameter and how a run's state vector is
-laid out, so the kernels, the calibration and the output code agree by construction.
+The compiled kernels see only plain arrays; `gsim.model.layout` says which column or row of
+them holds which parameter.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from gsim.scenario import SCALAR_DEFAULTS, TIER_DEFAULTS, Scenario
-
-# Column of each scalar parameter in the (B, NP) matrix `sp`.
-SCALAR_NAMES: tuple[str, ...] = tuple(SCALAR_DEFAULTS)
-SP = {name: i for i, name in enumerate(SCALAR_NAMES)}
-# Row of each per-tier parameter in the (B, NT, S) array `tp`.
-TIER_NAMES: tuple[str, ...] = tuple(TIER_DEFAULTS)
-TP = {name: i for i, name in enumerate(TIER_NAMES)}
-
-# Region data columns in the (B, NREG, R) array `reg` (those a sweep may scale per run).
-REGION_COLUMNS: tuple[str, ...] = ("gdp", "population", "schooling")
-
-# Stocks in the order of the flat state vector: (name, per-tier?)
-STOCKS: tuple[tuple[str, bool], ...] = (
-    ("capital", True),
-    ("technology", True),
-    ("pipeline", True),
-    ("pipeline_technology", True),
-    ("labor_force", False),
-    ("wage", False),
-    ("skills", False),
-    ("infrastructure", False),
-    ("price", None),  # per tier only (no region axis)
-)
-
-
-def state_slices(R: int, S: int) -> dict[str, tuple[slice, tuple[int, ...]]]:
-    """Offsets and shapes of each stock inside a run's flat state vector."""
-    out, at = {}, 0
-    for name, tiered in STOCKS:
-        shape = (R, S) if tiered else ((R,) if tiered is False else (S,))
-        size = math.prod(shape)
-        out[name] = (slice(at, at + size), shape)
-        at += size
-    return out
-
-
-def state_size(R: int, S: int) -> int:
-    return 4 * R * S + 4 * R + S
-
-
-@dataclass(frozen=True, eq=False)
-class Pairs:
-    """Candidate (sender, receiver) pairs as a padded adjacency list.
-
-    recv[r, j] is the j-th receiver of sender r (j < nrecv[r]); dist[r, j] is d_rq in 1000 km.
-    """
-
-    recv: np.ndarray  # (R, k) int64
-    dist: np.ndarray  # (R, k) float64
-    nrecv: np.ndarray  # (R,) int64
-
-    @property
-    def k(self) -> int:
-        return self.recv.shape[1]
-
-
-def haversine_km1000(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """Great-circle distances (R, R) in 1000 km on a sphere of radius 6371 km."""
-    la, lo = np.radians(lat), np.radians(lon)
-    dla = la[:, None] - la[None, :]
-    dlo = lo[:, None] - lo[None, :]
-    a = np.sin(dla / 2) ** 2 + np.cos(la[:, None]) * np.cos(la[None, :]) * np.sin(dlo / 2) ** 2
-    return 2 * 6.371 * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
-
-
-def candidate_pairs(lat: np.ndarray, lon: np.ndarray, nearest: int | None) -> Pairs:
-    """All ordered pairs r != q, or each sender's `nearest` receivers (ties: lower index)."""
-    R = len(lat)
-    d = haversine_km1000(np.asarray(lat, float), np.asarray(lon, float))
-    if nearest is None:
-        k = R - 1
-        recv = np.array([np.r_[0:r, r + 1:R] for r in range(R)], np.int64).reshape(R, k)
-    else:
-        k = int(nearest)
-        np.fill_diagonal(d, np.inf)  # a region is never its own receiver
-        recv = np.argsort(d, axis=1, kind="stable")[:, :k].astype(np.int64)
-    dist = np.ascontiguousarray(np.take_along_axis(d, recv, axis=1))
-    return Pairs(recv=np.ascontiguousarray(recv), dist=dist, nrecv=np.full(R, k, np.int64))
+from gsim.model.layout import SCALAR_NAMES, SP, TIER_NAMES, TP
+from gsim.model.pairs import Pairs
 
 
 @dataclass(frozen=True, eq=False)
 class BatchInputs:
     """Everything the kernels need for B runs of one scenario layout (same regions, tiers)."""
 
-    sp: np.ndarray  # (B, NP) scalar parameters, columns SCALAR_NAMES
-    tp: np.ndarray  # (B, NT, S) per-tier parameters, rows TIER_NAMES
-    reg: np.ndarray  # (B, 3, R) region data: gdp, population, schooling
+    sp: np.ndarray  # (B, NP) scalar parameters, columns layout.SCALAR_NAMES
+    tp: np.ndarray  # (B, NT, S) per-tier parameters, rows layout.TIER_NAMES
+    reg: np.ndarray  # (B, 3, R) region data, rows layout.REGION_COLUMNS
     shares: np.ndarray  # (B, R, S) tier output shares
     pairs: Pairs
 
@@ -115,20 +37,40 @@ class BatchInputs:
     def n_tiers(self) -> int:
         return self.tp.shape[2]
 
+    def repeat(self, n: int) -> BatchInputs:
+        """The inputs of run 0 repeated for `n` runs (a sweep then edits columns)."""
+        rep = lambda a: np.ascontiguousarray(np.repeat(a[:1], n, axis=0))  # noqa: E731
+        return BatchInputs(rep(self.sp), rep(self.tp), rep(self.reg), rep(self.shares), self.pairs)
 
-def scenario_pairs(sc: Scenario) -> Pairs:
-    return candidate_pairs(sc.regions.lat, sc.regions.lon, sc.nearest)
+    def with_params(self) -> BatchInputs:
+        """A copy whose parameter arrays (sp, tp) may be edited (e.g. by events)."""
+        return BatchInputs(self.sp.copy(), self.tp.copy(), self.reg, self.shares, self.pairs)
+
+    @property
+    def model_params(self) -> ModelParams:
+        return ModelParams(self.sp, self.tp)
 
 
-def batch_from_scenario(sc: Scenario, n_runs: int = 1, pairs: Pairs | None = None) -> BatchInputs:
-    """The scenario's values repeated for `n_runs` runs (a sweep then edits columns)."""
-    sp = np.array([[float(sc.params[n]) for n in SCALAR_NAMES]])
-    tp = np.array([[np.asarray(sc.tier_params[n], float) for n in TIER_NAMES]])
-    rg = sc.regions
-    reg = np.array([[rg.gdp, rg.population, rg.schooling]], float)
-    shares = np.asarray(rg.shares, float)[None]
-    rep = lambda a: np.ascontiguousarray(np.repeat(a, n_runs, axis=0))  # noqa: E731
-    return BatchInputs(
-        sp=rep(sp), tp=rep(tp), reg=rep(reg), shares=rep(shares),
-        pairs=pairs if pairs is not None else scenario_pairs(sc),
-    )
+class ModelParams(Mapping[str, np.ndarray]):
+    """A batch's model parameters by name, as read-only views: (B,) for a scalar parameter,
+    (B, S) for a per-tier one (what policies see as ``ctx.model``)."""
+
+    def __init__(self, sp: np.ndarray, tp: np.ndarray):
+        self.sp, self.tp = sp, tp
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name in SP:
+            v = self.sp[:, SP[name]]
+        elif name in TP:
+            v = self.tp[:, TP[name]]
+        else:
+            raise KeyError(f"unknown model parameter {name!r}")
+        v = v.view()
+        v.flags.writeable = False
+        return v
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(SCALAR_NAMES + TIER_NAMES)
+
+    def __len__(self) -> int:
+        return len(SCALAR_NAMES) + len(TIER_NAMES)

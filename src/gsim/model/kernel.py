@@ -13,7 +13,8 @@ import types
 import numpy as np
 from numba import njit, prange
 
-from gsim.model.inputs import SP, TP
+from gsim.model.layout import OBS, SP, STOCK, TP, stock_offset
+from gsim.params import READY_THRESHOLD
 
 # numba options in one place: cached machine code, IEEE semantics (no fastmath), and the
 # NumPy error model so a division by zero yields inf/nan that failure detection reports.
@@ -35,28 +36,39 @@ _ALPHA, _THETA, _EPS, _ETA, _OMEGA = TP["alpha"], TP["theta"], TP["epsilon"], TP
 (DEM, QQ, UTIL, ASTAR, EKT, NSV) = range(6)
 (VOLUME, FAILED, LOST, NSC) = range(4)
 
-# observation layout (see gsim.output for names and units)
-OBS_RS = ("output", "employment", "profit_rate", "readiness", "transfer_out", "transfer_in")
-OBS_R = ("gdp", "real_output", "sui")
-OBS_S = ("utilization", "overcapacity", "margin")
-OBS_0 = (
-    "real_gdp", "theil", "sui_national", "rd_share",
-    "transfer_volume", "failed_transfer_share", "lost_capital",
-)
+# slots of the observation arrays, by name from the variable table (gsim.model.layout)
+(O_OUTPUT, O_EMPLOYMENT, O_PROFIT, O_READY, O_TOUT, O_TIN) = (OBS["rs"].index(n) for n in (
+    "output", "employment", "profit_rate", "readiness", "transfer_out", "transfer_in"))
+(O_GDP, O_REAL, O_SUI) = (OBS["r"].index(n) for n in ("gdp", "real_output", "sui"))
+(O_UTIL, O_OVER, O_MARGIN) = (OBS["s"].index(n) for n in ("utilization", "overcapacity", "margin"))
+(O_REAL_GDP, O_THEIL, O_SUI_NAT, O_RD, O_VOLUME, O_FAILED, O_LOST) = (OBS["o0"].index(n) for n in (
+    "real_gdp", "theil", "sui_national", "rd_share", "transfer_volume", "failed_transfer_share",
+    "lost_capital"))
+_K, _A, _X, _XA, _LF, _W, _H, _I, _P = (STOCK[n] for n in (
+    "capital", "technology", "pipeline", "pipeline_technology", "labor_force", "wage", "skills",
+    "infrastructure", "price"))
+
+
+@njit(**JIT)
+def _stock(y, i, R, S):
+    return y[stock_offset(i, R, S):stock_offset(i + 1, R, S)]
+
+
+@njit(**JIT)
+def _views(y, R, S):
+    """The stocks of a flat state (or of its derivative) as views: K, A, X, XA (R, S);
+    Lf, w, H, I (R,); p (S,)."""
+    return (_stock(y, _K, R, S).reshape((R, S)), _stock(y, _A, R, S).reshape((R, S)),
+            _stock(y, _X, R, S).reshape((R, S)), _stock(y, _XA, R, S).reshape((R, S)),
+            _stock(y, _LF, R, S), _stock(y, _W, R, S), _stock(y, _H, R, S), _stock(y, _I, R, S),
+            _stock(y, _P, R, S))
 
 
 @njit(**JIT)
 def _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, active, relocate,
               rs, rv, sv, hbuf, sc, dy, want_dy):
     """Auxiliaries of §6 into the scratch arrays and, if want_dy, the derivatives of §7."""
-    RS = R * S
-    K = y[0:RS].reshape((R, S))
-    A = y[RS:2 * RS].reshape((R, S))
-    X = y[2 * RS:3 * RS].reshape((R, S))
-    XA = y[3 * RS:4 * RS].reshape((R, S))
-    o = 4 * RS
-    Lf, w, H, I = y[o:o + R], y[o + R:o + 2 * R], y[o + 2 * R:o + 3 * R], y[o + 3 * R:o + 4 * R]
-    p = y[o + 4 * R:o + 4 * R + S]
+    K, A, X, XA, Lf, w, H, I, p = _views(y, R, S)
     alpha, theta, eps, eta = tp[_ALPHA], tp[_THETA], tp[_EPS], tp[_ETA]
     u_star, kappa, delta = sp[_U_STAR], sp[_KAPPA], sp[_DELTA]
 
@@ -190,7 +202,7 @@ def _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, ac
                     tin[q, s] += T
                     tina[q, s] += T * A[r, s]
                     total += T
-                    failed += T if m[q, s] < 0.5 else 0.0
+                    failed += T if m[q, s] < READY_THRESHOLD else 0.0
                 rv[AIDIN, q] += psi[q] * total
                 aid_out += psi[q] * total
                 sc[VOLUME] += total
@@ -228,10 +240,7 @@ def _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, ac
         return
 
     # §7 derivatives
-    dK = dy[0:RS].reshape((R, S))
-    dA = dy[RS:2 * RS].reshape((R, S))
-    dX = dy[2 * RS:3 * RS].reshape((R, S))
-    dXA = dy[3 * RS:4 * RS].reshape((R, S))
+    dK, dA, dX, dXA, dLf, dw_, dH, dI, dp = _views(dy, R, S)
     omega = tp[_OMEGA]
     keep = 1.0 - sp[_ELL_R]
     for r in range(R):
@@ -247,14 +256,14 @@ def _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, ac
                         + sp[_NU0] * (H[r] / Hmax) * (sv[ASTAR, s] - A[r, s])
                         + rs[M_, r, s] * surv * (arrA - A[r, s] * arr) / max(K[r, s], sp[_K_EPS]))
             learn += omega[s] * rs[EE, r, s]
-        dy[o + r] = sp[_N] * Lf[r] + rv[DLF, r]
+        dLf[r] = sp[_N] * Lf[r] + rv[DLF, r]
         dw = sp[_PHI_W] * w[r] * (rv[SUMDD, r] / Lf[r] - sp[_E_STAR])
-        dy[o + R + r] = 0.0 if (w[r] <= wmin[r] and dw < 0.0) else dw
-        dy[o + 2 * R + r] = sp[_GAMMA_H] * (sp[_H_BAR] - H[r]) + sp[_ELL_H] * learn / Lf[r]
-        dy[o + 3 * R + r] = (sp[_IOTA] * rv[YR, r] - rv[FSUB, r] + rv[AIDIN, r] - rv[AIDOUT, r]
+        dw_[r] = 0.0 if (w[r] <= wmin[r] and dw < 0.0) else dw
+        dH[r] = sp[_GAMMA_H] * (sp[_H_BAR] - H[r]) + sp[_ELL_H] * learn / Lf[r]
+        dI[r] = (sp[_IOTA] * rv[YR, r] - rv[FSUB, r] + rv[AIDIN, r] - rv[AIDOUT, r]
                              - sp[_DELTA_I] * I[r])
     for s in range(S):
-        dy[o + 4 * R + s] = sp[_PHI_P] * p[s] * (sv[DEM, s] / sv[QQ, s] - u_star)
+        dp[s] = sp[_PHI_P] * p[s] * (sv[DEM, s] / sv[QQ, s] - u_star)
 
 
 @njit(**JIT)
@@ -349,16 +358,15 @@ def _observe_run(y, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, ors, 
     active, relocate = _active_pairs(W)
     _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, active, relocate,
               rs, rv, sv, hbuf, sc, y, False)
-    o = 4 * R * S
-    Lf, p = y[o:o + R], y[o + 4 * R:o + 4 * R + S]
+    _K_, _A_, _X_, _XA_, Lf, w, _H_, _I_, p = _views(y, R, S)
     for r in range(R):
         for s in range(S):
-            ors[0, r, s] = rs[YY, r, s]
-            ors[1, r, s] = rs[EE, r, s]
-            ors[2, r, s] = rs[PI, r, s]
-            ors[3, r, s] = rs[M_, r, s]
-            ors[4, r, s] = rs[TOUT, r, s]
-            ors[5, r, s] = rs[TIN, r, s]
+            ors[O_OUTPUT, r, s] = rs[YY, r, s]
+            ors[O_EMPLOYMENT, r, s] = rs[EE, r, s]
+            ors[O_PROFIT, r, s] = rs[PI, r, s]
+            ors[O_READY, r, s] = rs[M_, r, s]
+            ors[O_TOUT, r, s] = rs[TOUT, r, s]
+            ors[O_TIN, r, s] = rs[TIN, r, s]
     G, L, rd, weighted = 0.0, 0.0, 0.0, 0.0
     for r in range(R):
         G += rv[GDP, r]
@@ -371,9 +379,9 @@ def _observe_run(y, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, ors, 
             value = p[s] * rs[YY, r, s]
             ladder += (s + 1) * value
             rd += rs[RD, r, s] * value
-        orr[0, r] = gdp
-        orr[1, r] = rv[YR, r]
-        orr[2, r] = ladder / gdp
+        orr[O_GDP, r] = gdp
+        orr[O_REAL, r] = rv[YR, r]
+        orr[O_SUI, r] = ladder / gdp
         weighted += ladder
         if gdp > 0.0:
             theil += (gdp / G) * math.log((gdp / G) / (Lf[r] / L))
@@ -381,20 +389,20 @@ def _observe_run(y, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, ors, 
         revenue, surplus = 0.0, 0.0
         for r in range(R):
             revenue += p[s] * rs[YY, r, s]
-            surplus += p[s] * rs[YY, r, s] - y[o + R + r] * rs[EE, r, s]
-        ors_[0, s] = sv[UTIL, s]
-        ors_[1, s] = 1.0 - sv[UTIL, s]
-        ors_[2, s] = surplus / revenue if revenue != 0.0 else 0.0
+            surplus += p[s] * rs[YY, r, s] - w[r] * rs[EE, r, s]
+        ors_[O_UTIL, s] = sv[UTIL, s]
+        ors_[O_OVER, s] = 1.0 - sv[UTIL, s]
+        ors_[O_MARGIN, s] = surplus / revenue if revenue != 0.0 else 0.0
     real = 0.0
     for r in range(R):
         real += rv[YR, r]
-    o0[0] = real
-    o0[1] = theil
-    o0[2] = weighted / G
-    o0[3] = rd / G
-    o0[4] = sc[VOLUME]
-    o0[5] = sc[FAILED] / sc[VOLUME] if sc[VOLUME] > 0.0 else 0.0
-    o0[6] = sc[LOST]
+    o0[O_REAL_GDP] = real
+    o0[O_THEIL] = theil
+    o0[O_SUI_NAT] = weighted / G
+    o0[O_RD] = rd / G
+    o0[O_VOLUME] = sc[VOLUME]
+    o0[O_FAILED] = sc[FAILED] / sc[VOLUME] if sc[VOLUME] > 0.0 else 0.0
+    o0[O_LOST] = sc[LOST]
 
 
 def _observe_batch(Y, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, ors, orr, ors_, o0):

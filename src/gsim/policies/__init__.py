@@ -7,7 +7,10 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from gsim.model.inputs import Pairs
+from gsim.model.inputs import ModelParams
+from gsim.model.layout import VARIABLES
+from gsim.model.pairs import Pairs, candidate_pairs
+from gsim.params import SCALAR_DEFAULTS, TIER_DEFAULTS, ParamSpec
 
 
 class PolicyError(RuntimeError):
@@ -20,6 +23,9 @@ class PolicyContext:
 
     ``ctx["readiness"]`` etc. give any stock or auxiliary by its output name, with a leading
     run axis: (B, R, S), (B, R) or (B, S). Receivers of sender r are ``pairs.recv[r, :]``.
+    ``ctx.model`` gives the run's model parameters (spec §2) by name, read-only: (B,) for a
+    scalar such as ``ctx.model["lambda_T"]``, (B, S) for a per-tier one such as ``"alpha"``
+    (in a sweep they differ between runs).
     """
 
     t: float
@@ -28,6 +34,7 @@ class PolicyContext:
     regions: tuple[str, ...]
     pairs: Pairs
     values: Mapping[str, np.ndarray]
+    model: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.values[name]
@@ -47,7 +54,10 @@ class Policy:
     decide(ctx) returns (W, z, psi): W of shape (B, R, k, S) in [0, 1] on the candidate
     pairs (W[b, r, j, s] for receiver pairs.recv[r, j]), subsidies z (B, R, S) >= 0 in
     profit-rate units, and pairing aid psi (B, R) >= 0. ``defaults`` are the policy's own
-    parameters; a scenario may override them under ``[policies.NAME]``.
+    parameters; a scenario may override them under ``[policies.NAME]``. ``schema`` may give
+    the bounds, unit and meaning of numeric parameters (`gsim.params.ParamSpec`, e.g.
+    ``spec(0, 1, True, True, "1", "readiness needed")``); a scenario value outside them is
+    rejected when the scenario is loaded. Every parameter's type is that of its default.
     """
 
     name: str
@@ -55,6 +65,7 @@ class Policy:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
     plugin: str = ""
+    schema: Mapping[str, ParamSpec] = field(default_factory=dict)
 
 
 def zero_decision(B: int, pairs: Pairs, S: int) -> Decision:
@@ -128,9 +139,6 @@ PROBE_TIERS = ("labor", "resource", "capital", "technology")
 def probe_context(params: Mapping[str, Any], tiers: tuple[str, ...] = PROBE_TIERS) -> PolicyContext:
     """A synthetic context (B=2 runs, R=3 regions, all pairs) with plausible values of every
     stock and auxiliary (the same names and shapes as in a real run)."""
-    from gsim.model import kernel
-    from gsim.model.inputs import candidate_pairs, state_slices
-
     B, R, S = PROBE_RUNS, len(PROBE_REGIONS), len(tiers)
     rng = np.random.default_rng(20230101)
     pairs = candidate_pairs(np.array([39.9, 30.6, 22.8]), np.array([116.4, 104.1, 108.3]), None)
@@ -149,15 +157,23 @@ def probe_context(params: Mapping[str, Any], tiers: tuple[str, ...] = PROBE_TIER
         "rd_share": ("0", 0.0, 0.05), "transfer_volume": ("0", 0.0, 20.0),
         "failed_transfer_share": ("0", 0.0, 0.5), "lost_capital": ("0", 0.0, 5.0),
     }
-    names = (*state_slices(R, S), *kernel.OBS_RS, *kernel.OBS_R, *kernel.OBS_S, *kernel.OBS_0)
     values: dict[str, np.ndarray] = {}
-    for n in names:
+    for n in VARIABLES:
         if n == "overcapacity":
             continue
         dims, lo, hi = typical.get(n, ("0", 0.0, 1.0))
         values[n] = rng.uniform(lo, hi, shape[dims])
     values["overcapacity"] = 1.0 - values["utilization"]
-    return PolicyContext(2023.0, dict(params), tuple(tiers), PROBE_REGIONS, pairs, values)
+    return PolicyContext(2023.0, dict(params), tuple(tiers), PROBE_REGIONS, pairs, values,
+                         probe_model_params(B, len(tiers)))
+
+
+def probe_model_params(B: int, S: int) -> ModelParams:
+    """The default model parameters for B runs of S tiers (tiers beyond the defaults' four
+    repeat the last default)."""
+    sp = np.tile(np.array(list(SCALAR_DEFAULTS.values())), (B, 1))
+    tp = np.array([[d[min(s, len(d) - 1)] for s in range(S)] for d in TIER_DEFAULTS.values()])
+    return ModelParams(sp, np.tile(tp, (B, 1, 1)))
 
 
 def probe_policy(policy: Policy) -> None:

@@ -1,10 +1,10 @@
-"""The four built-in policies of spec §8, registered through the plugin hook like any other."""
+"""The four built-in policies of spec §8 (registered by `gsim.builtins` like any plugin's)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from gsim.hookspecs import hookimpl
+from gsim.params import INF, spec
 from gsim.policies import Policy, PolicyContext, zero_decision
 
 
@@ -56,17 +56,18 @@ BUILTIN_POLICIES = (
         "subsidy_race", _subsidy_race, {"rate": 0.03, "tiers": ["labor", "capital"]},
         "Homogeneous competition: regions below the median output per worker subsidise "
         "the same tiers; W = 1.",
+        schema={"rate": spec(0, INF, True, False, "1/yr", "subsidy z on the raced tiers, profit-rate units")},
     ),
     Policy(
         "gradient", _gradient,
         {"gradient_ratio": 1.3, "readiness": 0.52, "min_utilization": 0.7, "aid": 0.1},
         "Gradient-ordered transfer: down the development gradient, below the sender's "
         "frontier tier, to ready receivers, never into over-capacity; pairing aid.",
+        schema={
+            "gradient_ratio": spec(0, INF, False, False, "1", "minimum sender/receiver ratio of gdp per worker"),
+            "readiness": spec(0, 1, True, True, "1", "readiness m needed by sender frontier and receiver"),
+            "min_utilization": spec(0, 1, True, True, "1", "minimum utilisation u_s of a tier to allow transfer"),
+            "aid": spec(0, INF, True, False, "1", "pairing-aid rate ψ paid by senders per unit transferred"),
+        },
     ),
 )
-
-
-@hookimpl
-def gsim_register_policies(register):
-    for policy in BUILTIN_POLICIES:
-        register(policy)

@@ -6,14 +6,17 @@ at a time), so memory does not grow with the number of runs beyond a few floats 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
-import pandas as pd
 
 from gsim.sweeps import store as st
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Which way is better for each indicator: +1 higher is better, -1 lower is better, 0 neither
 # (transfer volume is a means, not an end: it enters no win share).
@@ -54,7 +57,7 @@ def _years_index(times: np.ndarray, years: Iterable[float] | None, default: Iter
 
 
 def summarize(store: str | Path, years: Iterable[float] | None = None) -> Summary:
-    import json
+    import pandas as pd
 
     g = st.open_store(store)
     pols = list(g.attrs["policies"])
@@ -158,9 +161,7 @@ def _portable(ds):
 
 def export_netcdf(store: str | Path, path: str | Path) -> None:
     """The whole store as one netCDF-4 file, written chunk by chunk."""
-    from gsim.sweeps.engine import open_sweep
-
-    ds = _portable(open_sweep(store))
+    ds = _portable(st.open_sweep(store))
     ds.to_netcdf(path, engine="netcdf4")
 
 
@@ -168,9 +169,9 @@ def export_csv(store: str | Path, path: str | Path) -> int:
     """One row per (run, time): run coordinates, sampled inputs, then every saved variable
     (per-region/tier ones as `name[region]`, `name[tier]`, `name[region,tier]` columns).
     Written one chunk of runs at a time; returns the number of rows."""
-    from gsim.sweeps.engine import open_sweep
+    import pandas as pd
 
-    ds = open_sweep(store)
+    ds = st.open_sweep(store)
     chunk = int(ds.chunks["run"][0]) if ds.chunks.get("run") else ds.sizes["run"]
     n = ds.sizes["run"]
     times = ds["time"].values

@@ -6,31 +6,38 @@ local executor runs them on `workers` threads of one process, the Dask executor 
 to worker processes; either way a block runs the serial compiled kernel on one core (the
 kernels release the GIL), and the calling process writes the results into the store.
 Nothing a run computes depends on which block, worker or executor it ran in.
+
+`sweep` and `resume` are the only ways in (the CLI calls them too).
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
-from gsim import __version__
-from gsim.events import scenario_events
-from gsim.integrate import TimeGrid, policy_with_params, run_batch
-from gsim.model import kernel
+from gsim._version import __version__
+from gsim.api import resolve_policy, scenario_events
+from gsim.events import Event
+from gsim.integrate import RunStatus, TimeGrid, batch_from_scenario, run_batch
 from gsim.model.calibrate import calibrate
-from gsim.model.inputs import BatchInputs, batch_from_scenario
-from gsim.output import VARIABLES
-from gsim.scenario import Scenario, loads_scenario, scenario_hash, scenario_to_toml
+from gsim.model.inputs import BatchInputs
+from gsim.model.layout import OBS, VARIABLES
+from gsim.output import provenance
+from gsim.policies import Policy
+from gsim.scenario import Scenario, load_scenario, loads_scenario
 from gsim.sweeps import store as st
 from gsim.sweeps.sampling import apply_values, sampled_values
 from gsim.sweeps.spec import SweepSpec, config_hash, parse_spec
 
-INDICATORS = kernel.OBS_0 + ("overcapacity", "margin")
+# what `--save indicators` keeps: the national indicators and the per-tier overcapacity, margin
+INDICATORS = OBS["o0"] + ("overcapacity", "margin")
 
 
 def save_names(level: str) -> tuple[str, ...]:
@@ -38,7 +45,7 @@ def save_names(level: str) -> tuple[str, ...]:
     if level == "indicators":
         keep = set(INDICATORS)
     elif level == "regions":
-        keep = set(INDICATORS) | {n for n, (d, *_r) in VARIABLES.items() if d == ("region",)}
+        keep = set(INDICATORS) | {n for n, v in VARIABLES.items() if v.dims == ("region",)}
     else:
         keep = set(VARIABLES)
     return tuple(n for n in VARIABLES if n in keep)
@@ -46,15 +53,21 @@ def save_names(level: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True, eq=False)
 class Plan:
-    """Everything a worker needs to compute any block (picklable)."""
+    """Everything a worker needs to compute any block (picklable).
+
+    The policies (with their resolved parameters) and events are the objects the client
+    resolved from its plugin registry, so every worker runs exactly those, whatever plugins
+    its own process has registered.
+    """
 
     scenario: Scenario
     spec: SweepSpec
     method: str
     grid: TimeGrid
     save_names: tuple[str, ...]
-    scenario_hash: str
     config_hash: str
+    policies: tuple[tuple[Policy, dict[str, Any]], ...]
+    events: tuple[Event, ...]
 
     @property
     def n_policies(self) -> int:
@@ -76,13 +89,25 @@ class Plan:
         u0, u1 = self.units(b)
         return u0 * self.n_policies, u1 * self.n_policies
 
+    def attrs(self) -> dict[str, Any]:
+        """The store's global attributes: provenance, and what a resume needs to rebuild it."""
+        sc, spec = self.scenario, self.spec
+        return provenance(
+            sc, "Monte Carlo sweep", config_hash=self.config_hash, root_seed=spec.seed,
+            sampler=spec.sampler, samples=spec.samples, replicates=spec.replicates,
+            policies=list(spec.policies), save=spec.save, method=self.method, dt=self.grid.dt,
+            t0=self.grid.t0, t1=self.grid.t1, block_size=spec.block_size,
+            sweep_spec=spec.to_json(), scenario_toml=sc.toml,
+        )
+
 
 def make_plan(sc: Scenario, spec: SweepSpec) -> Plan:
-    run = sc.run
-    grid = TimeGrid.of(run, spec.t1)
-    h = scenario_hash(sc)
-    return Plan(sc, spec, run.method, grid, save_names(spec.save), h,
-                config_hash(sc, spec, h, run.method))
+    """Resolve a sweep: time grid, saved variables, config hash, policies and events."""
+    grid = TimeGrid.of(sc.run, spec.t1)
+    return Plan(sc, spec, sc.run.method, grid, save_names(spec.save),
+                config_hash(sc, spec, sc.hash, sc.run.method),
+                tuple(resolve_policy(sc, name) for name in spec.policies),
+                tuple(scenario_events(sc, grid)))
 
 
 # ----------------------------------------------------------------------------------------
@@ -91,24 +116,13 @@ def make_plan(sc: Scenario, spec: SweepSpec) -> Plan:
 _BASE: dict[str, BatchInputs] = {}
 
 
-def _base_inputs(scenario_key: str, sc: Scenario) -> BatchInputs:
+def _base_inputs(sc: Scenario) -> BatchInputs:
     """The scenario's inputs for one run, cached per process by scenario hash."""
-    if scenario_key not in _BASE:
+    if sc.hash not in _BASE:
         if len(_BASE) > 8:
             _BASE.clear()
-        _BASE[scenario_key] = batch_from_scenario(sc, 1)
-    return _BASE[scenario_key]
-
-
-def _repeat(base: BatchInputs, n: int) -> BatchInputs:
-    rep = lambda a: np.ascontiguousarray(np.repeat(a, n, axis=0))  # noqa: E731
-    return BatchInputs(sp=rep(base.sp), tp=rep(base.tp), reg=rep(base.reg),
-                       shares=rep(base.shares), pairs=base.pairs)
-
-
-def _stock_index(reason: str) -> int:
-    name = reason.split("[", 1)[0].strip()
-    return st.STOCK_NAMES.index(name) if name in st.STOCK_NAMES else -1
+        _BASE[sc.hash] = batch_from_scenario(sc, 1)
+    return _BASE[sc.hash]
 
 
 def compute_block(plan: Plan, b: int, parallel: bool) -> st.BlockData:
@@ -118,37 +132,32 @@ def compute_block(plan: Plan, b: int, parallel: bool) -> st.BlockData:
     units = np.arange(u0, u1)
     n, P = len(units), plan.n_policies
     samples, reps = units // spec.replicates, units % spec.replicates
-    R = len(sc.regions)
+    R, S = len(sc.regions), len(sc.tiers)
     values = sampled_values(spec, R, samples, reps)
-    base = _repeat(_base_inputs(plan.scenario_hash, sc), n)
-    inp, valid = apply_values(base, sc, spec, values)
+    inp, valid = apply_values(_base_inputs(sc).repeat(n), sc, spec, values)
     cal = calibrate(inp)
 
     T = len(plan.grid.save_times)
-    outputs = {name: np.empty((n * P, T) + tuple(R if d == "region" else len(sc.tiers)
-                                                  for d in VARIABLES[name][0]))
+    dim = {"region": R, "tier": S}
+    outputs = {name: np.empty((n * P, T) + tuple(dim[d] for d in VARIABLES[name].dims))
                for name in plan.save_names}
     status = np.empty(n * P, np.int8)
     fail_time = np.full(n * P, np.nan)
     fail_stock = np.full(n * P, -1, np.int8)
-    for p, pname in enumerate(spec.policies):
-        pol, params = policy_with_params(sc, pname)
+    for p, (pol, params) in enumerate(plan.policies):
         # events may edit the parameter arrays: each policy starts from the sampled inputs
-        run_inp = BatchInputs(sp=inp.sp.copy(), tp=inp.tp.copy(), reg=inp.reg,
-                              shares=inp.shares, pairs=inp.pairs)
-        res = run_batch(run_inp, plan.grid, pol, params, method=plan.method, tiers=sc.tiers,
-                        regions=sc.regions.name, save=set(plan.save_names), parallel=parallel,
-                        cal=cal, events=scenario_events(sc, plan.grid))
+        res = run_batch(inp.with_params(), plan.grid, pol, params, method=plan.method,
+                        tiers=sc.tiers, regions=sc.regions.name, save=set(plan.save_names),
+                        parallel=parallel, cal=cal, events=plan.events)
         rows = slice(p, n * P, P)
         for name in plan.save_names:
             outputs[name][rows] = res.values[name]
-        ok = res.fail_step < 0
-        status[rows] = np.where(ok, st.STATUS_OK, st.STATUS_FAILED)
-        fail_time[rows] = np.where(ok, np.nan, plan.grid.t0 + res.fail_step * plan.grid.dt)
-        fail_stock[rows] = [-1 if o else _stock_index(r) for o, r in zip(ok, res.fail_reason)]
+        status[rows] = res.status
+        fail_time[rows] = res.fail_time
+        fail_stock[rows] = st.stock_of_index(res.fail_index, R, S)
     if not valid.all():
         bad = np.repeat(~valid, P)
-        status[bad] = st.STATUS_INVALID
+        status[bad] = RunStatus.INVALID_INPUT
         fail_time[bad] = np.nan
         fail_stock[bad] = -1
         for v in outputs.values():
@@ -160,7 +169,7 @@ def compute_block(plan: Plan, b: int, parallel: bool) -> st.BlockData:
 # ----------------------------------------------------------------------------------------
 # executors
 # ----------------------------------------------------------------------------------------
-ProgressFn = Callable[[int, int], None]  # (runs just written, failures among them)
+WriteFn = Callable[[int, st.BlockData], None]
 
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -194,12 +203,11 @@ class LocalExecutor:
 
     workers: int | None = None
 
-    def run(self, plan: Plan, blocks: Iterable[int], write: Callable[[int, st.BlockData], None]) -> None:
-        from gsim.plugins import get_policy
+    def check(self) -> None:
+        resolve_workers(self.workers)
 
+    def run(self, plan: Plan, blocks: Iterable[int], write: WriteFn) -> None:
         j = resolve_workers(self.workers)
-        for name in plan.spec.policies:  # load plugins once, before any thread starts
-            get_policy(name)
         if j == 1:
             for b in blocks:
                 write(b, compute_block(plan, b, parallel=False))
@@ -207,9 +215,7 @@ class LocalExecutor:
             _threaded(plan, list(blocks), j, write)
 
 
-def _threaded(plan: Plan, blocks: list[int], j: int, write) -> None:
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-
+def _threaded(plan: Plan, blocks: list[int], j: int, write: WriteFn) -> None:
     todo = iter(blocks)
     with ThreadPoolExecutor(max_workers=j, thread_name_prefix="gsim-block") as pool:
         running = {}
@@ -249,7 +255,11 @@ class DaskExecutor:
     n_workers: int | None = None
     max_in_flight: int | None = None
 
-    def run(self, plan: Plan, blocks: Iterable[int], write: Callable[[int, st.BlockData], None]) -> None:
+    def check(self) -> None:
+        if self.n_workers is not None and self.n_workers < 1:
+            raise ValueError(f"--dask-workers must be >= 1, got {self.n_workers}")
+
+    def run(self, plan: Plan, blocks: Iterable[int], write: WriteFn) -> None:
         from dask.distributed import Client, LocalCluster, as_completed
 
         cluster = None
@@ -294,33 +304,26 @@ class SweepReport:
     failed: int  # failed or invalid runs among all done runs
     seconds: float
     config_hash: str
+    samples: int = 0
+    replicates: int = 0
+    n_policies: int = 0
 
     @property
     def runs_per_second(self) -> float:
         return self.computed / self.seconds if self.seconds > 0 else float("nan")
 
 
-def _attrs(plan: Plan) -> dict[str, Any]:
-    sc, spec = plan.scenario, plan.spec
-    return {
-        "scenario": sc.name,
-        "scenario_hash": plan.scenario_hash,
-        "gsim_version": __version__,
-        "config_hash": plan.config_hash,
-        "root_seed": spec.seed,
-        "sampler": spec.sampler,
-        "samples": spec.samples,
-        "replicates": spec.replicates,
-        "policies": list(spec.policies),
-        "save": spec.save,
-        "method": plan.method,
-        "dt": plan.grid.dt,
-        "t0": plan.grid.t0,
-        "t1": plan.grid.t1,
-        "block_size": spec.block_size,
-        "sweep_spec": spec.to_json(),
-        "scenario_toml": scenario_to_toml(sc),
-    }
+@dataclass(frozen=True)
+class Progress:
+    """What a progress callback is told: once at the start, then after every block."""
+
+    total: int  # runs in the sweep
+    done: int  # runs done, including those done before a resume
+    computed: int  # runs computed by this call so far
+    failed: int  # failed runs among those computed by this call
+
+
+ProgressFn = Callable[[Progress], None]
 
 
 def plan_from_store(g) -> Plan:
@@ -334,22 +337,35 @@ def _execute(g, plan: Plan, executor, progress: ProgressFn | None, path: str) ->
     done = st.done_mask(g)
     pending = [b for b in range(plan.n_blocks) if not done[slice(*plan.runs(b))].all()]
     t_start = time.perf_counter()
-    computed = 0
+    counts = {"done": int(done.sum()), "computed": 0, "failed": 0}
+
+    def tell() -> None:
+        if progress is not None:
+            progress(Progress(plan.spec.n_runs, counts["done"], counts["computed"], counts["failed"]))
 
     def write(b: int, data: st.BlockData) -> None:
-        nonlocal computed
         st.write_block(g, plan.runs(b)[0], data)
-        computed += len(data.status)
-        if progress is not None:
-            progress(len(data.status), data.n_failed)
+        counts["done"] += len(data.status)
+        counts["computed"] += len(data.status)
+        counts["failed"] += data.n_failed
+        tell()
 
+    tell()
     try:
         executor.run(plan, pending, write)
     except KeyboardInterrupt:
         raise SweepInterrupted(f"interrupted; {path} is resumable: gsim sweep --resume {path}") from None
     status = np.asarray(g["status"][:])
-    return SweepReport(path, plan.spec.n_runs, computed, int((status >= st.STATUS_FAILED).sum()),
-                       time.perf_counter() - t_start, plan.config_hash)
+    return SweepReport(path, plan.spec.n_runs, counts["computed"],
+                       int((status >= RunStatus.FAILED).sum()), time.perf_counter() - t_start,
+                       plan.config_hash, plan.spec.samples, plan.spec.replicates, plan.n_policies)
+
+
+Executor = LocalExecutor | DaskExecutor
+
+
+def _scenario(scenario: Scenario | str | Path | None) -> Scenario:
+    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
 
 
 def sweep(
@@ -357,23 +373,23 @@ def sweep(
     scenario: Scenario | str | Path | None = None,
     options: Mapping[str, Any] | None = None,
     *,
-    executor: LocalExecutor | DaskExecutor | None = None,
+    executor: Executor | None = None,
     progress: ProgressFn | None = None,
 ) -> SweepReport:
     """Run a Monte Carlo sweep of `scenario` (default: the embedded one) into a new Zarr store.
 
     options: overrides of the scenario's ``[sweep]`` table (samples, sampler, replicates,
     seed, policies, save, block_size, years, t1). executor: LocalExecutor(workers) (default)
-    or DaskExecutor(scheduler=..., n_workers=...). progress(runs, failures) is called after
-    each block is written. Raises SweepSpecError for a bad specification.
+    or DaskExecutor(scheduler=..., n_workers=...). progress(Progress) is called at the start
+    and after each block is written. Raises SweepSpecError for a bad specification; nothing
+    is created then.
     """
-    from gsim.scenario import load_scenario
-
-    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    spec = parse_spec(sc, options)
-    plan = make_plan(sc, spec)
-    g = st.create_store(store, plan, _attrs(plan))
-    return _execute(g, plan, executor or LocalExecutor(), progress, str(store))
+    sc = _scenario(scenario)
+    plan = make_plan(sc, parse_spec(sc, options))
+    executor = executor or LocalExecutor()
+    executor.check()  # e.g. a bad GSIM_WORKERS: refuse before creating the store
+    g = st.create_store(store, plan, plan.attrs())
+    return _execute(g, plan, executor, progress, str(store))
 
 
 def check_resumable(g, path: str, expect_hash: str | None = None) -> Plan:
@@ -397,33 +413,25 @@ def resume(
     scenario: Scenario | str | Path | None = None,
     options: Mapping[str, Any] | None = None,
     *,
-    executor: LocalExecutor | DaskExecutor | None = None,
+    executor: Executor | None = None,
     progress: ProgressFn | None = None,
 ) -> SweepReport:
     """Compute the runs of `store` that are not done. If a scenario or options are given,
-    they must describe the same sweep (same config hash), else StoreError."""
+    they must describe the same sweep (same config hash), else StoreError; options alone
+    are compared with the store's own scenario and settings."""
     g = st.open_store(store, mode="r+")
     expect = None
-    if scenario is not None or options:
-        from gsim.scenario import load_scenario
-
-        sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-        spec = parse_spec(sc, options)
-        expect = make_plan(sc, spec).config_hash
+    if scenario is not None:
+        sc = _scenario(scenario)
+        expect = make_plan(sc, parse_spec(sc, options)).config_hash
+    elif options:  # the store's own scenario and settings, with these options changed
+        sc = loads_scenario(g.attrs["scenario_toml"], source=str(store))
+        stored = SweepSpec.from_json(g.attrs["sweep_spec"])
+        own = {k: getattr(stored, k) for k in ("samples", "sampler", "seed", "replicates", "save",
+                                               "block_size", "t1")}
+        own["policies"] = list(stored.policies)
+        expect = make_plan(sc, parse_spec(sc, {**own, **options})).config_hash
     plan = check_resumable(g, str(store), expect)
-    return _execute(g, plan, executor or LocalExecutor(), progress, str(store))
-
-
-def open_sweep(store: str | Path):
-    """The sweep as a lazy xarray Dataset: `run` dimension with coordinates sample, replicate,
-    policy, status and the sampled inputs (runs not yet done hold NaN / status 0)."""
-    import xarray as xr
-
-    g = st.open_store(store)
-    ds = xr.open_zarr(str(store), consolidated=False)
-    coords = ["sample", "replicate", "policy", "status", "done"]
-    spec = SweepSpec.from_json(g.attrs["sweep_spec"])
-    coords += [u.target for u in spec.uncertain]
-    ds = ds.set_coords([c for c in coords if c in ds])
-    ds = ds.assign_coords(run=ds["run"])
-    return ds
+    executor = executor or LocalExecutor()
+    executor.check()
+    return _execute(g, plan, executor, progress, str(store))

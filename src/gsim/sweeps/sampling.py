@@ -19,10 +19,11 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy.stats import qmc
 
-from gsim.model.inputs import REGION_COLUMNS, SP, TP, BatchInputs
-from gsim.scenario import PARAM_BOUNDS, Scenario
+from gsim.model.inputs import BatchInputs
+from gsim.model.layout import REGION_COLUMNS, SP, TP
+from gsim.params import PARAM_BOUNDS
+from gsim.scenario import Scenario
 from gsim.sweeps.spec import SweepSpec, Uncertainty
 
 
@@ -36,6 +37,8 @@ def _gen(seed: int, *key: int) -> np.random.Generator:
 
 @functools.lru_cache(maxsize=4)
 def _lhs_design(d: int, n: int, seed: int) -> np.ndarray:
+    from scipy.stats import qmc  # imported on use (slow to import)
+
     eng = qmc.LatinHypercube(d, scramble=True, rng=_gen(seed, 2))
     out = eng.random(n)
     out.setflags(write=False)
@@ -54,6 +57,8 @@ def unit_rows(spec: SweepSpec, samples: np.ndarray) -> np.ndarray:
         return _lhs_design(d, spec.samples, spec.seed)[samples]
     # sobol: generate the covered range only
     lo, hi = int(samples.min()), int(samples.max()) + 1
+    from scipy.stats import qmc
+
     eng = qmc.Sobol(d, scramble=True, rng=_gen(spec.seed, 2))
     if lo:
         eng.fast_forward(lo)

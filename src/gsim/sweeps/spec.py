@@ -11,13 +11,15 @@ import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
-from scipy import stats
 
-from gsim.model.inputs import REGION_COLUMNS, SCALAR_NAMES, TIER_NAMES
-from gsim.scenario import PARAM_BOUNDS, Scenario
+from gsim.model.layout import REGION_COLUMNS, SCALAR_NAMES, TIER_NAMES
+from gsim.params import PARAM_BOUNDS
+from gsim.plugins import get_plugin_manager
+from gsim.scenario import Scenario
 
 SAMPLERS = ("mc", "lhs", "sobol")
 SAVE_LEVELS = ("indicators", "regions", "full")
@@ -83,6 +85,8 @@ class Uncertainty:
 
 
 def ppf(dist: str, a: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
+    from scipy import stats  # imported on use (slow to import)
+
     u = np.asarray(u, float)
     if dist == "uniform":
         return stats.uniform.ppf(u, loc=a["low"], scale=a["high"] - a["low"])
@@ -257,9 +261,7 @@ def parse_spec(
     if not isinstance(pols, (list, tuple)) or not pols:
         ctx.fail("sweep.policies", f"expected a non-empty list of policy names, got {pols!r}")
     if known_policies is None:
-        from gsim.plugins import policies as _reg
-
-        known_policies = _reg()
+        known_policies = get_plugin_manager().policies()
     for p in pols:
         if p not in known_policies:
             ctx.fail("sweep.policies", f"unknown policy {p!r} (known: {', '.join(sorted(known_policies))})")

@@ -19,22 +19,24 @@ Chunk files are written atomically by zarr's LocalStore, so a kill -9 leaves who
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import zarr
 
-from gsim import __version__
-from gsim.model.inputs import STOCKS
-from gsim.output import VARIABLES
+from gsim.integrate import RunStatus
+from gsim.model.layout import STOCKS, VARIABLES, stock_offset
+from gsim.output import TIME_ATTRS
 
-STATUS_PENDING, STATUS_OK, STATUS_FAILED, STATUS_INVALID = 0, 1, 2, 3
-STATUS_MEANINGS = "pending ok failed invalid_input"
-STOCK_NAMES = tuple(s[0] for s in STOCKS)
+if TYPE_CHECKING:
+    import zarr
+
+STATUS_PENDING, STATUS_OK, STATUS_FAILED, STATUS_INVALID, STATUS_PLUGIN_FAULT = (
+    RunStatus.PENDING, RunStatus.OK, RunStatus.FAILED, RunStatus.INVALID_INPUT, RunStatus.PLUGIN_FAULT)
+STATUS_MEANINGS = " ".join(s.name.lower() for s in RunStatus)
+STOCK_NAMES = STOCKS
 FORMAT = "gsim-sweep-1"
 STR = np.dtypes.StringDType()
 
@@ -58,6 +60,13 @@ class BlockData:
         return int((self.status >= STATUS_FAILED).sum())
 
 
+def stock_of_index(index: np.ndarray, R: int, S: int) -> np.ndarray:
+    """The stock number (index into STOCK_NAMES) of each flat state index; -1 stays -1."""
+    starts = np.array([stock_offset(i, R, S) for i in range(len(STOCKS) + 1)])
+    out = np.searchsorted(starts, index, side="right") - 1
+    return np.where(index < 0, -1, out).astype(np.int8)
+
+
 def create_store(path: str | Path, plan: Any, attrs: dict[str, Any]) -> zarr.Group:
     """Preallocate the whole sweep; refuses to overwrite an existing path."""
     path = Path(path)
@@ -67,6 +76,8 @@ def create_store(path: str | Path, plan: Any, attrs: dict[str, Any]) -> zarr.Gro
     n, chunk = spec.n_runs, plan.block_runs
     times = plan.grid.save_times
     R, S = len(sc.regions), len(sc.tiers)
+    import zarr  # imported on use: `gsim run` needs no zarr
+
     g = zarr.open_group(str(path), mode="w-", zarr_format=3)
     dimsize = {"time": len(times), "region": R, "tier": S}
 
@@ -76,8 +87,7 @@ def create_store(path: str | Path, plan: Any, attrs: dict[str, Any]) -> zarr.Gro
         return g.create_array(name, shape=shape, chunks=chunks, dtype=dtype, fill_value=fill,
                               dimension_names=list(dims), attributes=attributes or {})
 
-    arr("time", ("time",), "f8", np.nan,
-        {"units": "year", "long_name": "calendar year (decimal)"})[:] = times
+    arr("time", ("time",), "f8", np.nan, TIME_ATTRS)[:] = times
     arr("region", ("region",), STR, "", {"long_name": "region"})[:] = np.array(sc.regions.name, STR)
     arr("tier", ("tier",), STR, "",
         {"long_name": "industry tier, least to most sophisticated"})[:] = np.array(sc.tiers, STR)
@@ -90,8 +100,8 @@ def create_store(path: str | Path, plan: Any, attrs: dict[str, Any]) -> zarr.Gro
     arr("policy", ("run",), STR, "", {"long_name": "policy (lever)"})[:] = np.array(
         spec.policies, STR)[run % P]
     for name in plan.save_names:
-        dims, units, long_name = VARIABLES[name]
-        arr(name, ("run", "time") + dims, "f8", np.nan, {"units": units, "long_name": long_name})
+        var = VARIABLES[name]
+        arr(name, ("run", "time") + var.dims, "f8", np.nan, {"units": var.units, "long_name": var.long_name})
     for u in spec.uncertain:
         dims = ("run", "region") if u.per_region else ("run",)
         what = "factor on" if u.apply == "scale" else "sampled value of"
@@ -99,22 +109,14 @@ def create_store(path: str | Path, plan: Any, attrs: dict[str, Any]) -> zarr.Gro
             {"long_name": f"{what} {u.target} ({u.dist}, scope {u.scope})",
              "distribution": json.dumps(u.kwargs), "apply": u.apply})
     arr("status", ("run",), "i1", STATUS_PENDING,
-        {"long_name": "run status", "flag_values": [0, 1, 2, 3], "flag_meanings": STATUS_MEANINGS})
+        {"long_name": "run status", "flag_values": [int(s) for s in RunStatus],
+         "flag_meanings": STATUS_MEANINGS})
     arr("fail_time", ("run",), "f8", np.nan,
         {"units": "year", "long_name": "time of the first negative or non-finite stock"})
     arr("fail_stock", ("run",), "i1", -1,
         {"long_name": "stock that turned negative or non-finite (index into attribute stocks)"})
     arr("done", ("run",), bool, False, {"long_name": "run computed and written"})
-    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    g.attrs.update({
-        "Conventions": "CF-1.10",
-        "title": f"gsim GTM-1 Monte Carlo sweep of scenario {sc.name}",
-        "source": f"gsim {__version__} (GTM-1 revision 3)",
-        "history": f"{now} created by gsim {__version__}",
-        "format": FORMAT,
-        "stocks": list(STOCK_NAMES),
-        **attrs,
-    })
+    g.attrs.update({**attrs, "format": FORMAT, "stocks": list(STOCK_NAMES)})
     return g
 
 
@@ -122,6 +124,8 @@ def open_store(path: str | Path, mode: str = "r") -> zarr.Group:
     p = Path(path)
     if not p.exists():
         raise StoreError(f"{path}: no such store")
+    import zarr
+
     try:
         g = zarr.open_group(str(p), mode=mode)
     except Exception as e:  # noqa: BLE001 - any failure means: not a readable store
@@ -146,3 +150,17 @@ def write_block(g: zarr.Group, r0: int, data: BlockData) -> None:
 
 def done_mask(g: zarr.Group) -> np.ndarray:
     return np.asarray(g["done"][:], bool)
+
+
+def open_sweep(store: str | Path):
+    """The sweep as a lazy xarray Dataset: `run` dimension with coordinates sample, replicate,
+    policy, status and the sampled inputs (runs not yet done hold NaN / status 0)."""
+    import xarray as xr
+
+    g = open_store(store)
+    ds = xr.open_zarr(str(store), consolidated=False)
+    coords = ["sample", "replicate", "policy", "status", "done"]
+    coords += [n for n in ds.data_vars if "apply" in ds[n].attrs]  # the sampled inputs
+    ds = ds.set_coords([c for c in coords if c in ds])
+    del g
+    return ds.assign_coords(run=ds["run"])

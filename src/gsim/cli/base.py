@@ -1,0 +1,84 @@
+"""The `gsim` click group, and how every command reports errors (one line, never a traceback)."""
+
+from __future__ import annotations
+
+import click
+
+from gsim._version import __version__
+from gsim.events import EventError
+from gsim.indicators import IndicatorError
+from gsim.plugins import PluginError, get_plugin_manager, register_commands
+from gsim.policies import PolicyError
+from gsim.scenario import Scenario, ScenarioError, load_scenario
+from gsim.sweeps import StoreError, SweepSpecError
+
+PLUGIN_ERRORS = (PluginError, PolicyError, EventError, IndicatorError)
+USER_ERRORS = (ScenarioError, SweepSpecError, StoreError)
+
+
+class PluginFailure(click.ClickException):
+    """A plugin failed (bad registration, a policy/event/indicator that raised or returned bad
+    values): one line on stderr naming the plugin, exit code 1."""
+
+    exit_code = 1
+
+
+class UsageFailure(click.ClickException):
+    """A user error (bad scenario, sweep spec, store or option value): one line on stderr,
+    exit code 2."""
+
+    exit_code = 2
+
+
+def one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+class _PluginGroup(click.Group):
+    """The gsim group: plugin commands are added the first time commands are listed or looked
+    up (not at import); plugin errors in any command become a one-line PluginFailure, user
+    errors (scenario, sweep spec, store) a one-line UsageFailure."""
+
+    _plugins_loaded = False
+
+    def _load_plugin_commands(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        try:
+            register_commands(get_plugin_manager(), self)
+        except PLUGIN_ERRORS as e:
+            raise PluginFailure(one_line(e)) from None
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str):
+        if cmd_name not in self.commands:
+            self._load_plugin_commands()
+        return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except PLUGIN_ERRORS as e:
+            raise PluginFailure(one_line(e)) from None
+        except USER_ERRORS as e:
+            raise UsageFailure(one_line(e)) from None
+
+
+@click.group(cls=_PluginGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gsim")
+def main() -> None:
+    """gsim: simulate gradient industrial transfer between regions."""
+
+
+def load_scenario_or_fail(path: str | None = None) -> Scenario:
+    """load_scenario(path), with a ScenarioError turned into a UsageFailure (exit 2)."""
+    try:
+        return load_scenario(path)
+    except ScenarioError as e:
+        raise UsageFailure(str(e)) from None
+
+

@@ -1,0 +1,160 @@
+"""`gsim sweep`, `gsim summary`, `gsim export` (through `gsim.sweeps.sweep` / `resume`)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
+from gsim.cli.base import UsageFailure, main, one_line
+from gsim.sweeps import analysis, engine
+
+
+
+class _ProgressBar:
+    """A rich progress bar on stderr: runs done / total, runs/s, ETA, failures."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.prog = Progress(
+            TextColumn("sweep"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]:>8} runs/s"), TextColumn("ETA"),
+            TimeRemainingColumn(), TextColumn("failed {task.fields[failed]}"),
+            console=Console(stderr=True), disable=not enabled, transient=False,
+        )
+        self.task: TaskID | None = None
+        self.t0 = time.perf_counter()
+
+    def __enter__(self) -> _ProgressBar:
+        self.prog.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.prog.__exit__(*exc)
+
+    def __call__(self, p: engine.Progress) -> None:
+        if self.task is None:
+            self.task = self.prog.add_task("sweep", total=p.total, completed=p.done, rate="-", failed=0)
+            self.t0 = time.perf_counter()
+            return
+        rate = p.computed / max(time.perf_counter() - self.t0, 1e-9)
+        self.prog.update(self.task, completed=p.done, rate=f"{rate:,.0f}", failed=p.failed)
+
+
+@main.command("sweep")
+@click.argument("scenario_file", required=False, metavar="[SCENARIO]")
+@click.option("--samples", "-n", type=int, default=None,
+              help="Number of samples [default: the scenario's [sweep] samples].")
+@click.option("--sampler", type=click.Choice(["mc", "lhs", "sobol"]), default=None,
+              help="Sampler [default: the scenario's, else lhs].")
+@click.option("--seed", type=int, default=None, help="Root seed.")
+@click.option("--replicates", type=int, default=None, help="Replicates per sample.")
+@click.option("--policies", default=None, metavar="A,B,...",
+              help="Policies (levers) to compare, comma-separated.")
+@click.option("--save", type=click.Choice(["indicators", "regions", "full"]), default=None,
+              help="What to save per run [default: indicators].")
+@click.option("--t1", type=float, default=None, help="Final year [default: the scenario's].")
+@click.option("--block-size", type=int, default=None,
+              help="Samples x replicates per block (task) [default: 64].")
+@click.option("--out", "-o", default=None, metavar="STORE",
+              help="New Zarr store to create [default: sweep.zarr].")
+@click.option("--resume", "resume_store", default=None, metavar="STORE",
+              help="Continue an interrupted sweep: compute only the runs not done.")
+@click.option("-j", "--workers", type=int, default=None,
+              help="Threads of the local executor [default: $GSIM_WORKERS, else all cores].")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run on a running Dask cluster (e.g. tcp://host:8786).")
+@click.option("--dask-workers", type=int, default=None, metavar="N",
+              help="Start a Dask LocalCluster of N one-thread workers on 127.0.0.1.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar on stderr [default: when stderr is a terminal].")
+@click.option("--summary/--no-summary", "show_summary", default=True,
+              help="Print the summary when done [default: yes].")
+def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, save, t1,
+                  block_size, out, resume_store, workers, scheduler, dask_workers, progress,
+                  show_summary):
+    """Monte Carlo sweep of SCENARIO (default: the embedded china31) into a Zarr store.
+
+    Every sample runs under every policy with the same sampled inputs (paired
+    comparisons). Ctrl-C stops cleanly; `gsim sweep --resume STORE` continues.
+    """
+    if scheduler and dask_workers:
+        raise UsageFailure("give either --scheduler or --dask-workers, not both")
+    if workers is not None and workers < 1:
+        raise UsageFailure(f"-j/--workers must be >= 1, got {workers}")
+    if resume_store and out:
+        raise UsageFailure("give either --out (a new sweep) or --resume STORE, not both")
+    options = {"samples": samples, "sampler": sampler, "seed": seed,
+               "replicates": replicates, "policies": policies, "save": save, "t1": t1,
+               "block_size": block_size}
+    options = {k: v for k, v in options.items() if v is not None}
+    if resume_store and "block_size" in options:
+        raise UsageFailure("--block-size cannot change on --resume (the store's chunks fix it)")
+    executor: engine.Executor
+    if scheduler or dask_workers:
+        executor = engine.DaskExecutor(scheduler=scheduler, n_workers=dask_workers)
+    else:
+        executor = engine.LocalExecutor(workers)
+    show = sys.stderr.isatty() if progress is None else progress
+    path = resume_store or out or "sweep.zarr"
+    try:
+        with _ProgressBar(show) as bar:
+            if resume_store:
+                report = engine.resume(resume_store, scenario_file, options, executor=executor, progress=bar)
+            else:
+                report = engine.sweep(path, scenario_file, options, executor=executor, progress=bar)
+    except engine.SweepInterrupted as e:
+        click.echo(f"gsim: {e}", err=True)
+        sys.exit(130)
+    except ValueError as e:  # e.g. GSIM_WORKERS
+        raise UsageFailure(one_line(e)) from None
+    click.echo(
+        f"{path}: {report.n_runs} runs ({report.samples} samples x "
+        f"{report.replicates} replicates x {report.n_policies} policies), "
+        f"{report.computed} computed in {report.seconds:.1f} s "
+        f"({report.runs_per_second:,.0f} runs/s), {report.failed} failed",
+        err=True,
+    )
+    if show_summary:
+        click.echo(analysis.format_summary(analysis.summarize(path)), nl=False)
+
+
+@main.command("summary")
+@click.argument("store")
+@click.option("--years", default=None, metavar="Y1,Y2,...",
+              help="Years to report [default: the sweep's years, else the last year].")
+@click.option("--csv", "csv_path", default=None, metavar="FILE",
+              help="Also write the statistics and win shares as CSV (FILE, FILE.wins.csv).")
+def summary_command(store, years, csv_path):
+    """Per policy: median and 5-95% range of each indicator; paired win shares."""
+    try:
+        ys = [float(y) for y in years.split(",")] if years else None
+    except ValueError:
+        raise UsageFailure(f"--years: expected numbers separated by commas, got {years!r}") from None
+    try:
+        s = analysis.summarize(store, ys)
+    except ValueError as e:
+        raise UsageFailure(one_line(e)) from None
+    click.echo(analysis.format_summary(s), nl=False)
+    if csv_path:
+        s.stats.to_csv(csv_path, index=False)
+        s.wins.to_csv(f"{csv_path}.wins.csv", index=False)
+
+@main.command("export")
+@click.argument("store")
+@click.option("--netcdf", "nc_path", default=None, metavar="FILE", help="Write netCDF-4.")
+@click.option("--csv", "csv_path", default=None, metavar="FILE",
+              help="Write CSV, one row per (run, time).")
+def export_command(store, nc_path, csv_path):
+    """Export a sweep store to netCDF-4 and/or CSV (streamed chunk by chunk)."""
+    if not nc_path and not csv_path:
+        raise UsageFailure("give --netcdf FILE and/or --csv FILE")
+    if nc_path:
+        analysis.export_netcdf(store, nc_path)
+        click.echo(f"wrote {nc_path}", err=True)
+    if csv_path:
+        rows = analysis.export_csv(store, csv_path)
+        click.echo(f"wrote {csv_path} ({rows} rows)", err=True)

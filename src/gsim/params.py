@@ -1,0 +1,162 @@
+"""The parameter table of GTM-1 (spec §2): names, defaults, bounds, units, symbols.
+
+This is the one place that says which parameters exist. Everything else is derived from it:
+the scenario loader's checks, the kernels' parameter columns (`gsim.model.layout`), the sweep's
+bounds on sampled values, and the documentation tables. Also here: the run settings and the
+integration methods.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+INF = math.inf
+
+
+def fmt_num(v: float) -> str:
+    """A number as a user wrote it: 2 rather than 2.0, repr otherwise."""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    return repr(v)
+
+
+class ParamSpec(NamedTuple):
+    """Bounds, unit and meaning of one parameter: value v is valid when low (<|<=) v (<|<=) high.
+
+    `default` is the value used when a scenario does not give one (a tuple in tier order for
+    per-tier parameters); `calibration` marks constants used only by the calibration (§5),
+    which therefore cannot change during a run.
+    """
+
+    low: float
+    high: float
+    low_inclusive: bool
+    high_inclusive: bool
+    unit: str
+    description: str
+    symbol: str = ""
+    default: float | tuple[float, ...] | None = None
+    calibration: bool = False
+
+    def contains(self, v: float) -> bool:
+        if not math.isfinite(v):
+            return False
+        lo_ok = v >= self.low if self.low_inclusive else v > self.low
+        hi_ok = v <= self.high if self.high_inclusive else v < self.high
+        return lo_ok and hi_ok
+
+    def describe(self) -> str:
+        """The valid range in words, e.g. 'in (0, 1]', '> 0', '>= 0', 'finite'."""
+        lo, hi = self.low, self.high
+        if lo == -INF and hi == INF:
+            return "finite"
+        if hi == INF:
+            return f"{'>=' if self.low_inclusive else '>'} {fmt_num(lo)}"
+        if lo == -INF:
+            return f"{'<=' if self.high_inclusive else '<'} {fmt_num(hi)}"
+        return (
+            f"in {'[' if self.low_inclusive else '('}{fmt_num(lo)}, "
+            f"{fmt_num(hi)}{']' if self.high_inclusive else ')'}"
+        )
+
+
+def spec(low, high, lo_inc, hi_inc, unit, desc, sym="", default=None, calibration=False) -> ParamSpec:
+    """A ParamSpec from positional values (the tables below read better this way)."""
+    return ParamSpec(float(low), float(high), lo_inc, hi_inc, unit, desc, sym, default, calibration)
+
+
+# Per-tier parameters of spec §2, defaults in the order of DEFAULT_TIERS.
+DEFAULT_TIERS: tuple[str, ...] = ("labor", "resource", "capital", "technology")
+TIER_PARAMS: dict[str, ParamSpec] = {
+    "alpha": spec(0, 1, False, False, "1", "capital share in production", "α_s", (0.30, 0.55, 0.50, 0.40)),
+    "theta": spec(0, 1, True, True, "1", "readiness threshold (readiness Z is in (0, 1])", "θ_s",
+                  (0.30, 0.45, 0.60, 0.80)),
+    "epsilon": spec(0, INF, True, False, "1", "price elasticity of tier demand", "ε_s", (2.0, 1.0, 1.2, 1.5)),
+    "eta": spec(0, INF, True, False, "1", "income elasticity of tier demand", "η_s", (0.6, 0.8, 1.0, 1.4)),
+    "omega": spec(0, INF, True, False, "1", "skill-learning weight of employment", "ω_s", (0.0, 0.0, 0.5, 1.0)),
+}
+
+# Scalar parameters of spec §2 (ASCII names); the order is the kernels' column order.
+SCALAR_PARAMS: dict[str, ParamSpec] = {
+    "delta": spec(0, INF, True, False, "1/yr", "depreciation rate", "δ", 0.096),
+    "delta_x": spec(0, INF, True, False, "1", "extra exit rate per unit of negative profit rate", "δ_x", 0.5),
+    "sigma": spec(0, 1, True, True, "1", "investment share of regional GDP", "σ", 0.40),
+    "beta": spec(0, INF, True, False, "yr", "logit sensitivity of investment to the profit rate", "β", 20.0),
+    "phi_p": spec(0, INF, True, False, "1/yr", "price adjustment speed", "φ_p", 0.6),
+    "u_star": spec(0, 1, False, True, "1", "normal capacity utilisation", "u*", 0.80),
+    "phi_w": spec(0, INF, True, False, "1/yr", "wage adjustment speed", "φ_w", 2.0),
+    "e_star": spec(0, 1, False, True, "1", "target employment rate", "e*", 0.95),
+    "g0": spec(-INF, INF, False, False, "1/yr", "base TFP growth (may be negative)", "g0", 0.01),
+    "chi": spec(0, INF, True, False, "1", "TFP return to R&D intensity", "χ", 0.4),
+    "rho": spec(0, 1, True, True, "1", "R&D share of the profit margin", "ρ", 0.06),
+    "nu0": spec(0, INF, True, False, "1/yr", "catch-up speed to the tier frontier", "ν0", 0.03),
+    "H_bar": spec(0, INF, False, False, "years", "long-run schooling target (not a cap)", "H̄", 14.0),
+    "gamma_H": spec(0, INF, True, False, "1/yr", "skills convergence speed", "γ_H", 0.015),
+    "ell_H": spec(0, INF, True, False, "yr/yr", "learning from employment in advanced tiers", "ℓ_H", 0.1),
+    "kappa": spec(0, INF, False, False, "1", "readiness steepness", "κ", 2.0),
+    "iota": spec(0, 1, True, True, "1", "infrastructure investment share of GDP", "ι", 0.08),
+    "delta_I": spec(0, INF, True, False, "1/yr", "infrastructure depreciation", "δ_I", 0.04),
+    "mu": spec(0, INF, True, False, "1/yr", "migration rate", "μ", 0.03),
+    "c_m": spec(0, INF, True, False, "1/(1000 km)", "migration cost, log-wage units per 1000 km", "c_m", 0.1),
+    "n": spec(-1, 1, False, False, "1/yr", "natural labour-force growth (negative: shrinking)", "n", 0.0),
+    "lambda_T": spec(0, INF, True, False, "1/yr", "maximum relocation rate of a region-tier's capital", "λ_T", 0.02),
+    "G0": spec(0, INF, False, False, "1/yr", "half-saturation of the profit gap", "G0", 0.05),
+    "c_d": spec(0, INF, True, False, "1/yr per 1000 km", "relocation cost, profit-rate units per 1000 km", "c_d",
+                0.01),
+    "tau_T": spec(0, INF, False, False, "yr", "relocation pipeline delay", "τ_T", 2.0),
+    "ell_R": spec(0, 1, True, True, "1", "share of relocated capital lost in the move", "ℓ_R", 0.15),
+    "ell_F": spec(0, 1, True, True, "1",
+                  "share of arriving capital that fails where the receiver is unready (× (1 − m))", "ℓ_F", 0.2),
+    "K_eps": spec(0, INF, False, False, "bn CNY", "floor used when dividing by capital", "K_eps", 1e-6),
+    # calibration constants (§2, used by §5 only)
+    "u0": spec(0, 1, False, True, "1", "initial capacity utilisation (calibration)", "u0", 0.75, True),
+    "kappa_K": spec(0, INF, False, False, "yr", "initial capital / GDP (calibration)", "κ_K", 3.0, True),
+    "kappa_I": spec(0, INF, False, False, "yr", "initial infrastructure / GDP (calibration)", "κ_I", 1.0, True),
+    "lambda_LF": spec(0, 1, False, True, "1", "labour force / population (calibration)", "λ_LF", 0.55, True),
+    "w_min_share": spec(0, 1, True, True, "1", "wage floor as a share of the initial wage (calibration)",
+                        "w_min/w(0)", 0.5, True),
+}
+
+PARAM_BOUNDS: dict[str, ParamSpec] = {**TIER_PARAMS, **SCALAR_PARAMS}
+SCALAR_DEFAULTS: dict[str, float] = {k: float(p.default) for k, p in SCALAR_PARAMS.items()}  # type: ignore[arg-type]
+TIER_DEFAULTS: dict[str, tuple[float, ...]] = {k: p.default for k, p in TIER_PARAMS.items()}  # type: ignore[misc]
+CALIBRATION_ONLY: frozenset[str] = frozenset(k for k, p in SCALAR_PARAMS.items() if p.calibration)
+
+# Readiness m below which a transfer into a region-tier counts as failed (§10 indicators).
+READY_THRESHOLD = 0.5
+
+# Region data (spec §3): per-region columns, bounds and units.
+REGION_DATA: dict[str, ParamSpec] = {
+    "lat": spec(-90, 90, True, True, "degrees north", "latitude"),
+    "lon": spec(-180, 180, True, True, "degrees east", "longitude"),
+    "gdp": spec(0, INF, False, False, "bn CNY", "GDP"),
+    "population": spec(0, INF, False, False, "million", "population"),
+    "schooling": spec(0, INF, False, False, "years", "mean years of schooling"),
+}
+SHARE = spec(0, 1, True, True, "1", "share")
+POSITIVE_YEARS = spec(0, INF, False, False, "yr", "")
+
+
+# Integration methods (spec §9): name -> whether the step uses the four RK4 stages.
+METHODS: dict[str, bool] = {"euler": False, "rk4": True}
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The [run] table: time horizon, step, save and decision intervals, method, policy."""
+
+    t0: float = 2023.0
+    t1: float = 2050.0
+    dt: float = 0.125
+    save_every: float = 1.0
+    policy_period: float = 1.0
+    method: str = "euler"
+    policy: str = "market"
+
+    @property
+    def n_steps(self) -> int:
+        """N = round((t1 − t0)/dt)."""
+        return int(round((self.t1 - self.t0) / self.dt))
+
