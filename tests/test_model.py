@@ -9,12 +9,10 @@ from helpers import BUILTIN, assert_spec_agree, compiled, random_scenario
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gsim.integrate import TimeGrid, run_batch
+from gsim.integrate import TimeGrid, batch_from_scenario, run_batch
 from gsim.model import kernel
 from gsim.model.calibrate import calibrate
-from gsim.integrate import batch_from_scenario
-from gsim.model.layout import SP, state_slices
-from gsim.model.layout import VARIABLES
+from gsim.model.layout import SP, VARIABLES, state_slices
 from gsim.plugins import get_policy
 from gsim.policies import zero_decision
 from gsim.scenario import load_scenario

@@ -14,10 +14,10 @@ from click.testing import CliRunner
 
 import gsim
 from gsim import hookspecs
+from gsim.api import simulate
 from gsim.cli import main
 from gsim.events import EventError, EventType, build_events, parameter_change
 from gsim.indicators import Indicator, IndicatorError
-from gsim.api import simulate
 from gsim.plugins import (
     PluginError,
     disabled_from_env,

@@ -19,7 +19,7 @@ from gsim.events import Event
 from gsim.model import kernel
 from gsim.model.calibrate import Calibration, calibrate
 from gsim.model.inputs import BatchInputs
-from gsim.model.layout import OBS, SCALAR_NAMES, TIER_NAMES, stock_label, state_slices
+from gsim.model.layout import OBS, SCALAR_NAMES, TIER_NAMES, state_slices, stock_label
 from gsim.params import METHODS, RunSettings
 from gsim.policies import Policy, PolicyContext, call_policy, zero_decision
 from gsim.scenario import Scenario

@@ -13,7 +13,6 @@ from gsim.cli.base import UsageFailure, main, one_line
 from gsim.sweeps import analysis, engine
 
 
-
 class _ProgressBar:
     """A rich progress bar on stderr: runs done / total, runs/s, ETA, failures."""
 

@@ -10,8 +10,8 @@ import difflib
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
