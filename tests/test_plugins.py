@@ -280,8 +280,8 @@ def test_cli_faulty_plugin_is_one_line_not_a_traceback(bad):
     for args in (["plugins"], ["run", "--policy", "market", "--t1", "2024"]):
         r = _cli(pm, args)
         assert r.exit_code == 1, r.output
-        assert "Traceback" not in r.output and r.exception is None or isinstance(
-            r.exception, SystemExit)
+        assert "Traceback" not in r.output
+        assert isinstance(r.exception, SystemExit), r.exception  # a clean exit, no crash
         err = r.output.strip()
         assert err.startswith("Error: plugin faulty") and "\n" not in err
 
@@ -410,6 +410,9 @@ year = 2024.0
     assert (inp.sp[:, SP["tau_T"]] == 1.0).all()
     with pytest.raises(EventError, match="out of range"):
         parameter_change(setup, "tau_T", -1.0, 2024.0)
+    # calibration constants act only at t0: changing one later is an error, not a no-op
+    with pytest.raises(EventError, match="u0 is a calibration constant"):
+        parameter_change(setup, "u0", 0.7, 2024.0)
 
 
 @pytest.mark.parametrize("ev,match", [

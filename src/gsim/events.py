@@ -315,13 +315,13 @@ def build_events(specs: Sequence[Mapping[str, Any]] | None, setup: EventSetup,
     EventError naming the event."""
     if not specs:
         return []
-    out = []
+    out: list[Event] = []
     for i, spec in enumerate(specs):
         where = f"events[{i}]"
         if not isinstance(spec, Mapping):
             raise EventError(f"{where}: expected a table, got {type(spec).__name__}")
         name = spec.get("type")
-        if name not in table:
+        if not isinstance(name, str) or name not in table:
             raise EventError(f"{where}: unknown event type {name!r} "
                              f"(known: {', '.join(sorted(table)) or 'none'})")
         et = table[name]

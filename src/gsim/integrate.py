@@ -12,6 +12,7 @@ import enum
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -105,7 +106,7 @@ class BatchResult:
 
 
 @functools.lru_cache(maxsize=16)
-def _layout(R: int, S: int) -> dict[str, tuple[str, object]]:
+def _layout(R: int, S: int) -> dict[str, tuple[str, Any]]:
     """Where each named quantity lives: (raw array, index into its quantity axis)."""
     where: dict[str, tuple[str, object]] = {
         name: ("y", (sl, shape)) for name, (sl, shape) in state_slices(R, S).items()

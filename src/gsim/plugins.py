@@ -59,7 +59,7 @@ class GsimPluginManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
         self.builtin_names: set[str] = set()
         self.dists: dict[str, tuple[str, str]] = {}  # plugin name -> (distribution, version)
-        self.disabled: dict[str, str] = {}  # disabled entry point -> "dist version"
+        self.disabled: dict[str, tuple[str, str]] = {}  # disabled entry point -> (dist, version)
         self._registries: dict[str, dict[str, Any]] = {}
 
     def plugin_infos(self) -> list[PluginInfo]:
@@ -190,7 +190,7 @@ def use_plugin_manager(pm: GsimPluginManager) -> Iterator[GsimPluginManager]:
 
 
 # --- collection -------------------------------------------------------------------------------
-def _impls(pm: pluggy.PluginManager, hook: str):
+def _impls(pm: pluggy.PluginManager, hook: str) -> Iterator[tuple[str, Any]]:
     for impl in getattr(pm.hook, hook).get_hookimpls():
         yield (pm.get_name(impl.plugin) or "?"), impl
 
@@ -256,25 +256,30 @@ def collect(pm: pluggy.PluginManager, kind: Kind[T]) -> dict[str, T]:
     """Call every implementation of `kind.hook`; check each registered thing (type, unique
     name, the kind's own checks) and stamp it with the name of the plugin that registered it."""
     found: dict[str, T] = {}
-    for plugin_name, impl in _impls(pm, kind.hook):
-
-        def register(thing: T, _plugin: str = plugin_name) -> None:
-            if not isinstance(thing, kind.cls):
-                raise PluginError(
-                    f"plugin {_plugin}: register() takes a {kind.cls.__module__}.{kind.cls.__name__}, "
-                    f"got {type(thing).__name__}"
-                )
-            if thing.name in found:
-                raise PluginError(
-                    f"plugin {_plugin}: {kind.noun} name {thing.name!r} is already registered "
-                    f"by plugin {found[thing.name].plugin}"
-                )
-            stamped = dataclasses.replace(thing, plugin=_plugin)
-            kind.check(stamped, _plugin)
-            found[thing.name] = stamped
-
-        _call(plugin_name, kind.hook, impl, register=register)
+    for plugin, impl in _impls(pm, kind.hook):
+        _call(plugin, kind.hook, impl, register=_registrar(kind, found, plugin))
     return found
+
+
+def _registrar(kind: Kind[T], found: dict[str, T], plugin: str) -> Callable[[T], None]:
+    """The ``register`` callback handed to one plugin's implementation of `kind.hook`."""
+
+    def register(thing: T) -> None:
+        if not isinstance(thing, kind.cls):
+            raise PluginError(
+                f"plugin {plugin}: register() takes a {kind.cls.__module__}.{kind.cls.__name__}, "
+                f"got {type(thing).__name__}"
+            )
+        if thing.name in found:
+            raise PluginError(
+                f"plugin {plugin}: {kind.noun} name {thing.name!r} is already registered "
+                f"by plugin {found[thing.name].plugin}"
+            )
+        stamped = dataclasses.replace(thing, plugin=plugin)
+        kind.check(stamped, plugin)
+        found[thing.name] = stamped
+
+    return register
 
 
 def register_commands(pm: pluggy.PluginManager, cli: Any) -> None:

@@ -86,4 +86,4 @@ _RUN_COORDS = ("run", "sample", "replicate", "policy", "status", "done", "fail_t
 
 def _input_names(flat: xr.Dataset) -> list[str]:
     """Arrays holding sampled inputs (they carry the `apply` attribute of their uncertainty)."""
-    return [n for n in flat.data_vars if "apply" in flat[n].attrs]
+    return [str(n) for n in flat.data_vars if "apply" in flat[n].attrs]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import click
 from rich.console import Console
@@ -144,7 +145,7 @@ def plugins_cmd(as_json: bool) -> None:
         things = registered_by(pm)
     except PLUGIN_ERRORS as e:
         raise PluginFailure(one_line(e)) from None
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i in infos:
         rows.append({
             "name": i.name, "version": i.version, "distribution": i.distribution,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import types
+from typing import Any
 
 import numpy as np
 from numba import njit, prange
@@ -18,7 +19,7 @@ from gsim.params import READY_THRESHOLD
 
 # numba options in one place: cached machine code, IEEE semantics (no fastmath), and the
 # NumPy error model so a division by zero yields inf/nan that failure detection reports.
-JIT = dict(cache=True, error_model="numpy", nogil=True)
+JIT: dict[str, Any] = dict(cache=True, error_model="numpy", nogil=True)
 
 # scalar parameter columns (module constants are frozen into the compiled code)
 _DELTA, _DELTA_X, _SIGMA, _BETA = SP["delta"], SP["delta_x"], SP["sigma"], SP["beta"]

@@ -79,12 +79,12 @@ class Uncertainty:
         """Sampled by the sampler (mc/lhs/sobol) as one dimension of the design."""
         return self.scope == "sample" and not self.per_region
 
-    def ppf(self, u: np.ndarray) -> np.ndarray:
+    def ppf(self, u: np.ndarray | float) -> np.ndarray:
         """Map uniform numbers in [0, 1) to values of this distribution."""
         return ppf(self.dist, self.kwargs, u)
 
 
-def ppf(dist: str, a: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
+def ppf(dist: str, a: Mapping[str, Any], u: np.ndarray | float) -> np.ndarray:
     from scipy import stats  # imported on use (slow to import)
 
     u = np.asarray(u, float)
