@@ -83,6 +83,8 @@ def run_scenario(
     events = [*events, *scenario_events(sc, grid)]  # the scenario's [[events]] (plugins)
     result = run_batch(batch_from_scenario(sc), grid, pol, params, method=method,
                        tiers=sc.tiers, regions=sc.regions.name, events=events)
+    if 0 in result.faults:  # the plugin's own error (PolicyError, EventError)
+        raise result.faults[0]
     if not result.ok[0]:
         why = result.reason(0, sc.regions.name, sc.tiers)
         raise RunFailed(f"run failed ({policy}, {method}, dt={grid.dt:g}): {why}")

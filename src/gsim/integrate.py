@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from gsim.events import Event
+from gsim.events import Event, EventError
 from gsim.model import kernel
 from gsim.model.calibrate import Calibration, calibrate
 from gsim.model.inputs import BatchInputs
 from gsim.model.layout import OBS, SCALAR_NAMES, TIER_NAMES, state_slices, stock_label
 from gsim.params import METHODS, RunSettings
-from gsim.policies import Policy, PolicyContext, call_policy, zero_decision
+from gsim.policies import Decision, Policy, PolicyContext, PolicyError, call_policy, zero_decision
 from gsim.scenario import Scenario
 
 
@@ -86,7 +86,7 @@ class BatchResult:
     fail_index: np.ndarray  # (B,) flat state index of the bad stock, -1 if none
     t0: float
     dt: float
-    faults: dict[int, str] = field(default_factory=dict)  # run -> plugin fault message
+    faults: dict[int, Exception] = field(default_factory=dict)  # run -> its plugin's error
 
     @property
     def ok(self) -> np.ndarray:
@@ -102,7 +102,7 @@ class BatchResult:
         if self.status[b] == RunStatus.FAILED:
             var = stock_label(int(self.fail_index[b]), len(regions), len(tiers), regions, tiers)
             return f"{var} became negative or non-finite at t={self.fail_time[b]:g}"
-        return self.faults.get(b, "")
+        return str(self.faults.get(b, ""))
 
 
 @functools.lru_cache(maxsize=16)
@@ -203,6 +203,7 @@ def run_batch(
              for k, shape in observe.raw_shapes(B).items()}
     pr = inp.pairs
     model = inp.model_params
+    faults: dict[int, Exception] = {}
     k_now = 0
     for k in sorted(event_steps):
         if k > k_now:
@@ -211,13 +212,17 @@ def run_batch(
                     fail_index)
             k_now = k
         t = grid.t0 + k * grid.dt
-        for ev in events:
-            if k in ev.steps:
-                ev.apply(k, t, y, inp)
+        due = [ev for ev in events if k in ev.steps]
+        if due:
+            for b, err in _apply_events(due, k, t, y, inp, live=fail_step < 0).items():
+                faults[b], fail_step[b] = err, k
         current = None
         if k % every == 0:
             current = observe(y, W, z, psi)
-            new = call_policy(policy, PolicyContext(t, params, tiers, regions, pr, current, model))
+            ctx = PolicyContext(t, params, tiers, regions, pr, current, model)
+            new, bad = _decide(policy, ctx, live=fail_step < 0)
+            for b, err in bad.items():
+                faults[b], fail_step[b] = err, k
             if not all(np.array_equal(a, b) for a, b in zip(new, (W, z, psi))):
                 W, z, psi = new
                 current = None  # the policy changed: what it saw is no longer in force
@@ -235,7 +240,61 @@ def run_batch(
     values = {n: obs[n] if save is None else obs[n].copy() for n in names}
 
     status = np.where(fail_step >= 0, RunStatus.FAILED, RunStatus.OK).astype(np.int8)
-    return BatchResult(grid.save_times, values, status, fail_step, fail_index, grid.t0, grid.dt)
+    status[list(faults)] = RunStatus.PLUGIN_FAULT
+    return BatchResult(grid.save_times, values, status, fail_step, fail_index, grid.t0, grid.dt, faults)
+
+
+def _decide(policy: Policy, ctx: PolicyContext, live: np.ndarray) -> tuple[Decision, dict[int, Exception]]:
+    """The policy's decision for the batch, and the runs it failed for (a PolicyError each).
+
+    A policy decides for each run on its own, so when the batch call fails, each live run is
+    asked alone: the runs it fails for are set aside (zero decision) and the others go on."""
+    if not live.any():
+        return zero_decision(ctx.n_runs, ctx.pairs, len(ctx.tiers)), {}
+    try:
+        return call_policy(policy, ctx), {}
+    except PolicyError as err:
+        if ctx.n_runs == 1:
+            return zero_decision(1, ctx.pairs, len(ctx.tiers)), {0: err}
+    parts, bad = [], {}
+    for b in range(ctx.n_runs):
+        try:
+            if not live[b]:
+                raise PolicyError("run already stopped")
+            parts.append(call_policy(policy, ctx.run(b)))
+        except PolicyError as err:
+            if live[b]:
+                bad[b] = err
+            parts.append(zero_decision(1, ctx.pairs, len(ctx.tiers)))
+    W, z, psi = (np.concatenate(p) for p in zip(*parts))
+    return (W, z, psi), bad
+
+
+def _apply_events(due: list[Event], k: int, t: float, y: np.ndarray, inp: BatchInputs,
+                  live: np.ndarray) -> dict[int, Exception]:
+    """Apply the events due at step k; like `_decide`, a failure is isolated to its runs
+    (the batch is restored and each live run gets the events alone)."""
+    if not live.any():
+        return {}
+    saved = y.copy(), inp.sp.copy(), inp.tp.copy()
+    try:
+        for ev in due:
+            ev.apply(k, t, y, inp)
+        return {}
+    except EventError as err:
+        if y.shape[0] == 1:
+            return {0: err}
+    y[:], inp.sp[:], inp.tp[:] = saved
+    bad: dict[int, Exception] = {}
+    for b in np.flatnonzero(live):
+        one = inp.run(int(b))
+        try:
+            for ev in due:
+                ev.apply(k, t, y[b:b + 1], one)
+        except EventError as err:
+            bad[int(b)] = err
+            y[b], inp.sp[b], inp.tp[b] = saved[0][b], saved[1][b], saved[2][b]
+    return bad
 
 
 def batch_from_scenario(sc: Scenario, n_runs: int = 1) -> BatchInputs:

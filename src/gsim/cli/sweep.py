@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from gsim.cli.base import UsageFailure, main, one_line
+
+EXIT_PLUGIN_FAULTS = 3  # the sweep completed, but a plugin failed for some runs
 from gsim.sweeps import analysis, engine
 
 
@@ -117,8 +119,16 @@ def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, s
         f"({report.runs_per_second:,.0f} runs/s), {report.failed} failed",
         err=True,
     )
+    for line in report.faults[:5]:
+        click.echo(f"gsim: plugin fault: {line}", err=True)
+    if report.faults:
+        more = f" ({len(report.faults) - 5} more not shown)" if len(report.faults) > 5 else ""
+        click.echo(f"gsim: {len(report.faults)} run(s) stopped by a plugin fault{more}; they are stored "
+                   "with status plugin_fault, every other run is complete", err=True)
     if show_summary:
         click.echo(analysis.format_summary(analysis.summarize(path)), nl=False)
+    if report.faults:
+        sys.exit(EXIT_PLUGIN_FAULTS)
 
 
 @main.command("summary")

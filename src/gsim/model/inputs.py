@@ -46,6 +46,11 @@ class BatchInputs:
         """A copy whose parameter arrays (sp, tp) may be edited (e.g. by events)."""
         return BatchInputs(self.sp.copy(), self.tp.copy(), self.reg, self.shares, self.pairs)
 
+    def run(self, b: int) -> BatchInputs:
+        """Run b alone, as views (edits reach this batch's arrays)."""
+        one = slice(b, b + 1)
+        return BatchInputs(self.sp[one], self.tp[one], self.reg[one], self.shares[one], self.pairs)
+
     @property
     def model_params(self) -> ModelParams:
         return ModelParams(self.sp, self.tp)

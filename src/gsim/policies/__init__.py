@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -42,6 +42,12 @@ class PolicyContext:
     @property
     def n_runs(self) -> int:
         return next(iter(self.values.values())).shape[0]
+
+    def run(self, b: int) -> PolicyContext:
+        """The context of run b alone (a batch of one), e.g. to find which run a fault is in."""
+        one = slice(b, b + 1)
+        model = {k: v[one] for k, v in self.model.items()}
+        return replace(self, values={k: v[one] for k, v in self.values.items()}, model=model)
 
 
 Decision = tuple[np.ndarray, np.ndarray, np.ndarray]

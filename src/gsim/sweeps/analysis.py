@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
+from gsim.integrate import RunStatus
 from gsim.sweeps import store as st
 
 if TYPE_CHECKING:
@@ -42,7 +43,8 @@ class Summary:
     stats: pd.DataFrame
     wins: pd.DataFrame
     n_units: int
-    failed: dict[str, int]
+    failed: dict[str, int]  # policy -> runs done but not ok
+    by_status: dict[str, dict[str, int]]  # policy -> status name -> runs (all statuses)
 
 
 def _years_index(times: np.ndarray, years: Iterable[float] | None, default: Iterable[float]) -> list[int]:
@@ -96,7 +98,9 @@ def summarize(store: str | Path, years: Iterable[float] | None = None) -> Summar
     stats = pd.DataFrame(stats_rows, columns=["indicator", "year", "policy", "n", "median", "p5", "p95"])
     wins = pd.DataFrame(win_rows, columns=["indicator", "year", "a", "b", "n", "share"])
     failed = {pol: int((~ok[:, p] & (status[:, p] != st.STATUS_PENDING)).sum()) for p, pol in enumerate(pols)}
-    return Summary(stats, wins, status.shape[0], failed)
+    by_status = {pol: {s.name.lower(): int((status[:, p] == s).sum()) for s in RunStatus}
+                 for p, pol in enumerate(pols)}
+    return Summary(stats, wins, status.shape[0], failed, by_status)
 
 
 def format_summary(s: Summary) -> str:
@@ -105,6 +109,10 @@ def format_summary(s: Summary) -> str:
     pols = list(dict.fromkeys(s.stats["policy"]))
     out.append(f"{s.n_units} samples x replicates, per policy; failed runs: "
                + ", ".join(f"{p} {n}" for p, n in s.failed.items()))
+    for p, counts in s.by_status.items():
+        causes = {k: n for k, n in counts.items() if k != "ok" and n}
+        if causes:
+            out.append(f"  {p}: " + ", ".join(f"{n} {k}" for k, n in causes.items()))
     for year, st_y in s.stats.groupby("year", sort=True):
         out.append("")
         out.append(f"== {year:g}: median [5%, 95%] over ok runs ==")

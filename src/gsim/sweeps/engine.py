@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +144,7 @@ def compute_block(plan: Plan, b: int, parallel: bool) -> st.BlockData:
     status = np.empty(n * P, np.int8)
     fail_time = np.full(n * P, np.nan)
     fail_stock = np.full(n * P, -1, np.int8)
+    faults: dict[int, str] = {}
     for p, (pol, params) in enumerate(plan.policies):
         # events may edit the parameter arrays: each policy starts from the sampled inputs
         res = run_batch(inp.with_params(), plan.grid, pol, params, method=plan.method,
@@ -155,6 +156,10 @@ def compute_block(plan: Plan, b: int, parallel: bool) -> st.BlockData:
         status[rows] = res.status
         fail_time[rows] = res.fail_time
         fail_stock[rows] = st.stock_of_index(res.fail_index, R, S)
+        for i, err in res.faults.items():
+            run = (u0 + i) * P + p
+            faults[run - u0 * P] = (f"run {run} (sample {samples[i]}, replicate {reps[i]}, "
+                                    f"policy {pol.name}): {' '.join(str(err).split())}")
     if not valid.all():
         bad = np.repeat(~valid, P)
         status[bad] = RunStatus.INVALID_INPUT
@@ -163,7 +168,7 @@ def compute_block(plan: Plan, b: int, parallel: bool) -> st.BlockData:
         for v in outputs.values():
             v[bad] = np.nan
     inputs = {k: np.repeat(v, P, axis=0) for k, v in values.items()}
-    return st.BlockData(outputs, inputs, status, fail_time, fail_stock)
+    return st.BlockData(outputs, inputs, status, fail_time, fail_stock, faults)
 
 
 # ----------------------------------------------------------------------------------------
@@ -307,6 +312,7 @@ class SweepReport:
     samples: int = 0
     replicates: int = 0
     n_policies: int = 0
+    faults: list[str] = field(default_factory=list)  # plugin faults of this call, in words
 
     @property
     def runs_per_second(self) -> float:
@@ -338,6 +344,7 @@ def _execute(g, plan: Plan, executor, progress: ProgressFn | None, path: str) ->
     pending = [b for b in range(plan.n_blocks) if not done[slice(*plan.runs(b))].all()]
     t_start = time.perf_counter()
     counts = {"done": int(done.sum()), "computed": 0, "failed": 0}
+    faults: list[str] = []
 
     def tell() -> None:
         if progress is not None:
@@ -348,6 +355,7 @@ def _execute(g, plan: Plan, executor, progress: ProgressFn | None, path: str) ->
         counts["done"] += len(data.status)
         counts["computed"] += len(data.status)
         counts["failed"] += data.n_failed
+        faults.extend(data.faults.values())
         tell()
 
     tell()
@@ -358,7 +366,8 @@ def _execute(g, plan: Plan, executor, progress: ProgressFn | None, path: str) ->
     status = np.asarray(g["status"][:])
     return SweepReport(path, plan.spec.n_runs, counts["computed"],
                        int((status >= RunStatus.FAILED).sum()), time.perf_counter() - t_start,
-                       plan.config_hash, plan.spec.samples, plan.spec.replicates, plan.n_policies)
+                       plan.config_hash, plan.spec.samples, plan.spec.replicates, plan.n_policies,
+                       faults)
 
 
 Executor = LocalExecutor | DaskExecutor

@@ -20,7 +20,7 @@ Chunk files are written atomically by zarr's LocalStore, so a kill -9 leaves who
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +54,7 @@ class BlockData:
     status: np.ndarray  # int8
     fail_time: np.ndarray
     fail_stock: np.ndarray  # int8
+    faults: dict[int, str] = field(default_factory=dict)  # row -> plugin fault, in words
 
     @property
     def n_failed(self) -> int:
