@@ -11,8 +11,7 @@ from click.testing import CliRunner
 
 import gsim
 from gsim.cli import main
-from gsim.events import EventError, EventType, parameter_change
-from gsim.events import EventSetup
+from gsim.events import EventError, EventSetup, parameter_change
 from gsim.integrate import RunStatus, TimeGrid, batch_from_scenario, run_batch
 from gsim.model.layout import SP
 from gsim.plugins import make_plugin_manager, use_plugin_manager

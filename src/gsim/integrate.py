@@ -231,10 +231,10 @@ def run_batch(
             for name, arr in current.raw.items():
                 saved[name][:, save_index[k]] = arr
 
-    for b in np.flatnonzero(fail_step >= 0):  # nothing after a failure is a valid value
-        first = int(np.searchsorted(save_steps, fail_step[b]))
+    for i in np.flatnonzero(fail_step >= 0):  # nothing after a failure is a valid value
+        first = int(np.searchsorted(save_steps, fail_step[i]))
         for arr in saved.values():
-            arr[b, first:] = np.nan
+            arr[i, first:] = np.nan
     obs = Observation(saved, R, S, lead=2)
     names = obs.keys() if save is None else [n for n in obs if n in set(save)]
     values = {n: obs[n] if save is None else obs[n].copy() for n in names}
@@ -256,7 +256,8 @@ def _decide(policy: Policy, ctx: PolicyContext, live: np.ndarray) -> tuple[Decis
     except PolicyError as err:
         if ctx.n_runs == 1:
             return zero_decision(1, ctx.pairs, len(ctx.tiers)), {0: err}
-    parts, bad = [], {}
+    parts: list[Decision] = []
+    bad: dict[int, Exception] = {}
     for b in range(ctx.n_runs):
         try:
             if not live[b]:
