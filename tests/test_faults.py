@@ -136,3 +136,14 @@ def test_event_faults_are_isolated_per_run():
     assert "refuses a high depreciation rate" in res.reason(1, SC.regions.name, SC.tiers)
     assert (inp.sp[[0, 2], SP["tau_T"]] == 1.0).all()  # the event reached the others
     assert inp.sp[1, SP["tau_T"]] == SC.params["tau_T"]  # and nothing of it reached run 1
+
+
+def test_resuming_a_store_whose_plugin_is_gone_is_a_clear_error(tmp_path):
+    with use_plugin_manager(plugin_manager()):
+        sweep(tmp_path / "s.zarr", SC, {**OPTS, "samples": 2, "policies": "market,picky_nan"},
+              executor=LocalExecutor(1))
+    with use_plugin_manager(make_plugin_manager(load_entrypoints=False)):
+        r = CliRunner().invoke(main, ["sweep", "--resume", str(tmp_path / "s.zarr"), "--no-progress"])
+    assert r.exit_code == 2, r.output
+    assert "unknown policy 'picky_nan'" in r.output and "gsim plugins" in r.output
+    assert "Traceback" not in r.output

@@ -19,13 +19,14 @@ from gsim.cli import main
 from gsim.events import EventError, EventType, build_events, parameter_change
 from gsim.indicators import Indicator, IndicatorError
 from gsim.plugins import (
+    PluginDisabledWarning,
     PluginError,
     disabled_from_env,
     make_plugin_manager,
     use_plugin_manager,
 )
 from gsim.policies import Policy, PolicyError, compiled_policy, probe_context, zero_decision
-from gsim.scenario import loads_scenario
+from gsim.scenario import ScenarioError, loads_scenario
 
 T1 = 2025.0  # short runs
 
@@ -52,8 +53,9 @@ def market_like(ctx):
     return W, z, psi
 
 
-def manager(*plugins, **kw):
-    return make_plugin_manager(load_entrypoints=False, extra=plugins, **kw)
+def manager(*plugins, strict=True, **kw):
+    """A manager with these plugins; strict (a faulty plugin raises) unless told otherwise."""
+    return make_plugin_manager(load_entrypoints=False, extra=plugins, strict=strict, **kw)
 
 
 # --- hooks and discovery --------------------------------------------------------------------
@@ -117,7 +119,13 @@ def test_entry_point_that_fails_to_import_names_itself(monkeypatch):
 
     monkeypatch.setattr(md, "entry_points", lambda group: [EP()])
     with pytest.raises(PluginError, match="plugin broken .*GSIM_DISABLE_PLUGINS=broken"):
-        make_plugin_manager(disabled=frozenset())
+        make_plugin_manager(disabled=frozenset(), strict=True)
+    # by default the plugin is disabled with one warning and everything else works
+    with pytest.warns(PluginDisabledWarning, match="plugin broken disabled: .*no module named nowhere"):
+        pm = make_plugin_manager(disabled=frozenset())
+    assert "gradient" in pm.policies()
+    [info] = [i for i in pm.plugin_infos() if i.name == "broken"]
+    assert info.disabled and "failed to load" in info.broken
 
 
 # --- the policy contract: registration checks ----------------------------------------------------
@@ -423,10 +431,11 @@ year = 2024.0
     ('type = "parameter_change"\nname = "x"\nvalue = 1.0\nyear = 2024.0\ncolour = 1',
      r"unknown parameter\(s\) colour"),
 ])
-def test_bad_events_are_clear_errors(ev, match):
+def test_bad_events_are_clear_errors_when_the_scenario_is_loaded(ev, match):
+    """`gsim scenario check` catches them (exit 2): nothing has run or been created yet."""
     with use_plugin_manager(manager()):
-        with pytest.raises(EventError, match=match):
-            simulate(small("\n[[events]]\n" + ev + "\n"), t1=2026.0)
+        with pytest.raises(ScenarioError, match=match):
+            small("\n[[events]]\n" + ev + "\n")
 
 
 def test_plugin_event_type_failures_name_the_plugin():
@@ -476,3 +485,38 @@ def test_faulty_indicators():
     pm = manager(plugin("shadow", gsim_register_indicators=lambda register: register(shadow)))
     with pytest.raises(PluginError, match="plugin shadow: indicator 'theil' would shadow"):
         pm.indicators()
+
+
+# --- a broken plugin disables itself (the default, non-strict manager) ---------------------------
+@pytest.mark.filterwarnings("ignore::gsim.plugins.PluginDisabledWarning")
+def test_a_plugin_failing_its_probe_is_disabled_and_the_rest_works():
+    bad = Policy("neg", lambda c: (market_like(c)[0], -np.ones_like(market_like(c)[1]), market_like(c)[2]))
+    good = policy_plugin("good_one", Policy("fine", market_like))
+    pm = manager(policy_plugin("faulty", bad), good, strict=False)
+    assert {"fine", "gradient", "market"} <= set(pm.policies()) and "neg" not in pm.policies()
+    assert "subsidy z has negative values" in pm.broken["faulty"]
+    for args in (["plugins"], ["run", "--policy", "gradient", "--t1", "2024"]):
+        r = _cli(pm, args)
+        assert r.exit_code == 0, r.output
+    r = _cli(pm, ["plugins"])
+    assert "faulty - (disabled, broken: plugin faulty: rejected at registration" in r.output
+
+
+def test_disabling_warns_once_naming_the_plugin_and_the_switch():
+    pm = manager(policy_plugin("faulty", Policy("gradient", market_like)), strict=False)
+    with pytest.warns(PluginDisabledWarning) as rec:
+        pm.policies()
+        pm.policies()
+    assert len(rec) == 1
+    assert "plugin faulty disabled" in str(rec[0].message)
+    assert "GSIM_DISABLE_PLUGINS=faulty" in str(rec[0].message)
+
+
+def test_the_probe_also_uses_a_nearest_k_pair_table():
+    def all_pairs_only(ctx):  # assumes k = R - 1, as some plugin authors do
+        W, z, psi = market_like(ctx)
+        R = len(ctx.regions)
+        W[:] = np.ones((R, R - 1))[None, :, :, None]
+        return W, z, psi
+
+    _reject(Policy("allpairs", all_pairs_only), r"transfer weights W|2 nearest receivers per sender")

@@ -19,7 +19,7 @@ from gsim.integrate import TimeGrid, batch_from_scenario, run_batch
 from gsim.output import provenance, to_dataset
 from gsim.plugins import get_plugin_manager
 from gsim.policies import Policy
-from gsim.scenario import Scenario, load_scenario, replace_run
+from gsim.scenario import Scenario, ScenarioError, load_scenario, replace_run
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -33,7 +33,8 @@ def resolve_policy(sc: Scenario, name: str) -> tuple[Policy, dict[str, Any]]:
     """The registered policy `name` and its parameters: its defaults, then the scenario's."""
     table = get_plugin_manager().policies()
     if name not in table:
-        raise KeyError(f"unknown policy {name!r}; known: {', '.join(sorted(table))}")
+        raise ScenarioError(f"{sc.source}: policy: unknown policy {name!r} (known: {', '.join(sorted(table))}; "
+                            "is the plugin that provides it installed? see `gsim plugins`)")
     pol = table[name]
     return pol, {**pol.defaults, **sc.policy_params.get(name, {})}
 

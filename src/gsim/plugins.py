@@ -16,6 +16,7 @@ import dataclasses
 import functools
 import importlib.metadata as md
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -38,6 +39,12 @@ HOOK_NAMES = tuple(n for n in dir(hookspecs) if n.startswith("gsim_"))
 class PluginError(RuntimeError):
     """A plugin failed to load or registered something invalid; the message names it."""
 
+    plugin: str = ""  # the plugin at fault, when known
+
+
+class PluginDisabledWarning(UserWarning):
+    """A plugin failed to load or register and was disabled; everything else keeps working."""
+
 
 @dataclass
 class PluginInfo:
@@ -49,13 +56,16 @@ class PluginInfo:
     builtin: bool
     distribution: str = ""
     disabled: bool = False
+    broken: str = ""  # why the plugin was disabled, if it failed to load or register
 
 
 class GsimPluginManager(pluggy.PluginManager):
     """A pluggy manager that remembers where plugins came from and caches the registries."""
 
-    def __init__(self) -> None:
+    def __init__(self, strict: bool = False) -> None:
         super().__init__("gsim")
+        self.strict = strict  # raise PluginError instead of disabling a faulty plugin
+        self.broken: dict[str, str] = {}  # plugin name -> why it was disabled
         self.add_hookspecs(hookspecs)
         self.builtin_names: set[str] = set()
         self.dists: dict[str, tuple[str, str]] = {}  # plugin name -> (distribution, version)
@@ -78,13 +88,32 @@ class GsimPluginManager(pluggy.PluginManager):
                 out.append(PluginInfo(name, ver or "-", hooks, False, ""))
         for name, (dist, ver) in sorted(self.disabled.items()):
             out.append(PluginInfo(name, ver, (), False, dist, disabled=True))
+        for name, why in sorted(self.broken.items()):
+            dist, ver = self.dists.get(name, ("", "-"))
+            out.append(PluginInfo(name, ver, (), False, dist, disabled=True, broken=why))
         return out
+
+    def disable_broken(self, err: PluginError) -> None:
+        """Take out the plugin `err` names (all it registered) and warn once; with `strict`,
+        or for a built-in plugin, raise `err` instead."""
+        name = err.plugin
+        if self.strict or not name or name in self.builtin_names:
+            raise err
+        self.broken[name] = " ".join(str(err).split())
+        if self.has_plugin(name):
+            self.unregister(name=name)
+        self._registries.clear()  # recollect without it
+        warnings.warn(f"plugin {name} disabled: {self.broken[name]} "
+                      f"(set {DISABLE_ENV}={name} to silence this)", PluginDisabledWarning, stacklevel=3)
 
     # --- registries ---------------------------------------------------------------------
     def registry(self, kind: Kind[T]) -> dict[str, T]:
         """Everything plugins registered of `kind`, by name (collected once per manager)."""
-        if kind.hook not in self._registries:
-            self._registries[kind.hook] = collect(self, kind)
+        while kind.hook not in self._registries:
+            try:
+                self._registries[kind.hook] = collect(self, kind)
+            except PluginError as err:
+                self.disable_broken(err)
         return self._registries[kind.hook]
 
     def policies(self) -> dict[str, Policy]:
@@ -109,17 +138,21 @@ def _plugin_name(plugin: object) -> str:
 
 
 def make_plugin_manager(
-    load_entrypoints: bool = True, extra: tuple = (), disabled: frozenset[str] | None = None
+    load_entrypoints: bool = True, extra: tuple = (), disabled: frozenset[str] | None = None,
+    strict: bool = False,
 ) -> GsimPluginManager:
     """A fresh manager with the built-ins, the `extra` plugin objects and (optionally) the
     plugins of the entry-point group ``gsim``.
 
     `disabled` names plugins (built-in module names, extra plugin names, entry-point names or
     distribution names; ``*`` = every external plugin) that are not registered; by default it
-    is read from the environment variable GSIM_DISABLE_PLUGINS now.
+    is read from the environment variable GSIM_DISABLE_PLUGINS now. A plugin that fails to
+    load or registers something invalid is disabled with a `PluginDisabledWarning` (and listed
+    as broken by `gsim plugins`); with `strict` (for plugin authors' tests) it raises
+    `PluginError` instead.
     """
     disabled = disabled_from_env() if disabled is None else frozenset(disabled)
-    pm = GsimPluginManager()
+    pm = GsimPluginManager(strict)
     for name, builtin in BUILTIN_PLUGINS.items():
         if name not in disabled:
             pm.register(builtin, name=name)
@@ -146,19 +179,24 @@ def _load_entrypoints(pm: GsimPluginManager, disabled: frozenset[str]) -> None:
             continue
         if pm.has_plugin(ep.name):
             other = pm.dists.get(ep.name, ("gsim", ""))[0]
-            raise PluginError(
+            err = PluginError(
                 f"plugin {ep.name} (distribution {dname}): the name is already used by "
                 f"{other}; disable one with {DISABLE_ENV}={ep.name}"
             )
+            err.plugin = f"{ep.name} ({dname})"
+            pm.disable_broken(err)
+            continue
+        pm.dists[ep.name] = (dname, dver)
         try:
             plugin = ep.load()
             pm.register(plugin, name=ep.name)
         except Exception as exc:
-            raise PluginError(
+            err = PluginError(
                 f"plugin {ep.name} (distribution {dname} {dver}) failed to load: "
                 f"{type(exc).__name__}: {exc}; disable it with {DISABLE_ENV}={ep.name}"
-            ) from exc
-        pm.dists[ep.name] = (dname, dver)
+            )
+            err.plugin = ep.name
+            pm.disable_broken(err)
 
 
 # --- the active manager ----------------------------------------------------------------------
@@ -198,7 +236,7 @@ def _impls(pm: pluggy.PluginManager, hook: str) -> Iterator[tuple[str, Any]]:
 def _call(plugin_name: str, hook: str, impl, **kwargs) -> None:
     try:
         impl.function(**kwargs)
-    except (PluginError, PolicyError):
+    except PluginError:
         raise
     except Exception as exc:
         raise PluginError(
@@ -257,7 +295,11 @@ def collect(pm: pluggy.PluginManager, kind: Kind[T]) -> dict[str, T]:
     name, the kind's own checks) and stamp it with the name of the plugin that registered it."""
     found: dict[str, T] = {}
     for plugin, impl in _impls(pm, kind.hook):
-        _call(plugin, kind.hook, impl, register=_registrar(kind, found, plugin))
+        try:
+            _call(plugin, kind.hook, impl, register=_registrar(kind, found, plugin))
+        except PluginError as err:
+            err.plugin = plugin
+            raise
     return found
 
 
@@ -282,17 +324,21 @@ def _registrar(kind: Kind[T], found: dict[str, T], plugin: str) -> Callable[[T],
     return register
 
 
-def register_commands(pm: pluggy.PluginManager, cli: Any) -> None:
-    """Let every plugin add subcommands to the click group `cli`; no built-in is replaced."""
-    for plugin_name, impl in _impls(pm, "gsim_register_commands"):
+def register_commands(pm: GsimPluginManager, cli: Any) -> None:
+    """Let every plugin add subcommands to the click group `cli`; no built-in is replaced (a
+    plugin that tries, or whose hook fails, is disabled: `GsimPluginManager.disable_broken`)."""
+    for plugin_name, impl in list(_impls(pm, "gsim_register_commands")):
         before = dict(cli.commands)
-        _call(plugin_name, "gsim_register_commands", impl, cli=cli)
-        for name, cmd in list(cli.commands.items()):
-            if name in before and before[name] is not cmd:
-                cli.commands[name] = before[name]
-                raise PluginError(
-                    f"plugin {plugin_name}: command {name!r} would replace a gsim command"
-                )
+        try:
+            _call(plugin_name, "gsim_register_commands", impl, cli=cli)
+            for name, cmd in list(cli.commands.items()):
+                if name in before and before[name] is not cmd:
+                    raise PluginError(f"plugin {plugin_name}: command {name!r} would replace a gsim command")
+        except PluginError as err:
+            cli.commands.clear()
+            cli.commands.update(before)  # none of this plugin's commands
+            err.plugin = plugin_name
+            pm.disable_broken(err)
 
 
 # --- the public lookups (active manager) ------------------------------------------------------

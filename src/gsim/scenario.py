@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import tomli_w
 
+from gsim.events import EventError, EventSetup, build_events
 from gsim.model.pairs import Pairs, candidate_pairs
 from gsim.params import (
     DEFAULT_TIERS,
@@ -354,7 +355,7 @@ def _from_doc(doc: dict, ctx: _Ctx, base: Any) -> Scenario:
                 ctx.fail(f"events[{i}].type", "missing: give the event type's name")
         events = tuple(events)
 
-    return Scenario(
+    sc = Scenario(
         name=name,
         tiers=tiers,
         regions=regions,
@@ -367,6 +368,21 @@ def _from_doc(doc: dict, ctx: _Ctx, base: Any) -> Scenario:
         events=events,
         source=ctx.file,
     )
+    _check_events(ctx, sc)
+    return sc
+
+
+def _check_events(ctx: _Ctx, sc: Scenario) -> None:
+    """Build the scenario's events once, so a bad event is a load error, not a run's."""
+    if not sc.events:
+        return
+    r = sc.run
+    setup = EventSetup(r.t0, r.dt, r.n_steps, tuple(sc.regions.name), tuple(sc.tiers), sc.pairs, sc)
+    try:
+        build_events(sc.events, setup, get_plugin_manager().event_types())
+    except EventError as e:
+        fld, _, why = str(e).partition(": ")
+        ctx.fail(fld, why)
 
 
 def _tiers(ctx: _Ctx, v: Any) -> tuple[str, ...]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import click
 
 from gsim._version import __version__
@@ -34,12 +36,20 @@ def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
+def _warning_line(message, category, filename, lineno, line=None) -> str:
+    return f"gsim: warning: {one_line(message) if isinstance(message, Warning) else message}\n"
+
+
 class _PluginGroup(click.Group):
     """The gsim group: plugin commands are added the first time commands are listed or looked
     up (not at import); plugin errors in any command become a one-line PluginFailure, user
     errors (scenario, sweep spec, store) a one-line UsageFailure."""
 
     _plugins_loaded = False
+
+    def main(self, *args, **kwargs):
+        warnings.formatwarning = _warning_line  # e.g. a disabled plugin: one line on stderr
+        return super().main(*args, **kwargs)
 
     def _load_plugin_commands(self) -> None:
         if self._plugins_loaded:

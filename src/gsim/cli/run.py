@@ -16,7 +16,6 @@ from gsim.output import write_netcdf
 from gsim.params import METHODS
 from gsim.plugins import DISABLE_ENV, get_plugin_manager, registered_by
 from gsim.policies import PolicyError
-from gsim.policies.builtin import BUILTIN_POLICIES
 from gsim.scenario import ScenarioError, replace_run
 
 
@@ -86,8 +85,8 @@ def _summary_table(results: dict):
 @main.command("run")
 @click.argument("scenario_file", required=False, metavar="[SCENARIO]")
 @click.option("--policy", "-p", default=None,
-              help="Policy name, or 'all' for the four built-ins side by side "
-                   "[default: the scenario's].")
+              help="Policy name, or 'all' for every registered policy side by side "
+                   "[default: the scenario's]; `gsim plugins` lists them.")
 @click.option("--method", type=click.Choice(list(METHODS)), default=None,
               help="Integrator [default: the scenario's].")
 @click.option("--dt", type=float, default=None, help="Step in years [default: the scenario's].")
@@ -104,7 +103,7 @@ def run_command(scenario_file, policy, method, dt, t1, out) -> None:
       gsim run my.toml --policy gradient --method rk4 --out gradient.nc
     """
     sc = load_scenario_or_fail(scenario_file)
-    names = [p.name for p in BUILTIN_POLICIES] if policy == "all" else [policy or sc.run.policy]
+    names = list(get_plugin_manager().policies()) if policy == "all" else [policy or sc.run.policy]
     try:
         checked = [replace_run(sc, policy=n, method=method, dt=dt, t1=t1) for n in names]
     except ScenarioError as e:
@@ -140,16 +139,15 @@ def run_command(scenario_file, policy, method, dt, t1, out) -> None:
 def plugins_cmd(as_json: bool) -> None:
     """List every plugin (built-in and external): version, hooks, what it registers."""
     pm = get_plugin_manager()
-    infos = pm.plugin_infos()
     try:
-        things = registered_by(pm)
+        things = registered_by(pm)  # collects the registries: broken plugins are found here
     except PLUGIN_ERRORS as e:
         raise PluginFailure(one_line(e)) from None
     rows: list[dict[str, Any]] = []
-    for i in infos:
+    for i in pm.plugin_infos():
         rows.append({
             "name": i.name, "version": i.version, "distribution": i.distribution,
-            "builtin": i.builtin, "disabled": i.disabled, "hooks": list(i.hooks),
+            "builtin": i.builtin, "disabled": i.disabled, "broken": i.broken, "hooks": list(i.hooks),
             **{k: sorted(v) for k, v in things.get(i.name, {}).items()},
         })
     if as_json:
@@ -157,6 +155,8 @@ def plugins_cmd(as_json: bool) -> None:
         return
     for r in rows:
         kind = "built-in" if r["builtin"] else ("disabled" if r["disabled"] else "external")
+        if r["broken"]:
+            kind = f"disabled, broken: {r['broken']}"
         dist = f" [{r['distribution']}]" if r["distribution"] and not r["builtin"] else ""
         click.echo(f"{r['name']} {r['version']}{dist} ({kind})")
         if r["hooks"]:

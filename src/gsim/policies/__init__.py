@@ -140,14 +140,20 @@ def call_policy(policy: Policy, ctx: PolicyContext) -> Decision:
 PROBE_RUNS = 2
 PROBE_REGIONS = ("probe_a", "probe_b", "probe_c")
 PROBE_TIERS = ("labor", "resource", "capital", "technology")
+_PROBE_LATLON = ((39.9, 116.4), (30.6, 104.1), (22.8, 108.3), (45.8, 126.5))
+PROBE_NEAREST = 2  # the second probe: 4 regions, each with its 2 nearest receivers only
 
 
-def probe_context(params: Mapping[str, Any], tiers: tuple[str, ...] = PROBE_TIERS) -> PolicyContext:
-    """A synthetic context (B=2 runs, R=3 regions, all pairs) with plausible values of every
-    stock and auxiliary (the same names and shapes as in a real run)."""
-    B, R, S = PROBE_RUNS, len(PROBE_REGIONS), len(tiers)
+def probe_context(params: Mapping[str, Any], tiers: tuple[str, ...] = PROBE_TIERS,
+                  nearest: int | None = None) -> PolicyContext:
+    """A synthetic context with plausible values of every stock and auxiliary (the same names
+    and shapes as in a real run): B=2 runs, R=3 regions and all pairs, or with `nearest`, 4
+    regions and that many receivers per sender (so k < R - 1, as with ``pairs = {nearest}``)."""
+    regions = PROBE_REGIONS if nearest is None else (*PROBE_REGIONS, "probe_d")
+    B, R, S = PROBE_RUNS, len(regions), len(tiers)
     rng = np.random.default_rng(20230101)
-    pairs = candidate_pairs(np.array([39.9, 30.6, 22.8]), np.array([116.4, 104.1, 108.3]), None)
+    lat, lon = np.array(_PROBE_LATLON[:R]).T
+    pairs = candidate_pairs(lat, lon, nearest)
     shape = {"rs": (B, R, S), "r": (B, R), "s": (B, S), "0": (B,)}
     typical = {  # name -> (dims, low, high)
         "capital": ("rs", 100.0, 3000.0), "technology": ("rs", 0.5, 2.0),
@@ -170,7 +176,7 @@ def probe_context(params: Mapping[str, Any], tiers: tuple[str, ...] = PROBE_TIER
         dims, lo, hi = typical.get(n, ("0", 0.0, 1.0))
         values[n] = rng.uniform(lo, hi, shape[dims])
     values["overcapacity"] = 1.0 - values["utilization"]
-    return PolicyContext(2023.0, dict(params), tuple(tiers), PROBE_REGIONS, pairs, values,
+    return PolicyContext(2023.0, dict(params), tuple(tiers), regions, pairs, values,
                          probe_model_params(B, len(tiers)))
 
 
@@ -183,13 +189,16 @@ def probe_model_params(B: int, S: int) -> ModelParams:
 
 
 def probe_policy(policy: Policy) -> None:
-    """Call `policy` once on `probe_context` with its defaults; PolicyError if it fails."""
-    ctx = probe_context(policy.defaults)
-    try:
-        call_policy(policy, ctx)
-    except PolicyError as e:
-        raise PolicyError(f"{e} (probe call at registration, {PROBE_RUNS} runs, "
-                          f"{len(PROBE_REGIONS)} regions, all pairs)") from e.__cause__
+    """Call `policy` with its defaults on both probe contexts (all pairs; nearest k); a
+    PolicyError says which one failed."""
+    for nearest in (None, PROBE_NEAREST):
+        ctx = probe_context(policy.defaults, nearest=nearest)
+        try:
+            call_policy(policy, ctx)
+        except PolicyError as e:
+            pairs = "all pairs" if nearest is None else f"{nearest} nearest receivers per sender"
+            raise PolicyError(f"{e} (probe call at registration, {PROBE_RUNS} runs, "
+                              f"{len(ctx.regions)} regions, {pairs})") from e.__cause__
 
 
 # --- compiled (@njit) policies ------------------------------------------------------------
