@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from gsim.cli.base import UsageFailure, main, one_line
+from gsim.sweeps import analysis, engine
 
 EXIT_PLUGIN_FAULTS = 3  # the sweep completed, but a plugin failed for some runs
-from gsim.sweeps import analysis, engine
 
 
 class _ProgressBar:
