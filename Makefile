@@ -1,12 +1,16 @@
 # The two commands of the README, each needing only python3 (>= 3.11), pip and make:
 #   make run   install, then the main job on the embedded default scenario
 #   make test  install; both example plugins (installed, their own tests, an end-to-end run);
-#              then the whole test suite, which never loads installed plugins
+#              the package's layering (import-linter) and types (mypy); then the whole test
+#              suite, which never loads installed plugins
+# and for CI:
+#   make test-lowest  the lowest versions pyproject.toml allows, installed exactly, and the
+#                     tests of the model, scenarios, sweeps and outputs against them
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test install install-test bench clean
+.PHONY: run test test-lowest lint install install-test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,12 +27,24 @@ run: install
 	rm -rf out/sweep.zarr
 	$(BIN)/gsim sweep --samples 1000 --out out/sweep.zarr
 
-test: install-test
+lint: install-test
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+test: install-test lint
 	bash .ci/plugins.sh $(BIN)/python
 	$(BIN)/python -m pytest tests -q
+
+LOWEST := .venv-lowest
+test-lowest:
+	$(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/python -m pip install --quiet uv
+	$(LOWEST)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e ".[test]"
+	NUMBA_CACHE_DIR=$(LOWEST)/numba-cache $(LOWEST)/bin/python -m pytest -q -p no:cacheprovider \
+	    tests/test_model.py tests/test_scenario.py tests/test_sweep_run.py tests/test_output_cli.py
 
 bench: install
 	$(BIN)/python benchmarks/bench_model.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(LOWEST) .pytest_cache .hypothesis
