@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from numba import njit
 
-from gsim.params import SCALAR_PARAMS, TIER_PARAMS
+from gsim.params import READY_THRESHOLD, SCALAR_PARAMS, TIER_PARAMS
 
 RT, R_, T_, O_ = ("region", "tier"), ("region",), ("tier",), ()
 
@@ -76,7 +76,8 @@ VARIABLES: dict[str, Variable] = {
     "sui_national": _var(O_, "1", "GDP-weighted national structural upgrading index"),
     "rd_share": _var(O_, "1", "R&D spending as a share of GDP"),
     "transfer_volume": _var(O_, "bn CNY/yr", "total capital leaving senders"),
-    "failed_transfer_share": _var(O_, "1", "share of transfers into tiers the receiver is not ready for (m < 0.5)"),
+    "failed_transfer_share": _var(
+        O_, "1", f"share of transfers into tiers the receiver is not ready for (m < {READY_THRESHOLD:g})"),
     "lost_capital": _var(O_, "bn CNY/yr", "capital wasted by failed arrivals and by moving"),
 }
 
