@@ -359,7 +359,7 @@ def _uncertainty(ctx: _Ctx, sc: Scenario, target: str, v: Any) -> Uncertainty:
         ctx.fail(fld, f"low must be < high, got low = {a['low']:g}, high = {a['high']:g}")
     if dist == "triangular" and not a["low"] <= a["mode"] <= a["high"]:
         ctx.fail(f"{fld}.mode", f"must be within [low, high], got {a['mode']:g}")
-    if dist == "truncnorm" and a["low"] > a["mean"] + 30 * a["sd"] or dist == "truncnorm" and a["high"] < a["mean"] - 30 * a["sd"]:
+    if dist == "truncnorm" and (a["low"] > a["mean"] + 30 * a["sd"] or a["high"] < a["mean"] - 30 * a["sd"]):
         ctx.fail(fld, "the truncation interval lies too far in the tail")
 
     # sampled values must be able to stay within the parameter's bounds
