@@ -155,7 +155,7 @@ def _portable(ds):
     """String coordinates as object strings, booleans as int8 (netCDF-4 classic-safe)."""
     for name in list(ds.variables):
         v = ds[name]
-        if v.dtype.kind == "T":  # small (a label per run): loaded as fixed-width strings
+        if v.dtype.kind in "TO":  # labels (at most one per run): loaded as fixed-width strings
             fixed = v.copy(data=np.asarray(v.values).astype(object).astype(str))
             ds = ds.assign_coords({name: fixed}) if name in ds.coords else ds.assign({name: fixed})
         elif v.dtype == bool:
