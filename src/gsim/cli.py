@@ -252,7 +252,7 @@ def plugins_cmd(as_json: bool) -> None:
         click.echo(f"{r['name']} {r['version']}{dist} ({kind})")
         if r["hooks"]:
             click.echo(f"  hooks: {', '.join(r['hooks'])}")
-        for k in ("policies", "events", "indicators"):
+        for k in ("policies", "events", "indicators", "claims"):
             if r.get(k):
                 click.echo(f"  {k}: {', '.join(r[k])}")
     if not any(r["disabled"] for r in rows):
@@ -263,3 +263,8 @@ def plugins_cmd(as_json: bool) -> None:
 from gsim.sweeps.cli import register as _register_sweep_commands  # noqa: E402
 
 _register_sweep_commands(main)
+
+# --- gsim claims (gsim.analysis.claims_cli) ----------------------------------------------
+from gsim.analysis.claims_cli import register as _register_claims_commands  # noqa: E402
+
+_register_claims_commands(main)

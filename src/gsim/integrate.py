@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gsim.groups import group_aggregates, sending_mask
 from gsim.model import kernel
 from gsim.model.calibrate import Calibration, calibrate
 from gsim.model.inputs import BatchInputs, batch_from_scenario, state_slices
@@ -291,7 +292,9 @@ def run_scenario(
         raise RunFailed(f"run failed ({policy}, {method}, dt={grid.dt:g}): {result.fail_reason[0]}")
     attrs = global_attrs(sc, scenario_hash(sc), policy=policy, method=method, dt=grid.dt,
                          t0=grid.t0, t1=grid.t1, policy_params=repr(params))
-    return ScenarioRun(sc, result.times, {k: v[0] for k, v in result.values.items()}, attrs)
+    values = {k: v[0] for k, v in result.values.items()}
+    values.update(group_aggregates(values, sending_mask(sc)))
+    return ScenarioRun(sc, result.times, values, attrs)
 
 
 def simulate(

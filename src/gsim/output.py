@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Mapping
 import numpy as np
 
 from gsim import __version__
+from gsim.groups import group_labels
 from gsim.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -45,6 +46,22 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "transfer_volume": (O_, "bn CNY/yr", "total capital leaving senders"),
     "failed_transfer_share": (O_, "1", "share of transfers into tiers the receiver is not ready for (m < 0.5)"),
     "lost_capital": (O_, "bn CNY/yr", "capital wasted by failed arrivals and by moving"),
+    # group aggregates (gsim.groups): sending / receiving regions
+    "real_output_sending": (O_, "bn CNY/yr", "real output of the sending regions at base-year prices"),
+    "real_output_receiving": (O_, "bn CNY/yr", "real output of the receiving regions at base-year prices"),
+    "sui_sending": (O_, "1", "GDP-weighted structural upgrading index of the sending regions"),
+    "sui_receiving": (O_, "1", "GDP-weighted structural upgrading index of the receiving regions"),
+    "technology_sending": (O_, "1", "geometric mean TFP A over the sending regions' region-tiers"),
+    "technology_receiving": (O_, "1", "geometric mean TFP A over the receiving regions' region-tiers"),
+    "skills_sending": (O_, "years", "labour-force-weighted mean years of schooling of the sending regions"),
+    "skills_receiving": (O_, "years", "labour-force-weighted mean years of schooling of the receiving regions"),
+}
+
+
+REGION_GROUP_ATTRS = {
+    "long_name": "sending or receiving region",
+    "description": "sending: GDP per capita at t0 above the population-weighted mean (or listed in "
+                   "scenario.sending); the same under every policy",
 }
 
 
@@ -58,6 +75,7 @@ def region_coords(sc: Scenario) -> dict[str, tuple]:
                 {"units": "degrees_north", "standard_name": "latitude"}),
         "lon": ("region", np.asarray(rg.lon, float),
                 {"units": "degrees_east", "standard_name": "longitude"}),
+        "region_group": ("region", group_labels(sc), REGION_GROUP_ATTRS),
         "tier": ("tier", list(sc.tiers), {"long_name": "industry tier, least to most sophisticated"}),
     }
 

@@ -4,7 +4,7 @@ External plugins come from the entry-point group ``gsim``. The environment varia
 ``GSIM_DISABLE_PLUGINS`` (a comma-separated list of plugin names or distribution names, or
 ``*`` for every external plugin) is read when a manager is built, never at import time.
 
-Registries (policies, event types, indicators) are built once per manager, the first time
+Registries (policies, event types, indicators, claims) are built once per manager, the first time
 they are needed, and every registered thing is checked then (policies get a probe call), so a
 faulty plugin fails early with its name in the message.
 """
@@ -25,12 +25,13 @@ from gsim import hookspecs
 from gsim.policies import Policy, PolicyError, _is_numba_dispatcher, probe_policy
 
 if TYPE_CHECKING:  # pragma: no cover
+    from gsim.analysis.claims import Claim
     from gsim.events import EventType
     from gsim.indicators import Indicator
 
 ENTRY_POINT_GROUP = "gsim"
 DISABLE_ENV = "GSIM_DISABLE_PLUGINS"
-BUILTIN_PLUGINS = ("gsim.policies.builtin", "gsim.events")
+BUILTIN_PLUGINS = ("gsim.policies.builtin", "gsim.events", "gsim.analysis.claims")
 HOOK_NAMES = tuple(n for n in dir(hookspecs) if n.startswith("gsim_"))
 
 
@@ -96,6 +97,11 @@ class GsimPluginManager(pluggy.PluginManager):
         if "indicators" not in self._registries:
             self._registries["indicators"] = collect_indicators(self)
         return self._registries["indicators"]
+
+    def claims(self) -> dict[str, Claim]:
+        if "claims" not in self._registries:
+            self._registries["claims"] = collect_claims(self)
+        return self._registries["claims"]
 
 
 def disabled_from_env(environ: Any = None) -> frozenset[str]:
@@ -302,6 +308,30 @@ def collect_indicators(pm: pluggy.PluginManager) -> dict[str, Indicator]:
     return found
 
 
+def collect_claims(pm: pluggy.PluginManager) -> dict[str, Claim]:
+    """Call every gsim_register_claims; check each claim's definition and that ids are unique."""
+    from gsim.analysis.claims import Claim
+
+    found: dict[str, Claim] = {}
+    for plugin_name, impl in _impls(pm, "gsim_register_claims"):
+
+        def register(claim: Claim, _plugin: str = plugin_name) -> None:
+            if not isinstance(claim, Claim):
+                raise PluginError(f"plugin {_plugin}: register() takes a gsim.analysis.claims.Claim, "
+                                  f"got {type(claim).__name__}")
+            problem = claim.problem()
+            if problem:
+                raise PluginError(f"plugin {_plugin}: {problem}")
+            if claim.id in found:
+                raise PluginError(f"plugin {_plugin}: claim {claim.id!r} is already registered by "
+                                  f"plugin {found[claim.id].plugin}")
+            found[claim.id] = Claim(claim.id, claim.statement, tuple(claim.measures),
+                                    tuple(tuple(p) for p in claim.pairs), _plugin)
+
+        _call(plugin_name, "gsim_register_claims", impl, register=register)
+    return found
+
+
 def register_commands(pm: pluggy.PluginManager, cli: Any) -> None:
     """Let every plugin add subcommands to the click group `cli`; no built-in is replaced."""
     for plugin_name, impl in _impls(pm, "gsim_register_commands"):
@@ -343,10 +373,10 @@ def indicators() -> dict[str, Indicator]:
 
 
 def registered_by(pm: GsimPluginManager) -> dict[str, dict[str, list[str]]]:
-    """plugin name -> {"policies": [...], "events": [...], "indicators": [...]}."""
+    """plugin name -> {"policies": [...], "events": [...], "indicators": [...], "claims": [...]}."""
     out: dict[str, dict[str, list[str]]] = {}
     for kind, table in (("policies", pm.policies()), ("events", pm.event_types()),
-                        ("indicators", pm.indicators())):
+                        ("indicators", pm.indicators()), ("claims", pm.claims())):
         for name, thing in table.items():
             out.setdefault(thing.plugin, {}).setdefault(kind, []).append(name)
     return out

@@ -65,9 +65,9 @@ def open_paired(store: str | Path, *, ok_only: bool = True) -> xr.Dataset:
         "status": (("sample", "replicate", "policy"), status.reshape(S, Rp, P),
                    flat["status"].attrs),
     }
-    for c in ("time", "region", "tier"):
+    for c in ("time", "region", "region_group", "tier"):
         if c in flat.coords or c in flat:
-            coords[c] = flat[c]
+            coords[c] = flat[c].load()
     for name in inputs:
         coords[name] = unflatten(name, per_policy=False)
     counts = {

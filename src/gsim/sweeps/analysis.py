@@ -160,7 +160,7 @@ def export_netcdf(store: str | Path, path: str | Path) -> None:
     """The whole store as one netCDF-4 file, written chunk by chunk."""
     from gsim.sweeps.engine import open_sweep
 
-    ds = _portable(open_sweep(store))
+    ds = _portable(open_sweep(store, layout="flat"))
     ds.to_netcdf(path, engine="netcdf4")
 
 
@@ -170,7 +170,7 @@ def export_csv(store: str | Path, path: str | Path) -> int:
     Written one chunk of runs at a time; returns the number of rows."""
     from gsim.sweeps.engine import open_sweep
 
-    ds = open_sweep(store)
+    ds = open_sweep(store, layout="flat")
     chunk = int(ds.chunks["run"][0]) if ds.chunks.get("run") else ds.sizes["run"]
     n = ds.sizes["run"]
     times = ds["time"].values

@@ -68,6 +68,21 @@ class _Progress:
         self.prog.update(self.task, advance=runs, rate=f"{rate:,.0f}", failed=self.failed)
 
 
+def _print_quicklook(store, years, baseline) -> None:
+    """The readable summary (gsim.analysis.quicklook), or a one-line error (exit code 2)."""
+    from gsim.analysis.claims import ClaimError
+    from gsim.analysis.claims_cli import console
+    from gsim.analysis.quicklook import quicklook, render
+
+    try:
+        q = quicklook(store, years, baseline)
+    except (*_user_errors(), ClaimError) as e:
+        raise SweepUsageError(_one_line(e)) from None
+    con = console()
+    for item in render(q):
+        con.print(item)
+
+
 def register(main: click.Group) -> None:
     """Add the sweep commands to the `gsim` group."""
 
@@ -110,7 +125,6 @@ def register(main: click.Group) -> None:
         """
         from gsim.sweeps import engine
         from gsim.sweeps import store as st
-        from gsim.sweeps.analysis import format_summary, summarize
 
         if scheduler and dask_workers:
             raise SweepUsageError("give either --scheduler or --dask-workers, not both")
@@ -169,27 +183,38 @@ def register(main: click.Group) -> None:
             err=True,
         )
         if show_summary:
-            click.echo(format_summary(summarize(path)), nl=False)
+            _print_quicklook(path, None, None)
 
     @main.command("summary")
     @click.argument("store")
     @click.option("--years", default=None, metavar="Y1,Y2,...",
-                  help="Years to report [default: the sweep's years, else the last year].")
+                  help="Years to report [default: the last of the sweep's years; with --all: the "
+                       "sweep's years, else the last year].")
+    @click.option("--baseline", default=None, metavar="POLICY",
+                  help="Policy the others are compared with [default: none, else the first].")
+    @click.option("--all", "full", is_flag=True,
+                  help="Every statistic: per policy median [5%, 95%], win shares of every pair.")
     @click.option("--csv", "csv_path", default=None, metavar="FILE",
                   help="Also write the statistics and win shares as CSV (FILE, FILE.wins.csv).")
-    def summary_command(store, years, csv_path):
-        """Per policy: median and 5-95% range of each indicator; paired win shares."""
+    def summary_command(store, years, baseline, full, csv_path):
+        """A quick look at a sweep: per indicator, the baseline policy's median and 5-95% range,
+        and each other policy's median paired change and share of samples better (fits 100
+        columns); --all for every policy's statistics and every pair's win shares."""
         from gsim.sweeps.analysis import format_summary, summarize
 
         try:
             ys = [float(y) for y in years.split(",")] if years else None
         except ValueError:
             raise SweepUsageError(f"--years: expected numbers separated by commas, got {years!r}") from None
-        try:
-            s = summarize(store, ys)
-        except (*_user_errors(), ValueError) as e:
-            raise SweepUsageError(_one_line(e)) from None
-        click.echo(format_summary(s), nl=False)
+        if full or csv_path:
+            try:
+                s = summarize(store, ys)
+            except (*_user_errors(), ValueError) as e:
+                raise SweepUsageError(_one_line(e)) from None
+        if full:
+            click.echo(format_summary(s), nl=False)
+        else:
+            _print_quicklook(store, ys, baseline)
         if csv_path:
             s.stats.to_csv(csv_path, index=False)
             s.wins.to_csv(f"{csv_path}.wins.csv", index=False)

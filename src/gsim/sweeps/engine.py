@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from gsim import __version__
+from gsim import __version__, groups
 from gsim.events import scenario_events
 from gsim.integrate import TimeGrid, policy_with_params, run_batch
 from gsim.model import kernel
@@ -30,7 +30,7 @@ from gsim.sweeps import store as st
 from gsim.sweeps.sampling import apply_values, sampled_values
 from gsim.sweeps.spec import SweepSpec, config_hash, parse_spec
 
-INDICATORS = kernel.OBS_0 + ("overcapacity", "margin")
+INDICATORS = kernel.OBS_0 + ("overcapacity", "margin") + groups.NAMES
 
 
 def save_names(level: str) -> tuple[str, ...]:
@@ -131,17 +131,20 @@ def compute_block(plan: Plan, b: int, parallel: bool) -> st.BlockData:
     status = np.empty(n * P, np.int8)
     fail_time = np.full(n * P, np.nan)
     fail_stock = np.full(n * P, -1, np.int8)
+    sending = groups.sending_mask(sc)
+    need = set(plan.save_names) | set(groups.INPUTS)  # the group aggregates are computed here
     for p, pname in enumerate(spec.policies):
         pol, params = policy_with_params(sc, pname)
         # events may edit the parameter arrays: each policy starts from the sampled inputs
         run_inp = BatchInputs(sp=inp.sp.copy(), tp=inp.tp.copy(), reg=inp.reg,
                               shares=inp.shares, pairs=inp.pairs)
         res = run_batch(run_inp, plan.grid, pol, params, method=plan.method, tiers=sc.tiers,
-                        regions=sc.regions.name, save=set(plan.save_names), parallel=parallel,
+                        regions=sc.regions.name, save=need, parallel=parallel,
                         cal=cal, events=scenario_events(sc, plan.grid))
+        vals = {**res.values, **groups.group_aggregates(res.values, sending)}
         rows = slice(p, n * P, P)
         for name in plan.save_names:
-            outputs[name][rows] = res.values[name]
+            outputs[name][rows] = vals[name]
         ok = res.fail_step < 0
         status[rows] = np.where(ok, st.STATUS_OK, st.STATUS_FAILED)
         fail_time[rows] = np.where(ok, np.nan, plan.grid.t0 + res.fail_step * plan.grid.dt)
@@ -382,6 +385,10 @@ def check_resumable(g, path: str, expect_hash: str | None = None) -> Plan:
             f"{path} was written by gsim {g.attrs.get('gsim_version')}, this is gsim "
             f"{__version__}; results would not be comparable, start a new store")
     plan = plan_from_store(g)
+    missing = [n for n in plan.save_names if n not in g]
+    if missing:
+        raise st.StoreError(f"{path} lacks the outputs {', '.join(missing)} of this gsim (written by an "
+                            "earlier build of it); start a new store")
     if plan.config_hash != g.attrs.get("config_hash"):
         raise st.StoreError(f"{path}: its configuration does not reproduce its config hash "
                             "(different gsim plugins or policies installed?); start a new store")
@@ -414,14 +421,26 @@ def resume(
     return _execute(g, plan, executor or LocalExecutor(), progress, str(store))
 
 
-def open_sweep(store: str | Path):
-    """The sweep as a lazy xarray Dataset: `run` dimension with coordinates sample, replicate,
-    policy, status and the sampled inputs (runs not yet done hold NaN / status 0)."""
+def open_sweep(store: str | Path, layout: str = "paired"):
+    """The sweep as a lazy xarray Dataset.
+
+    layout="paired": dims (sample, replicate, policy, time[, region][, tier]), so a paired
+    difference is a subtraction; runs that are not done and ok hold NaN
+    (`gsim.analysis.paired.open_paired`). layout="flat": the store's own `run` dimension with
+    coordinates sample, replicate, policy, status and the sampled inputs (runs not yet done
+    hold NaN / status 0).
+    """
     import xarray as xr
 
+    if layout == "paired":
+        from gsim.analysis.paired import open_paired
+
+        return open_paired(store)
+    if layout != "flat":
+        raise ValueError(f"layout must be 'paired' or 'flat', got {layout!r}")
     g = st.open_store(store)
     ds = xr.open_zarr(str(store), consolidated=False)
-    coords = ["sample", "replicate", "policy", "status", "done"]
+    coords = ["sample", "replicate", "policy", "status", "done", "region_group"]
     spec = SweepSpec.from_json(g.attrs["sweep_spec"])
     coords += [u.target for u in spec.uncertain]
     ds = ds.set_coords([c for c in coords if c in ds])

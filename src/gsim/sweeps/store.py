@@ -2,7 +2,8 @@
 
 Layout (Zarr v3, one array per variable, `dimension_names` set so xarray reads it):
 
-- coordinates: ``run``, ``time``, ``region``, ``tier``; along ``run``: ``sample``,
+- coordinates: ``run``, ``time``, ``region`` (with ``region_group``: sending or receiving,
+  `gsim.groups`), ``tier``; along ``run``: ``sample``,
   ``replicate``, ``policy`` (written at creation)
 - outputs: the saved variables of gsim.output.VARIABLES, dims ``(run, time[, region][, tier])``
 - inputs: one array per uncertainty, named by its target (``kappa``, ``theta.labor``,
@@ -29,8 +30,9 @@ import numpy as np
 import zarr
 
 from gsim import __version__
+from gsim.groups import group_labels
 from gsim.model.inputs import STOCKS
-from gsim.output import VARIABLES
+from gsim.output import REGION_GROUP_ATTRS, VARIABLES
 
 STATUS_PENDING, STATUS_OK, STATUS_FAILED, STATUS_INVALID = 0, 1, 2, 3
 STATUS_MEANINGS = "pending ok failed invalid_input"
@@ -79,6 +81,7 @@ def create_store(path: str | Path, plan: Any, attrs: dict[str, Any]) -> zarr.Gro
     arr("time", ("time",), "f8", np.nan,
         {"units": "year", "long_name": "calendar year (decimal)"})[:] = times
     arr("region", ("region",), STR, "", {"long_name": "region"})[:] = np.array(sc.regions.name, STR)
+    arr("region_group", ("region",), STR, "", REGION_GROUP_ATTRS)[:] = np.array(group_labels(sc), STR)
     arr("tier", ("tier",), STR, "",
         {"long_name": "industry tier, least to most sophisticated"})[:] = np.array(sc.tiers, STR)
     run = np.arange(n, dtype=np.int64)

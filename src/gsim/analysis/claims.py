@@ -1,0 +1,468 @@
+"""Policy claims as data, and how often each holds in a sweep, paired over samples.
+
+A claim says that one policy beats a baseline policy on one or more measures. In one sample
+(x replicate) it holds when every measure moves the claimed way, strictly (a tie does not
+hold). Every policy of a sample sees the same sampled inputs (common random numbers), so the
+comparison is paired. Over the samples gsim reports the share in which a claim holds, with a
+90 % Jeffreys interval, and each measure's paired effect (policy minus baseline): the median
+and the 5-95 % range, in natural units and in % of the baseline's value.
+
+The six built-in claims are registered through the ``gsim_register_claims`` hook, like a
+plugin's. See docs/claims.md.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from gsim.hookspecs import hookimpl
+
+if TYPE_CHECKING:  # pragma: no cover
+    import xarray as xr
+
+LEVEL, CUMULATIVE = "level", "cumulative"
+INTERVAL = 0.90  # level of the interval of a share
+SAVE_LEVELS = ("indicators", "regions", "full")
+
+
+class ClaimError(ValueError):
+    """A claim, year, policy or store that cannot be evaluated; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One comparison of a policy with its baseline.
+
+    `indicator` is an output saved in the sweep store; ``level`` compares its value at the
+    year, ``cumulative`` its integral from t0 to the year (trapezoid over the saved times).
+    `direction` is +1 when the claim is that the policy's value is higher, -1 lower. Per-tier
+    outputs need `tier` (a name, or an index: 0 = the least sophisticated tier); per-region
+    outputs need `region` (a name; they are saved with ``--save regions``).
+    """
+
+    indicator: str
+    direction: int
+    aggregation: str = LEVEL
+    tier: str | int | None = None
+    region: str | None = None
+
+    def label(self, tiers: Sequence[str] = ()) -> str:
+        """E.g. ``real_gdp``, ``cumulative lost_capital``, ``overcapacity[labor]``."""
+        name = self.indicator
+        if self.tier is not None:
+            tier = tiers[self.tier] if isinstance(self.tier, int) and tiers else self.tier
+            name += f"[{tier}]"
+        if self.region is not None:
+            name += f"[{self.region}]"
+        return f"cumulative {name}" if self.aggregation == CUMULATIVE else name
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim: `measures` that must all move the claimed way for `policy` against
+    `baseline`, for each (policy, baseline) of `pairs`."""
+
+    id: str
+    statement: str
+    measures: tuple[Measure, ...]
+    pairs: tuple[tuple[str, str], ...]
+    plugin: str = ""
+
+    def problem(self) -> str | None:
+        """What is wrong with the claim's definition, or None."""
+        if not isinstance(self.id, str) or not self.id.isidentifier():
+            return f"claim id {self.id!r} must be an identifier"
+        if not isinstance(self.statement, str) or not self.statement.strip():
+            return f"claim {self.id!r}: the statement must be a non-empty string"
+        if not self.measures or not all(isinstance(m, Measure) for m in self.measures):
+            return f"claim {self.id!r}: measures must be a non-empty sequence of Measure"
+        for m in self.measures:
+            if not isinstance(m.indicator, str) or not m.indicator:
+                return f"claim {self.id!r}: a measure's indicator must be a name"
+            if m.direction not in (1, -1) or isinstance(m.direction, bool):
+                return f"claim {self.id!r}: {m.indicator}: direction must be +1 or -1, got {m.direction!r}"
+            if m.aggregation not in (LEVEL, CUMULATIVE):
+                return (f"claim {self.id!r}: {m.indicator}: aggregation must be {LEVEL!r} or "
+                        f"{CUMULATIVE!r}, got {m.aggregation!r}")
+        if not self.pairs:
+            return f"claim {self.id!r}: give at least one (policy, baseline) pair"
+        for pair in self.pairs:
+            if (len(pair) != 2 or not all(isinstance(p, str) and p for p in pair)
+                    or pair[0] == pair[1]):
+                return f"claim {self.id!r}: pair {pair!r} must be two different policy names"
+        return None
+
+
+_VS_ALL = (("gradient", "none"), ("gradient", "market"), ("gradient", "subsidy_race"))
+BUILTIN_CLAIMS = (
+    Claim("efficiency",
+          "Gradient-ordered transfer raises national real output: real GDP is higher in the "
+          "year, and so is real output cumulated from t0 to the year.",
+          (Measure("real_gdp", +1), Measure("real_gdp", +1, CUMULATIVE)), _VS_ALL),
+    Claim("lower_risk",
+          "It lowers risk: a smaller share of transfers goes into receivers not ready for the "
+          "tier, and less capital is lost (cumulated from t0).",
+          (Measure("failed_transfer_share", -1), Measure("lost_capital", -1, CUMULATIVE)),
+          _VS_ALL[1:]),
+    Claim("no_homogeneous_competition",
+          "It avoids homogeneous competition: against a subsidy race, less overcapacity and a "
+          "higher margin in the labour-intensive tier, a higher R&D share and more structural "
+          "upgrading.",
+          (Measure("overcapacity", -1, tier=0), Measure("margin", +1, tier=0),
+           Measure("rd_share", +1), Measure("sui_national", +1)),
+          (("gradient", "subsidy_race"),)),
+    Claim("continuous_upgrading",
+          "Upgrading continues: sending regions move up the tier ladder (higher SUI) and "
+          "receiving regions gain technology and skills.",
+          (Measure("sui_sending", +1), Measure("technology_receiving", +1),
+           Measure("skills_receiving", +1)),
+          _VS_ALL[:2]),
+    Claim("win_win",
+          "Win-win: sending and receiving regions both have higher real output than with no "
+          "transfer.",
+          (Measure("real_output_sending", +1), Measure("real_output_receiving", +1)),
+          (("gradient", "none"),)),
+    Claim("coordinated_development",
+          "Development is coordinated: regional inequality (the Theil index of GDP per "
+          "labour-force member) is lower.",
+          (Measure("theil", -1),), _VS_ALL),
+)
+
+
+@hookimpl
+def gsim_register_claims(register) -> None:
+    for claim in BUILTIN_CLAIMS:
+        register(claim)
+
+
+def registered_claims() -> dict[str, Claim]:
+    """Every registered claim (built-in and plugins) by id, in registration order."""
+    from gsim.plugins import get_plugin_manager
+
+    return dict(get_plugin_manager().claims())
+
+
+# ----------------------------------------------------------------------------------------
+# statistics of paired samples
+# ----------------------------------------------------------------------------------------
+def jeffreys_interval(k, n, level: float = INTERVAL) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-tailed Jeffreys interval of a binomial share k/n (Beta(k + 1/2, n - k + 1/2)
+    quantiles), with the lower bound 0 when k = 0 and the upper bound 1 when k = n (Brown,
+    Cai & DasGupta 2001). NaN where n = 0."""
+    from scipy.stats import beta
+
+    k, n = np.asarray(k, float), np.asarray(n, float)
+    tail = (1.0 - level) / 2.0
+    empty = n <= 0
+    a, b = k + 0.5, np.where(empty, 1.0, n - k + 0.5)
+    lo = np.where((k > 0) & ~empty, beta.ppf(tail, a, b), 0.0)
+    hi = np.where((k < n) & ~empty, beta.ppf(1.0 - tail, a, b), 1.0)
+    return np.where(empty, np.nan, lo), np.where(empty, np.nan, hi)
+
+
+def _quantiles(x: np.ndarray) -> np.ndarray:
+    """(3, Y): median, 5 % and 95 % quantiles of each column of (N, Y) over finite values."""
+    out = np.full((3, x.shape[1]), np.nan)
+    for j in range(x.shape[1]):
+        v = x[:, j][np.isfinite(x[:, j])]
+        if len(v):
+            out[:, j] = np.quantile(v, [0.5, 0.05, 0.95])
+    return out
+
+
+STATS = ("n", "holds", "share", "share_lo", "share_hi", "effect", "effect_p5", "effect_p95",
+         "effect_pct", "effect_pct_p5", "effect_pct_p95")
+
+
+def _share_stats(held: np.ndarray, valid: np.ndarray) -> dict[str, np.ndarray]:
+    n, k = valid.sum(0), (held & valid).sum(0)
+    lo, hi = jeffreys_interval(k, n)
+    share = np.divide(k, n, out=np.full(n.shape, np.nan), where=n > 0)
+    return {"n": n, "holds": k, "share": share, "share_lo": lo, "share_hi": hi}
+
+
+def paired_stats(xp: np.ndarray, xb: np.ndarray, direction: int) -> dict[str, np.ndarray]:
+    """Statistics (each (Y,)) of a policy's values `xp` against its baseline's `xb`, both
+    (N, Y) over the same N samples x replicates; NaN marks a run that is not ok.
+
+    n: pairs with both runs ok; holds: pairs where direction * (xp - xb) > 0; share = holds/n
+    and its interval; effect: quantiles of xp - xb; effect_pct: of 100 (xp - xb) / |xb| over
+    the pairs with xb != 0.
+    """
+    d = xp - xb
+    valid = np.isfinite(d)
+    out = _share_stats(direction * d > 0, valid)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(xb != 0, 100.0 * d / np.abs(xb), np.nan)
+    for name, q in (("effect", _quantiles(d)), ("effect_pct", _quantiles(pct))):
+        out[name], out[f"{name}_p5"], out[f"{name}_p95"] = q
+    return out
+
+
+def combined_stats(parts: Sequence[tuple[np.ndarray, np.ndarray, int]]) -> dict[str, np.ndarray]:
+    """Share statistics of "every measure holds": parts are (xp, xb, direction) per measure.
+    Effects are NaN (the measures have different units)."""
+    valid = np.logical_and.reduce([np.isfinite(xp - xb) for xp, xb, _ in parts])
+    held = np.logical_and.reduce([s * (xp - xb) > 0 for xp, xb, s in parts])
+    out = _share_stats(held, valid)
+    nan = np.full(valid.shape[1], np.nan)
+    out.update({name: nan for name in STATS if name not in out})
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# reading a store
+# ----------------------------------------------------------------------------------------
+def years_index(times: np.ndarray, years: Iterable[float] | None, attrs: Mapping) -> list[int]:
+    """Indices into `times` of `years`; by default the sweep's `years` that were saved, else
+    the last saved time. ValueError names a year that is not a saved time."""
+    from gsim.sweeps.analysis import _years_index
+
+    spec_years = json.loads(attrs["sweep_spec"]).get("years", [])
+    return _years_index(times, years, [y for y in spec_years if np.isclose(times, y).any()])
+
+
+def trapezoid_weights(times: np.ndarray, tis: Sequence[int]) -> np.ndarray:
+    """(T, Y): column y integrates a series over times[0..tis[y]] by the trapezoid rule."""
+    w = np.zeros((len(times), len(tis)))
+    for j, ti in enumerate(tis):
+        dt = np.diff(times[: ti + 1])
+        w[:ti, j] += dt / 2
+        w[1: ti + 1, j] += dt / 2
+    return w
+
+
+def save_level_hint(name: str, store_level: str) -> str:
+    """How to get output `name` into a store: the smallest --save level that has it."""
+    from gsim.sweeps.engine import save_names
+
+    for level in SAVE_LEVELS:
+        if name in save_names(level):
+            if SAVE_LEVELS.index(level) <= SAVE_LEVELS.index(store_level):
+                return "the store was written by an earlier gsim; run the sweep again"
+            return f"run the sweep with --save {level}"
+    return f"{name} is not an output of gsim sweep"
+
+
+class PairedStore:
+    """A sweep store read pair-wise: each measure's values (units, policies, years), read one
+    variable at a time, the years selected first; runs that are not ok are NaN."""
+
+    def __init__(self, store: str | Path, years: Iterable[float] | None = None, *,
+                 last_only: bool = False):
+        """`years` as in `years_index`; `last_only`: only the last of them."""
+        from gsim.analysis.paired import open_paired
+
+        self.path = str(store)
+        self.ds = open_paired(store)
+        self.attrs = dict(self.ds.attrs)
+        self.times = np.asarray(self.ds["time"].values, float)
+        try:
+            self.tis = years_index(self.times, years, self.attrs)
+        except ValueError as e:
+            raise ClaimError(f"{self.path}: {e}") from None
+        if last_only:
+            self.tis = [max(self.tis)]
+        self.years = self.times[self.tis]
+        self.policies = [str(p) for p in self.ds["policy"].values]
+        self.tiers = [str(t) for t in self.ds["tier"].values] if "tier" in self.ds.coords else []
+        self._cache: dict[Measure, np.ndarray] = {}
+
+    def counts(self) -> dict[str, int]:
+        """Runs in all, done, ok, failed, invalid input and pending."""
+        keys = ("n_runs", "n_done", "n_ok", "n_failed", "n_invalid", "n_pending")
+        return {k: int(self.attrs[k]) for k in keys}
+
+    def values(self, m: Measure, needed_by: str = "") -> np.ndarray:
+        """(samples x replicates, policies, years) values of measure `m`."""
+        if m not in self._cache:
+            self._cache[m] = self._read(m, needed_by)
+        return self._cache[m]
+
+    def policy_index(self, name: str) -> int:
+        return self.policies.index(name)
+
+    def _read(self, m: Measure, needed_by: str):
+        import xarray as xr
+
+        who = f"{needed_by} needs" if needed_by else "needs"
+        if m.indicator not in self.ds.data_vars:
+            hint = save_level_hint(m.indicator, str(self.attrs.get("save", "indicators")))
+            raise ClaimError(f"{self.path}: {who} {m.indicator}, which the store lacks; {hint}")
+        da = self.ds[m.indicator]
+        for dim, want in (("tier", m.tier), ("region", m.region)):
+            if dim not in da.dims:
+                continue
+            labels = [str(x) for x in self.ds[dim].values]
+            if want is None:
+                raise ClaimError(f"{who} {m.indicator} of one {dim}; the measure names none")
+            if isinstance(want, int) and dim == "tier" and -len(labels) <= want < len(labels):
+                da = da.isel({dim: want})
+            elif want in labels:
+                da = da.isel({dim: labels.index(want)})
+            else:
+                raise ClaimError(f"{who} {m.indicator}[{want}], but the store's {dim}s are "
+                                 f"{', '.join(labels[:8])}{', ...' if len(labels) > 8 else ''}")
+        da = da.transpose("sample", "replicate", "policy", "time")
+        if m.aggregation == LEVEL:
+            x = da.isel(time=self.tis)
+        else:
+            last = max(self.tis) + 1
+            w = xr.DataArray(trapezoid_weights(self.times, self.tis)[:last], dims=("time", "year"))
+            x = xr.dot(da.isel(time=slice(0, last)), w, dim="time")
+        v = np.asarray(x.values, float)
+        return v.reshape((-1,) + v.shape[2:])
+
+
+# ----------------------------------------------------------------------------------------
+# claims
+# ----------------------------------------------------------------------------------------
+def select_claims(ids: Iterable[str] | None = None) -> list[Claim]:
+    """The registered claims named by `ids` (all when None); ClaimError for an unknown id."""
+    table = registered_claims()
+    if ids is None:
+        return list(table.values())
+    out = []
+    for cid in ids:
+        if cid not in table:
+            raise ClaimError(f"unknown claim {cid!r}; known: {', '.join(table)}")
+        out.append(table[cid])
+    return out
+
+
+def _units(units: str, aggregation: str) -> str:
+    if aggregation == LEVEL:
+        return units
+    if units.endswith("/yr"):
+        return units[:-3]
+    return "yr" if units == "1" else f"{units} yr"
+
+
+def claims(store: str | Path, years: Iterable[float] | None = None,
+           claim: Iterable[str] | None = None) -> xr.Dataset:
+    """The verdict of each claim (all registered, or those named in `claim`) at `years` (by
+    default the sweep's years) for each of its (policy, baseline) pairs the store holds.
+
+    Returns a Dataset with dims (row, year): one row per claim and pair with ``overall``
+    True (every measure holds), followed, for claims of several measures, by one row per
+    measure. Variables: n, holds, share, share_lo, share_hi (the 90 % Jeffreys interval),
+    effect, effect_p5, effect_p95 (policy - baseline, natural units), effect_pct... (% of the
+    baseline). Attributes count the runs (n_ok, n_failed, n_pending, ...) and list the pairs
+    skipped because the store lacks a policy. Nothing is written into the store.
+    """
+    chosen = select_claims(claim)
+    ps = PairedStore(store, years)
+    rows: list[dict] = []
+    skipped: list[str] = []
+    for c in chosen:
+        pairs = [p for p in c.pairs if p[0] in ps.policies and p[1] in ps.policies]
+        for pol, base in c.pairs:
+            if (pol, base) not in pairs:
+                skipped.append(f"{c.id}: {pol} vs {base}")
+        if not pairs and claim is not None:
+            raise ClaimError(f"{ps.path}: claim {c.id} compares "
+                             + ", ".join(f"{a} with {b}" for a, b in c.pairs)
+                             + f"; the store has the policies {', '.join(ps.policies)}")
+        for pol, base in pairs:
+            ip, ib = ps.policy_index(pol), ps.policy_index(base)
+            parts = []
+            for m in c.measures:
+                v = ps.values(m, needed_by=f"claim {c.id}")
+                parts.append((m, v[:, ip], v[:, ib]))
+            common = {"claim": c.id, "statement": c.statement, "policy": pol, "baseline": base}
+            if len(parts) > 1:
+                rows.append({**common, "measure": "all measures", "overall": True,
+                             "indicator": "", "aggregation": "", "direction": 0, "units": "",
+                             **combined_stats([(xp, xb, m.direction) for m, xp, xb in parts])})
+            for m, xp, xb in parts:
+                units = _units(str(ps.ds[m.indicator].attrs.get("units", "")), m.aggregation)
+                rows.append({**common, "measure": m.label(ps.tiers), "overall": len(parts) == 1,
+                             "indicator": m.indicator, "aggregation": m.aggregation,
+                             "direction": m.direction, "units": units,
+                             **paired_stats(xp, xb, m.direction)})
+    if not rows:
+        raise ClaimError(f"{ps.path}: no claim can be evaluated: the store has the policies "
+                         f"{', '.join(ps.policies)}; the claims compare "
+                         + "; ".join(skipped))
+    return _dataset(rows, ps, skipped)
+
+
+_COORDS = ("claim", "statement", "policy", "baseline", "measure", "overall", "indicator",
+           "aggregation", "direction", "units")
+_LONG = {
+    "n": ("1", "pairs of runs (samples x replicates) with both runs ok"),
+    "holds": ("1", "pairs in which the claim holds"),
+    "share": ("1", "share of pairs in which the claim holds"),
+    "share_lo": ("1", "lower bound of the 90 % Jeffreys interval of the share"),
+    "share_hi": ("1", "upper bound of the 90 % Jeffreys interval of the share"),
+    "effect": ("", "median paired effect, policy minus baseline, in the row's units"),
+    "effect_p5": ("", "5 % quantile of the paired effect, in the row's units"),
+    "effect_p95": ("", "95 % quantile of the paired effect, in the row's units"),
+    "effect_pct": ("%", "median paired effect in % of the baseline's value"),
+    "effect_pct_p5": ("%", "5 % quantile of the paired effect in % of the baseline's value"),
+    "effect_pct_p95": ("%", "95 % quantile of the paired effect in % of the baseline's value"),
+}
+
+
+def _dataset(rows: list[dict], ps: PairedStore, skipped: list[str]) -> xr.Dataset:
+    import xarray as xr
+
+    coords: dict[str, object] = {c: ("row", [r[c] for r in rows]) for c in _COORDS}
+    coords["year"] = ("year", ps.years, {"units": "year", "long_name": "calendar year"})
+    data = {}
+    for name in STATS:
+        units, long_name = _LONG[name]
+        attrs = {"long_name": long_name, **({"units": units} if units else {})}
+        data[name] = (("row", "year"), np.stack([np.asarray(r[name]) for r in rows]), attrs)
+    a = ps.attrs
+    attrs = {
+        "title": f"gsim claim verdicts of {ps.path}",
+        "store": ps.path,
+        "scenario": a.get("scenario", ""),
+        "scenario_hash": a.get("scenario_hash", ""),
+        "gsim_version": a.get("gsim_version", ""),
+        "samples": int(a["samples"]),
+        "replicates": int(a["replicates"]),
+        "policies": list(ps.policies),
+        "interval": "Jeffreys, 90 %, equal-tailed",
+        "skipped": skipped,
+        **ps.counts(),
+    }
+    return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def verdict(share: float, lo: float, hi: float) -> str:
+    """A word for a share and its interval: holds (lower bound >= 90 %), mostly holds (> 50 %),
+    uncertain (the interval contains 50 %), mostly fails (< 50 %), fails (upper bound <= 10 %)."""
+    if not np.isfinite(share):
+        return "no data"
+    if lo >= 0.9:
+        return "holds"
+    if hi <= 0.1:
+        return "fails"
+    if lo > 0.5:
+        return "mostly holds"
+    if hi < 0.5:
+        return "mostly fails"
+    return "uncertain"
+
+
+def percent(x: float) -> str:
+    """A share as a whole percentage that never shows 0 or 100 unless it is exactly so."""
+    if not np.isfinite(x):
+        return "-"
+    if 0.0 < x < 1.0:
+        return str(min(max(int(round(100 * x)), 1), 99))
+    return str(int(round(100 * x)))
+
+
+def share_text(share: float, lo: float, hi: float) -> str:
+    """E.g. '94 % [91-96]'."""
+    if not np.isfinite(share):
+        return "no pairs"
+    return f"{percent(share)} % [{percent(lo)}\u2013{percent(hi)}]"
