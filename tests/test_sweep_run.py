@@ -223,7 +223,7 @@ def test_export_netcdf_and_csv(reference, tmp_path):
     assert {"run", "sample", "policy", "kappa", "time", "real_gdp", "gdp[Beijing]",
             "overcapacity[labor]", "region.gdp[Tibet]"} <= set(df.columns)
     assert df["real_gdp"].to_numpy() == pytest.approx(b["real_gdp"].values.reshape(-1))
-    res = CliRunner().invoke(main, ["summary", str(reference), "--years", "2024,2025"])
+    res = CliRunner().invoke(main, ["summary", str(reference), "--years", "2024,2025", "--all"])
     assert res.exit_code == 0 and "== 2024" in res.output and "== 2025" in res.output
     res = CliRunner().invoke(main, ["summary", str(reference), "--years", "2031"])
     assert res.exit_code == 2 and "year 2031 is not a saved time" in res.output

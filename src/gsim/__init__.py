@@ -18,11 +18,12 @@ _LAZY = {  # imported on first use, so `import gsim` does not load numba or dask
     "RunFailed": "gsim.integrate",
     "sweep": "gsim.sweeps",
     "open_sweep": "gsim.sweeps",
+    "claims": "gsim.analysis.claims",
 }
 
 
 def __getattr__(name: str):
-    """Lazy public API: gsim.simulate, gsim.sweep, gsim.open_sweep, gsim.RunFailed."""
+    """Lazy public API: gsim.simulate, gsim.sweep, gsim.open_sweep, gsim.claims, gsim.RunFailed."""
     if name in _LAZY:
         import importlib
 

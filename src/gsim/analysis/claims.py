@@ -192,12 +192,12 @@ def paired_stats(xp: np.ndarray, xb: np.ndarray, direction: int) -> dict[str, np
 
     n: pairs with both runs ok; holds: pairs where direction * (xp - xb) > 0; share = holds/n
     and its interval; effect: quantiles of xp - xb; effect_pct: of 100 (xp - xb) / |xb| over
-    the pairs with xb != 0.
+    the pairs with xb != 0 (and a finite ratio).
     """
     d = xp - xb
     valid = np.isfinite(d)
     out = _share_stats(direction * d > 0, valid)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         pct = np.where(xb != 0, 100.0 * d / np.abs(xb), np.nan)
     for name, q in (("effect", _quantiles(d)), ("effect_pct", _quantiles(pct))):
         out[name], out[f"{name}_p5"], out[f"{name}_p95"] = q
