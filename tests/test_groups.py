@@ -123,3 +123,14 @@ def test_sweep_store_has_the_groups_and_their_aggregates(tmp_path):
     for name in groups.NAMES:
         np.testing.assert_array_equal(one[name].values,
                                       paired[name].sel(sample=1, replicate=0, policy="gradient").values)
+
+
+def test_docs_list_the_default_sending_regions():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "scenario.md").read_text(encoding="utf-8")
+    m = re.search(r"In the embedded default (\d+) provinces send \(([^)]*)\) and (\d+)\s+receive", text)
+    listed = {r.strip() for r in " ".join(m.group(2).split()).split(",")}
+    send = {r for r, s in zip(SC.regions.name, groups.sending_mask(SC)) if s}
+    assert listed == send and int(m.group(1)) == len(send) and int(m.group(3)) == 31 - len(send)

@@ -452,17 +452,19 @@ def verdict(share: float, lo: float, hi: float) -> str:
     return "uncertain"
 
 
-def percent(x: float) -> str:
-    """A share as a whole percentage that never shows 0 or 100 unless it is exactly so."""
+def percent(x: float, decimals: int = 0) -> str:
+    """A share in %, never shown as 0 or 100 unless it is exactly so (0.996 -> '99')."""
     if not np.isfinite(x):
         return "-"
+    v, step = round(100 * x, decimals), 10.0 ** -decimals
     if 0.0 < x < 1.0:
-        return str(min(max(int(round(100 * x)), 1), 99))
-    return str(int(round(100 * x)))
+        v = min(max(v, step), 100 - step)
+    return f"{v:.{decimals}f}"
 
 
 def share_text(share: float, lo: float, hi: float) -> str:
-    """E.g. '94 % [91-96]'."""
+    """'94 % [91-96]'; with one decimal where whole numbers would hide the interval."""
     if not np.isfinite(share):
         return "no pairs"
-    return f"{percent(share)} % [{percent(lo)}\u2013{percent(hi)}]"
+    decimals = 1 if percent(lo) == percent(hi) and lo < hi else 0
+    return f"{percent(share, decimals)} % [{percent(lo, decimals)}\u2013{percent(hi, decimals)}]"
