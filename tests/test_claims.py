@@ -340,3 +340,29 @@ def test_human_numbers(x, text):
     from gsim.analysis.quicklook import human
 
     assert human(x) == text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(0, 1), st.integers(0, 1))
+def test_percent_shows_0_and_100_only_when_exact(x, decimals):
+    text = cl.percent(x, decimals)
+    assert (float(text) == 0) == (x == 0) and (float(text) == 100) == (x == 1)
+    assert abs(float(text) - 100 * x) <= 10.0 ** -decimals
+
+
+def test_share_text_never_hides_the_interval():
+    assert cl.share_text(0.94, 0.93, 0.95) == "94 % [93\u201395]"
+    assert cl.share_text(0.994, 0.988, 0.997) == "99.4 % [98.8\u201399.7]"
+    assert cl.share_text(1.0, 0.997, 1.0) == "100 % [99\u2013100]"
+    assert cl.share_text(np.nan, np.nan, np.nan) == "no pairs"
+
+
+def test_a_tier_for_an_output_without_tiers_is_an_error(store):
+    bad = cl.Claim("tiered_theil", "Theil of a tier.", (cl.Measure("theil", -1, tier=0),), (("gradient", "none"),))
+    with use_plugin_manager(make_plugin_manager(load_entrypoints=False, extra=(_plugin(bad),))):
+        with pytest.raises(cl.ClaimError, match="claim tiered_theil needs theil of tier 0, but theil has no tiers"):
+            gsim.claims(store, claim=["tiered_theil"])
+    untiered = cl.Claim("any_margin", "A margin.", (cl.Measure("margin", 1),), (("gradient", "none"),))
+    with use_plugin_manager(make_plugin_manager(load_entrypoints=False, extra=(_plugin(untiered),))):
+        with pytest.raises(cl.ClaimError, match="claim any_margin needs margin of one tier; the measure names none"):
+            gsim.claims(store, claim=["any_margin"])

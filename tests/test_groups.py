@@ -134,3 +134,16 @@ def test_docs_list_the_default_sending_regions():
     listed = {r.strip() for r in " ".join(m.group(2).split()).split(",")}
     send = {r for r, s in zip(SC.regions.name, groups.sending_mask(SC)) if s}
     assert listed == send and int(m.group(1)) == len(send) and int(m.group(3)) == 31 - len(send)
+
+
+def test_resuming_a_store_without_the_group_outputs_is_refused(tmp_path):
+    import shutil
+
+    from gsim.sweeps.engine import resume
+    from gsim.sweeps.store import StoreError
+
+    p = tmp_path / "s.zarr"
+    sweep(p, SC, {"samples": 1, "t1": 2024, "policies": "none"}, executor=LocalExecutor(1))
+    shutil.rmtree(p / "skills_receiving")  # as if written before the group aggregates existed
+    with pytest.raises(StoreError, match="lacks the outputs skills_receiving of this gsim"):
+        resume(p)

@@ -154,14 +154,14 @@ def jeffreys_interval(k, n, level: float = INTERVAL) -> tuple[np.ndarray, np.nda
     """Equal-tailed Jeffreys interval of a binomial share k/n (Beta(k + 1/2, n - k + 1/2)
     quantiles), with the lower bound 0 when k = 0 and the upper bound 1 when k = n (Brown,
     Cai & DasGupta 2001). NaN where n = 0."""
-    from scipy.stats import beta
+    from scipy.special import betaincinv  # the Beta quantile function, lighter than scipy.stats
 
     k, n = np.asarray(k, float), np.asarray(n, float)
     tail = (1.0 - level) / 2.0
     empty = n <= 0
     a, b = k + 0.5, np.where(empty, 1.0, n - k + 0.5)
-    lo = np.where((k > 0) & ~empty, beta.ppf(tail, a, b), 0.0)
-    hi = np.where((k < n) & ~empty, beta.ppf(1.0 - tail, a, b), 1.0)
+    lo = np.where((k > 0) & ~empty, betaincinv(a, b, tail), 0.0)
+    hi = np.where((k < n) & ~empty, betaincinv(a, b, 1.0 - tail), 1.0)
     return np.where(empty, np.nan, lo), np.where(empty, np.nan, hi)
 
 
@@ -249,19 +249,27 @@ def save_level_hint(name: str, store_level: str) -> str:
     return f"{name} is not an output of gsim sweep"
 
 
+SLAB_CHUNKS = 32  # chunks of runs read in one call: bounded memory, few calls
+
+
 class PairedStore:
-    """A sweep store read pair-wise: each measure's values (units, policies, years), read one
-    variable at a time, the years selected first; runs that are not ok are NaN."""
+    """A sweep store read pair-wise: each measure's values (samples x replicates, policies,
+    years), one variable at a time, a slab of runs at a time, reduced to the chosen years
+    before the next slab is read. Runs that are not done and ok are NaN."""
 
     def __init__(self, store: str | Path, years: Iterable[float] | None = None, *,
                  last_only: bool = False):
         """`years` as in `years_index`; `last_only`: only the last of them."""
-        from gsim.analysis.paired import open_paired
+        from gsim.analysis.paired import paired_shape, run_counts
+        from gsim.sweeps import store as st
 
         self.path = str(store)
-        self.ds = open_paired(store)
-        self.attrs = dict(self.ds.attrs)
-        self.times = np.asarray(self.ds["time"].values, float)
+        self.g = st.open_store(store)
+        self.attrs = dict(self.g.attrs)
+        status = np.asarray(self.g["status"][:])
+        self.ok, self._counts = status == st.STATUS_OK, run_counts(status)
+        self.shape = paired_shape(self.g)
+        self.times = np.asarray(self.g["time"][:], float)
         try:
             self.tis = years_index(self.times, years, self.attrs)
         except ValueError as e:
@@ -269,14 +277,28 @@ class PairedStore:
         if last_only:
             self.tis = [max(self.tis)]
         self.years = self.times[self.tis]
-        self.policies = [str(p) for p in self.ds["policy"].values]
-        self.tiers = [str(t) for t in self.ds["tier"].values] if "tier" in self.ds.coords else []
+        self.policies = [str(p) for p in self.attrs["policies"]]
+        self.labels = {"tier": [str(t) for t in self.g["tier"][:]],
+                       "region": [str(r) for r in self.g["region"][:]]}
+        self.tiers = self.labels["tier"]
         self._cache: dict[Measure, np.ndarray] = {}
 
     def counts(self) -> dict[str, int]:
         """Runs in all, done, ok, failed, invalid input and pending."""
-        keys = ("n_runs", "n_done", "n_ok", "n_failed", "n_invalid", "n_pending")
-        return {k: int(self.attrs[k]) for k in keys}
+        return dict(self._counts)
+
+    def has(self, name: str) -> bool:
+        """Whether the store holds output `name`."""
+        return name in self.g and self.dims(name)[:2] == ("run", "time")
+
+    def dims(self, name: str) -> tuple[str, ...]:
+        return tuple(self.g[name].metadata.dimension_names)
+
+    def units(self, name: str) -> str:
+        return str(self.g[name].attrs.get("units", ""))
+
+    def policy_index(self, name: str) -> int:
+        return self.policies.index(name)
 
     def values(self, m: Measure, needed_by: str = "") -> np.ndarray:
         """(samples x replicates, policies, years) values of measure `m`."""
@@ -284,39 +306,42 @@ class PairedStore:
             self._cache[m] = self._read(m, needed_by)
         return self._cache[m]
 
-    def policy_index(self, name: str) -> int:
-        return self.policies.index(name)
-
-    def _read(self, m: Measure, needed_by: str):
-        import xarray as xr
-
-        who = f"{needed_by} needs" if needed_by else "needs"
-        if m.indicator not in self.ds.data_vars:
-            hint = save_level_hint(m.indicator, str(self.attrs.get("save", "indicators")))
-            raise ClaimError(f"{self.path}: {who} {m.indicator}, which the store lacks; {hint}")
-        da = self.ds[m.indicator]
+    def _index(self, m: Measure, who: str) -> list[int]:
+        """The index of `m`'s tier / region along the output's trailing dims."""
+        dims, out = self.dims(m.indicator), []
         for dim, want in (("tier", m.tier), ("region", m.region)):
-            if dim not in da.dims:
+            if dim not in dims:
+                if want is not None:
+                    raise ClaimError(f"{who} {m.indicator} of {dim} {want}, but {m.indicator} has no {dim}s")
                 continue
-            labels = [str(x) for x in self.ds[dim].values]
+            labels = self.labels[dim]
             if want is None:
                 raise ClaimError(f"{who} {m.indicator} of one {dim}; the measure names none")
             if isinstance(want, int) and dim == "tier" and -len(labels) <= want < len(labels):
-                da = da.isel({dim: want})
+                out.append((dims.index(dim), want % len(labels)))
             elif want in labels:
-                da = da.isel({dim: labels.index(want)})
+                out.append((dims.index(dim), labels.index(want)))
             else:
                 raise ClaimError(f"{who} {m.indicator}[{want}], but the store's {dim}s are "
                                  f"{', '.join(labels[:8])}{', ...' if len(labels) > 8 else ''}")
-        da = da.transpose("sample", "replicate", "policy", "time")
-        if m.aggregation == LEVEL:
-            x = da.isel(time=self.tis)
-        else:
-            last = max(self.tis) + 1
-            w = xr.DataArray(trapezoid_weights(self.times, self.tis)[:last], dims=("time", "year"))
-            x = xr.dot(da.isel(time=slice(0, last)), w, dim="time")
-        v = np.asarray(x.values, float)
-        return v.reshape((-1,) + v.shape[2:])
+        return [i for _, i in sorted(out)]
+
+    def _read(self, m: Measure, needed_by: str) -> np.ndarray:
+        who = f"{needed_by} needs" if needed_by else "needs"
+        if not self.has(m.indicator):
+            hint = save_level_hint(m.indicator, str(self.attrs.get("save", "indicators")))
+            raise ClaimError(f"{self.path}: {who} {m.indicator}, which the store lacks; {hint}")
+        a, trailing = self.g[m.indicator], self._index(m, who)
+        last = max(self.tis) + 1
+        w = None if m.aggregation == LEVEL else trapezoid_weights(self.times, self.tis)[:last]
+        n, step = a.shape[0], a.chunks[0] * SLAB_CHUNKS
+        out = np.empty((n, len(self.tis)))
+        for r0 in range(0, n, step):
+            block = a[(slice(r0, r0 + step), slice(0, last), *trailing)]
+            out[r0:r0 + len(block)] = block[:, self.tis] if w is None else block @ w
+        out[~self.ok] = np.nan
+        S, Rp, P = self.shape
+        return out.reshape(S * Rp, P, len(self.tis))
 
 
 # ----------------------------------------------------------------------------------------
@@ -380,7 +405,7 @@ def claims(store: str | Path, years: Iterable[float] | None = None,
                              "indicator": "", "aggregation": "", "direction": 0, "units": "",
                              **combined_stats([(xp, xb, m.direction) for m, xp, xb in parts])})
             for m, xp, xb in parts:
-                units = _units(str(ps.ds[m.indicator].attrs.get("units", "")), m.aggregation)
+                units = _units(ps.units(m.indicator), m.aggregation)
                 rows.append({**common, "measure": m.label(ps.tiers), "overall": len(parts) == 1,
                              "indicator": m.indicator, "aggregation": m.aggregation,
                              "direction": m.direction, "units": units,

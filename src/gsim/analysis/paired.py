@@ -22,6 +22,24 @@ if TYPE_CHECKING:
 STATUS_OK = st.STATUS_OK
 
 
+def paired_shape(g) -> tuple[int, int, int]:
+    """(samples, replicates, policies) of an open store: its flat `run` axis reshaped to these
+    three axes gives the paired layout (run = (sample * replicates + replicate) * P + policy)."""
+    return int(g.attrs["samples"]), int(g.attrs["replicates"]), len(g.attrs["policies"])
+
+
+def run_counts(status: np.ndarray) -> dict[str, int]:
+    """Runs in all, done, ok, failed, invalid input and pending, from the `status` array."""
+    return {
+        "n_runs": int(status.size),
+        "n_done": int((status != st.STATUS_PENDING).sum()),
+        "n_ok": int((status == STATUS_OK).sum()),
+        "n_failed": int((status == st.STATUS_FAILED).sum()),
+        "n_invalid": int((status == st.STATUS_INVALID).sum()),
+        "n_pending": int((status == st.STATUS_PENDING).sum()),
+    }
+
+
 def open_paired(store: str | Path, *, ok_only: bool = True) -> xr.Dataset:
     """The sweep as a lazy Dataset with dims (sample, replicate, policy, time[, region][, tier]).
 
@@ -35,7 +53,7 @@ def open_paired(store: str | Path, *, ok_only: bool = True) -> xr.Dataset:
     g = st.open_store(store)
     flat = xr.open_zarr(str(store), consolidated=False)
     policies = list(g.attrs["policies"])
-    S, Rp, P = int(g.attrs["samples"]), int(g.attrs["replicates"]), len(policies)
+    S, Rp, P = paired_shape(g)
     status = np.asarray(g["status"][:])
     inputs = _input_names(flat)
 
@@ -70,15 +88,7 @@ def open_paired(store: str | Path, *, ok_only: bool = True) -> xr.Dataset:
             coords[c] = flat[c].load()
     for name in inputs:
         coords[name] = unflatten(name, per_policy=False)
-    counts = {
-        "n_runs": int(status.size),
-        "n_done": int((status != st.STATUS_PENDING).sum()),
-        "n_ok": int((status == STATUS_OK).sum()),
-        "n_failed": int((status == st.STATUS_FAILED).sum()),
-        "n_invalid": int((status == st.STATUS_INVALID).sum()),
-        "n_pending": int((status == st.STATUS_PENDING).sum()),
-    }
-    return xr.Dataset(data_vars, coords=coords, attrs={**dict(g.attrs), **counts})
+    return xr.Dataset(data_vars, coords=coords, attrs={**dict(g.attrs), **run_counts(status)})
 
 
 _RUN_COORDS = ("run", "sample", "replicate", "policy", "status", "done", "fail_time", "fail_stock")

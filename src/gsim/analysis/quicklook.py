@@ -50,10 +50,10 @@ def quicklook(store: str | Path, years: Iterable[float] | None = None,
     ib = ps.policy_index(baseline)
     rows = []
     for name, better in {**BETTER, **GROUP_ROWS}.items():
-        if name not in ps.ds.data_vars:
+        if not ps.has(name):
             continue
-        units = str(ps.ds[name].attrs.get("units", ""))
-        tiers = range(len(ps.tiers)) if "tier" in ps.ds[name].dims else [None]
+        units = ps.units(name)
+        tiers = range(len(ps.tiers)) if "tier" in ps.dims(name) else [None]
         for s in tiers:
             m = Measure(name, better or 1, tier=s)
             v = ps.values(m)
