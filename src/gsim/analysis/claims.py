@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -264,8 +264,8 @@ class PairedStore:
         from gsim.sweeps import store as st
 
         self.path = str(store)
-        self.g = st.open_store(store)
-        self.attrs = dict(self.g.attrs)
+        self.g: Any = st.open_store(store)
+        self.attrs: dict[str, Any] = dict(self.g.attrs)
         status = np.asarray(self.g["status"][:])
         self.ok, self._counts = status == st.STATUS_OK, run_counts(status)
         self.shape = paired_shape(self.g)
@@ -442,10 +442,10 @@ def _dataset(rows: list[dict], ps: PairedStore, skipped: list[str]) -> xr.Datase
     data = {}
     for name in STATS:
         units, long_name = _LONG[name]
-        attrs = {"long_name": long_name, **({"units": units} if units else {})}
-        data[name] = (("row", "year"), np.stack([np.asarray(r[name]) for r in rows]), attrs)
+        var_attrs = {"long_name": long_name, **({"units": units} if units else {})}
+        data[name] = (("row", "year"), np.stack([np.asarray(r[name]) for r in rows]), var_attrs)
     a = ps.attrs
-    attrs = {
+    attrs: dict[str, object] = {
         "title": f"gsim claim verdicts of {ps.path}",
         "store": ps.path,
         "scenario": a.get("scenario", ""),
