@@ -197,9 +197,9 @@ def register(main: click.Group) -> None:
     @click.option("--csv", "csv_path", default=None, metavar="FILE",
                   help="Also write the statistics and win shares as CSV (FILE, FILE.wins.csv).")
     def summary_command(store, years, baseline, full, csv_path):
-        """A quick look at a sweep: per indicator, the baseline policy's median and 5-95% range,
-        and each other policy's median paired change and share of samples better (fits 100
-        columns); --all for every policy's statistics and every pair's win shares."""
+        """A quick look at a sweep: per indicator, the baseline policy's median and each other
+        policy's median paired change and share of samples better (fits 100 columns); --all
+        for every policy's median and 5-95% range and every pair's win shares."""
         from gsim.sweeps.analysis import format_summary, summarize
 
         try:
