@@ -67,7 +67,7 @@ def main() -> None:
     p = tmp / "inputs.zarr"
     sweep(p, sc, {"samples": args.single, "policies": "gradient", "t1": 2024},
           executor=LocalExecutor(1))
-    ds = gsim.open_sweep(p).load()
+    ds = gsim.open_sweep(p, layout="flat").load()
     scalar = [c for c in ds.coords if ds[c].dims == ("run",) and c in sc.params]
     t = time.perf_counter()
     runs = 0

@@ -68,7 +68,7 @@ def test_faulty_runs_are_set_aside_and_the_rest_completes(tmp_path, kind):
     with use_plugin_manager(plugin_manager()):
         rep = sweep(tmp_path / "s.zarr", SC, {**OPTS, "policies": f"market,picky_{kind}"},
                     executor=LocalExecutor(1))
-    ds = open_sweep(tmp_path / "s.zarr")
+    ds = open_sweep(tmp_path / "s.zarr", layout="flat")
     status = ds["status"].values.reshape(-1, 2)
     kappa = ds["kappa"].values.reshape(-1, 2)[:, 0]
     hit = kappa > KAPPA_CUT
@@ -92,7 +92,7 @@ def test_good_runs_are_bit_identical_with_or_without_a_faulty_neighbour(tmp_path
         sweep(tmp_path / "a.zarr", SC, {**OPTS, "policies": "picky_raise"}, executor=LocalExecutor(1))
         sweep(tmp_path / "b.zarr", SC, {**OPTS, "policies": "picky_raise", "block_size": 1},
               executor=LocalExecutor(1))
-    a, b = open_sweep(tmp_path / "a.zarr"), open_sweep(tmp_path / "b.zarr")
+    a, b = open_sweep(tmp_path / "a.zarr", layout="flat"), open_sweep(tmp_path / "b.zarr", layout="flat")
     np.testing.assert_array_equal(a["status"].values, b["status"].values)
     np.testing.assert_array_equal(a["real_gdp"].values, b["real_gdp"].values)
 
@@ -104,8 +104,8 @@ def test_a_policy_faulty_for_every_run_does_not_stop_the_others(tmp_path):
                                       "--no-progress", "-j", "1"])
     assert r.exit_code == 3, r.output
     assert "4 run(s) stopped by a plugin fault" in r.output
-    assert "hopeless: 4 plugin_fault" in r.output
-    status = open_sweep(tmp_path / "s.zarr")["status"].values.reshape(-1, 2)
+    assert "4 stopped by a plugin" in r.output  # the summary counts them
+    status = open_sweep(tmp_path / "s.zarr", layout="flat")["status"].values.reshape(-1, 2)
     assert (status[:, 0] == RunStatus.OK).all() and (status[:, 1] == RunStatus.PLUGIN_FAULT).all()
 
 

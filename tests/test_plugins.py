@@ -63,7 +63,7 @@ def test_hookimpl_exported_and_hooks_declared():
     assert gsim.hookimpl is hookspecs.hookimpl
     names = {n for n in dir(hookspecs) if n.startswith("gsim_")}
     assert names == {"gsim_register_policies", "gsim_register_events",
-                     "gsim_register_indicators", "gsim_register_commands"}
+                     "gsim_register_indicators", "gsim_register_claims", "gsim_register_commands"}
     for n in names:
         doc = getattr(hookspecs, n).__doc__
         assert "firstresult" in doc and "historic" in doc

@@ -57,7 +57,7 @@ def reference(tmp_path_factory):
 
 
 def test_store_is_complete_and_paired(reference):
-    ds = gsim.open_sweep(reference)
+    ds = gsim.open_sweep(reference, layout="flat")
     assert ds.sizes["run"] == 48 and bool(ds["done"].all())
     assert (ds["status"] == st.STATUS_OK).all()
     assert list(ds["policy"].values[:4]) == ["none", "market", "subsidy_race", "gradient"]
@@ -82,7 +82,7 @@ def test_sampled_scalars_reach_the_model(tmp_path):
         "kappa": SC.sweep["uncertain"]["kappa"], "beta": SC.sweep["uncertain"]["beta"]}})
     p = tmp_path / "s.zarr"
     sweep(p, sc, {"samples": 3, "t1": 2025, "policies": "gradient"}, executor=LocalExecutor(1))
-    ds = gsim.open_sweep(p)
+    ds = gsim.open_sweep(p, layout="flat")
     for i in range(3):
         k, b = float(ds["kappa"][i]), float(ds["beta"][i])
         one = gsim.simulate(sc.with_overrides(kappa=k, beta=b), "gradient", t1=2025)
@@ -97,7 +97,7 @@ def test_scenario_events_apply_in_sweeps_as_in_single_runs(tmp_path):
                                       "value": 0.08, "year": 2024.0},))
     p = tmp_path / "s.zarr"
     sweep(p, sc, {"samples": 2, "t1": 2026, "policies": "market"}, executor=LocalExecutor(2))
-    ds = gsim.open_sweep(p)
+    ds = gsim.open_sweep(p, layout="flat")
     for i in range(2):
         k = float(ds["kappa"][i])
         one = gsim.simulate(sc.with_overrides(kappa=k), "market", t1=2026)
@@ -130,7 +130,7 @@ def test_failed_runs_are_recorded_while_others_complete(tmp_path):
     p = tmp_path / "f.zarr"
     rep = sweep(p, sc, {"samples": 16, "sampler": "mc", "t1": 2025, "policies": "none,market",
                         "block_size": 4}, executor=LocalExecutor(2))
-    ds = gsim.open_sweep(p).load()
+    ds = gsim.open_sweep(p, layout="flat").load()
     status = ds["status"].values
     invalid = ds["kappa"].values <= 0
     blown = (ds["phi_w"].values == 50.0) & ~invalid
@@ -191,7 +191,7 @@ def test_summary_matches_the_data(reference):
     from gsim.sweeps.analysis import summarize
 
     s = summarize(reference, [2025])
-    ds = gsim.open_sweep(reference)
+    ds = gsim.open_sweep(reference, layout="flat")
     v = ds["real_gdp"].sel(time=2025).values.reshape(12, 4)
     row = s.stats[(s.stats.indicator == "real_gdp") & (s.stats.policy == "gradient")].iloc[0]
     assert row["median"] == np.median(v[:, 3]) and row["n"] == 12
@@ -214,7 +214,7 @@ def test_export_netcdf_and_csv(reference, tmp_path):
     res = CliRunner().invoke(main, ["export", str(reference), "--netcdf", str(nc), "--csv", str(csv)])
     assert res.exit_code == 0, res.output
     a = xr.open_dataset(nc)
-    b = gsim.open_sweep(reference)
+    b = gsim.open_sweep(reference, layout="flat")
     np.testing.assert_array_equal(a["gdp"].values, b["gdp"].values)
     assert list(a["policy"].values[:2]) == ["none", "market"]
     a.close()
@@ -223,7 +223,7 @@ def test_export_netcdf_and_csv(reference, tmp_path):
     assert {"run", "sample", "policy", "kappa", "time", "real_gdp", "gdp[Beijing]",
             "overcapacity[labor]", "region.gdp[Tibet]"} <= set(df.columns)
     assert df["real_gdp"].to_numpy() == pytest.approx(b["real_gdp"].values.reshape(-1))
-    res = CliRunner().invoke(main, ["summary", str(reference), "--years", "2024,2025"])
+    res = CliRunner().invoke(main, ["summary", str(reference), "--years", "2024,2025", "--all"])
     assert res.exit_code == 0 and "== 2024" in res.output and "== 2025" in res.output
     res = CliRunner().invoke(main, ["summary", str(reference), "--years", "2031"])
     assert res.exit_code == 2 and "year 2031 is not a saved time" in res.output

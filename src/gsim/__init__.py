@@ -1,17 +1,19 @@
 """gsim: a compiled system-dynamics simulator of gradient industrial transfer between regions.
 
 The public API: `load_scenario`, `simulate` (one run as an xarray Dataset), `sweep` /
-`resume` (Monte Carlo sweeps into a Zarr store), `open_sweep` (a store as a Dataset), and
-`hookimpl` for plugin authors. See README.md and docs/.
+`resume` (Monte Carlo sweeps into a Zarr store), `open_sweep` (a store as a Dataset),
+`claims` (how often each policy claim holds in a store), and `hookimpl` for plugin authors.
+See README.md and docs/.
 """
 
 from gsim._version import __version__
+from gsim.analysis.claims import claims
 from gsim.api import RunFailed, simulate
 from gsim.hookspecs import hookimpl
 from gsim.scenario import Scenario, ScenarioError, load_scenario
 from gsim.sweeps import open_sweep, resume, sweep
 
 __all__ = [
-    "RunFailed", "Scenario", "ScenarioError", "__version__", "hookimpl", "load_scenario",
+    "RunFailed", "Scenario", "ScenarioError", "__version__", "claims", "hookimpl", "load_scenario",
     "open_sweep", "resume", "simulate", "sweep",
 ]

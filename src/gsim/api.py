@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gsim.events import Event, EventError, EventSetup, build_events
+from gsim.groups import group_aggregates, sending_mask
 from gsim.indicators import add_indicators
 from gsim.integrate import TimeGrid, batch_from_scenario, run_batch
 from gsim.output import provenance, to_dataset
@@ -91,7 +92,9 @@ def run_scenario(
         raise RunFailed(f"run failed ({policy}, {method}, dt={grid.dt:g}): {why}")
     attrs = provenance(sc, "simulation", policy=policy, method=method, dt=grid.dt,
                        t0=grid.t0, t1=grid.t1, policy_params=repr(params))
-    return ScenarioRun(sc, result.times, {k: v[0] for k, v in result.values.items()}, attrs)
+    values = {k: v[0] for k, v in result.values.items()}
+    values.update(group_aggregates(values, sending_mask(sc)))
+    return ScenarioRun(sc, result.times, values, attrs)
 
 
 def simulate(

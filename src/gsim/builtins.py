@@ -1,10 +1,11 @@
-"""The built-in plugins: gsim's own policies and event types register through the same hooks
+"""The built-in plugins: gsim's own policies, event types and claims register through the same hooks
 as any third party's, so `gsim plugins` lists them and they can be disabled by name."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from gsim.claims import BUILTIN_CLAIMS, Claim
 from gsim.events import BUILTIN_EVENT_TYPES, EventType
 from gsim.hookspecs import hookimpl
 from gsim.policies import Policy
@@ -29,8 +30,18 @@ class BuiltinEvents:
             register(et)
 
 
+class BuiltinClaims:
+    """The six claims of the gradient-transfer argument (docs/claims.md)."""
+
+    @hookimpl
+    def gsim_register_claims(self, register: Callable[[Claim], None]) -> None:
+        for claim in BUILTIN_CLAIMS:
+            register(claim)
+
+
 # plugin name -> plugin object, registered in this order by every plugin manager
 BUILTIN_PLUGINS: dict[str, object] = {
     "gsim.policies.builtin": BuiltinPolicies(),
     "gsim.events": BuiltinEvents(),
+    "gsim.claims": BuiltinClaims(),
 }

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import pluggy
 
+from gsim.claims import Claim
 from gsim.events import EventType
 from gsim.indicators import Indicator
 from gsim.policies import Policy
@@ -60,6 +61,18 @@ def gsim_register_indicators(register: Callable[[Indicator], None]) -> None:
     with ``time`` first, e.g. another inequality index) from a result Dataset; `simulate`
     adds every registered indicator to its result. See `gsim.indicators.Indicator`; names
     must be unique and must not shadow a variable of the model's output.
+    """
+
+
+@hookspec
+def gsim_register_claims(register: Callable[[Claim], None]) -> None:
+    """Register policy claims by calling ``register(Claim(...))`` once per claim.
+
+    Not firstresult, not historic: called once for every plugin when gsim first needs the
+    claim table (`gsim claims`, `gsim.claims`). A claim names measures (an output of a sweep
+    store, at a year or cumulated from t0, higher or lower) that must all move the claimed way
+    for a policy against a baseline, and the (policy, baseline) pairs to compare. See
+    `gsim.claims.Claim`; ids must be unique identifiers.
     """
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gsim._version import MODEL, __version__
+from gsim.groups import group_labels
 from gsim.model.layout import VARIABLES
 from gsim.scenario import Scenario
 
@@ -38,6 +39,13 @@ def provenance(sc: Scenario, what: str, **extra: object) -> dict[str, object]:
     return attrs
 
 
+REGION_GROUP_ATTRS = {
+    "long_name": "sending or receiving region",
+    "description": "sending: GDP per capita at t0 above the population-weighted mean (or listed in "
+                   "scenario.sending); the same under every policy",
+}
+
+
 def region_coords(sc: Scenario) -> dict[str, tuple]:
     rg = sc.regions
     return {
@@ -48,6 +56,7 @@ def region_coords(sc: Scenario) -> dict[str, tuple]:
                 {"units": "degrees_north", "standard_name": "latitude"}),
         "lon": ("region", np.asarray(rg.lon, float),
                 {"units": "degrees_east", "standard_name": "longitude"}),
+        "region_group": ("region", group_labels(sc), REGION_GROUP_ATTRS),
         "tier": ("tier", list(sc.tiers), {"long_name": "industry tier, least to most sophisticated"}),
     }
 

@@ -4,7 +4,7 @@ External plugins come from the entry-point group ``gsim``. The environment varia
 ``GSIM_DISABLE_PLUGINS`` (a comma-separated list of plugin names or distribution names, or
 ``*`` for every external plugin) is read when a manager is built, never at import time.
 
-Registries (policies, event types, indicators) are built once per manager, the first time
+Registries (policies, event types, indicators, claims) are built once per manager, the first time
 they are needed, and every registered thing is checked then (policies get a probe call), so a
 faulty plugin fails early with its name in the message.
 """
@@ -26,6 +26,7 @@ import pluggy
 from gsim import hookspecs
 from gsim._version import __version__
 from gsim.builtins import BUILTIN_PLUGINS
+from gsim.claims import Claim
 from gsim.events import EventType
 from gsim.indicators import Indicator
 from gsim.model.layout import VARIABLES
@@ -124,6 +125,9 @@ class GsimPluginManager(pluggy.PluginManager):
 
     def indicators(self) -> dict[str, Indicator]:
         return self.registry(INDICATORS)
+
+    def claims(self) -> dict[str, Claim]:
+        return self.registry(CLAIMS)
 
 
 def disabled_from_env(environ: Any = None) -> frozenset[str]:
@@ -244,7 +248,7 @@ def _call(plugin_name: str, hook: str, impl, **kwargs) -> None:
         ) from exc
 
 
-T = TypeVar("T", Policy, EventType, Indicator)
+T = TypeVar("T", Policy, EventType, Indicator, Claim)
 
 
 @dataclass(frozen=True)
@@ -285,9 +289,16 @@ def _check_indicator(ind: Indicator, plugin: str) -> None:
         )
 
 
+def _check_claim(claim: Claim, plugin: str) -> None:
+    problem = claim.problem()
+    if problem:
+        raise PluginError(f"plugin {plugin}: {problem}")
+
+
 POLICIES: Kind[Policy] = Kind("gsim_register_policies", Policy, "policy", _check_policy)
 EVENT_TYPES: Kind[EventType] = Kind("gsim_register_events", EventType, "event type", _check_event_type)
 INDICATORS: Kind[Indicator] = Kind("gsim_register_indicators", Indicator, "indicator", _check_indicator)
+CLAIMS: Kind[Claim] = Kind("gsim_register_claims", Claim, "claim", _check_claim)
 
 
 def collect(pm: pluggy.PluginManager, kind: Kind[T]) -> dict[str, T]:
@@ -369,10 +380,10 @@ def indicators() -> dict[str, Indicator]:
 
 
 def registered_by(pm: GsimPluginManager) -> dict[str, dict[str, list[str]]]:
-    """plugin name -> {"policies": [...], "events": [...], "indicators": [...]}."""
+    """plugin name -> {"policies": [...], "events": [...], "indicators": [...], "claims": [...]}."""
     out: dict[str, dict[str, list[str]]] = {}
     for kind, table in (("policies", pm.policies()), ("events", pm.event_types()),
-                        ("indicators", pm.indicators())):
+                        ("indicators", pm.indicators()), ("claims", pm.claims())):
         for name, thing in table.items():
             out.setdefault(thing.plugin, {}).setdefault(kind, []).append(name)
     return out

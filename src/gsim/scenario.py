@@ -59,7 +59,7 @@ SHARE_TOL = 1e-6  # tolerance on Σ_s y_rs = 1
 DIVIDE_RTOL = 1e-9  # relative tolerance when checking that dt divides an interval
 
 _TOP_KEYS = ("scenario", "run", "params", "policies", "regions", "shares", "sweep", "events")
-_SCENARIO_KEYS = ("name", "regions", "tiers", "pairs")
+_SCENARIO_KEYS = ("name", "regions", "tiers", "pairs", "sending")
 _REGION_KEYS = ("name", "name_zh", "macro_region", "lat", "lon", "gdp", "population", "schooling", "shares")
 # CSV column -> Regions field
 _CSV_COLUMNS = {
@@ -127,6 +127,7 @@ class Scenario:
     nearest: int | None = None  # candidate pairs: None = all ordered pairs, k = k nearest
     sweep: dict[str, Any] | None = None  # the raw [sweep] table, validated by gsim.sweep
     events: tuple[dict[str, Any], ...] | None = None  # raw [[events]] tables (gsim.events)
+    sending: tuple[str, ...] | None = None  # sending regions if listed (gsim.groups), else computed
     source: str = "<default>"
 
     # Equality and hashing follow the canonical TOML (so `source` is ignored).
@@ -159,7 +160,8 @@ class Scenario:
         Keys: run settings (t0, t1, dt, save_every, policy_period, method, policy), scalar
         parameters (delta, ...), per-tier parameters (alpha=... as {tier: value} or a sequence
         in tier order), name, pairs ("all", k or {"nearest": k}), nearest (k) and policies
-        ({policy: {key: value}}, merged into the current policy parameters).
+        ({policy: {key: value}}, merged into the current policy parameters) and sending (a list
+        of sending region names, see `gsim.groups`).
         """
         return _with_overrides(self, kw)
 
@@ -334,6 +336,7 @@ def _from_doc(doc: dict, ctx: _Ctx, base: Any) -> Scenario:
 
     # pairs
     nearest = _pairs(ctx, sct.get("pairs", "all"), len(regions))
+    sending = _sending(ctx, sct.get("sending"), regions)
 
     # [policies]
     policy_params = _policies(ctx, doc.get("policies", {}), tiers, run.policy)
@@ -366,6 +369,7 @@ def _from_doc(doc: dict, ctx: _Ctx, base: Any) -> Scenario:
         nearest=nearest,
         sweep=sweep,
         events=events,
+        sending=sending,
         source=ctx.file,
     )
     _check_events(ctx, sc)
@@ -665,6 +669,25 @@ def _pairs(ctx: _Ctx, v: Any, R: int) -> int | None:
     raise AssertionError  # unreachable
 
 
+def _sending(ctx: _Ctx, v: Any, regions: Regions) -> tuple[str, ...] | None:
+    """scenario.sending: the sending regions by name (the others receive); None = computed."""
+    if v is None:
+        return None
+    fld = "scenario.sending"
+    if not isinstance(v, list):
+        ctx.fail(fld, f"expected an array of region names, got {_typename(v)} {_show(v)}")
+    for i, name in enumerate(v):
+        ctx.string(name, f"{fld}[{i}]")
+        if name not in regions.name:
+            close = difflib.get_close_matches(name, regions.name, n=1)
+            ctx.fail(fld, f"unknown region {name!r}" + (f" (did you mean '{close[0]}'?)" if close else ""))
+    if len(set(v)) != len(v):
+        ctx.fail(fld, "duplicate region")
+    if not 1 <= len(v) < len(regions):
+        ctx.fail(fld, f"must list at least one region and not all {len(regions)}, so both groups have regions")
+    return tuple(v)
+
+
 def _policy_value(ctx: _Ctx, v: Any, default: Any, fld: str, tiers: tuple[str, ...], spec: ParamSpec | None) -> Any:
     key = fld.rsplit(".", 1)[-1]
     if isinstance(default, bool):
@@ -783,6 +806,8 @@ def _to_doc(sc: Scenario) -> dict[str, Any]:
         }
         for i in range(len(rg))
     ]
+    if sc.sending is not None:
+        doc["scenario"]["sending"] = list(sc.sending)
     if sc.sweep is not None:
         doc["sweep"] = _plain(sc.sweep)
     if sc.events:
@@ -828,6 +853,8 @@ def _with_overrides(sc: Scenario, kw: dict[str, Any]) -> Scenario:
             doc["scenario"]["pairs"] = {"nearest": v}
         elif k == "pairs":
             doc["scenario"]["pairs"] = v if isinstance(v, (str, dict)) else {"nearest": v}
+        elif k == "sending":
+            doc["scenario"]["sending"] = list(v) if isinstance(v, (list, tuple)) else v
         elif k == "policies":
             if not isinstance(v, dict):
                 raise ScenarioError(f"{sc.source}: policies: expected a dict of policy tables")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 
 import click
+from rich.console import Console
 
 from gsim._version import __version__
+from gsim.claims import ClaimError
 from gsim.events import EventError
 from gsim.indicators import IndicatorError
 from gsim.plugins import PluginError, get_plugin_manager, register_commands
@@ -15,7 +18,7 @@ from gsim.scenario import Scenario, ScenarioError, load_scenario
 from gsim.sweeps import StoreError, SweepSpecError
 
 PLUGIN_ERRORS = (PluginError, PolicyError, EventError, IndicatorError)
-USER_ERRORS = (ScenarioError, SweepSpecError, StoreError)
+USER_ERRORS = (ScenarioError, SweepSpecError, StoreError, ClaimError)
 
 
 class PluginFailure(click.ClickException):
@@ -82,6 +85,21 @@ class _PluginGroup(click.Group):
 @click.version_option(__version__, prog_name="gsim")
 def main() -> None:
     """gsim: simulate gradient industrial transfer between regions."""
+
+
+def parse_years(years: str | None) -> list[float] | None:
+    """'2030,2050' -> [2030.0, 2050.0]; a one-line usage error otherwise."""
+    if not years:
+        return None
+    try:
+        return [float(y) for y in years.split(",")]
+    except ValueError:
+        raise UsageFailure(f"--years: expected numbers separated by commas, got {years!r}") from None
+
+
+def console() -> Console:
+    """A rich console: the terminal's width, or 100 columns when writing to a file or pipe."""
+    return Console(width=None if sys.stdout.isatty() else 100, highlight=False)
 
 
 def load_scenario_or_fail(path: str | None = None) -> Scenario:

@@ -161,7 +161,7 @@ def plugins_cmd(as_json: bool) -> None:
         click.echo(f"{r['name']} {r['version']}{dist} ({kind})")
         if r["hooks"]:
             click.echo(f"  hooks: {', '.join(r['hooks'])}")
-        for k in ("policies", "events", "indicators"):
+        for k in ("policies", "events", "indicators", "claims"):
             if r.get(k):
                 click.echo(f"  {k}: {', '.join(r[k])}")
     if not any(r["disabled"] for r in rows):

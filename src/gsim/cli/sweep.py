@@ -9,7 +9,8 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from gsim.cli.base import UsageFailure, main, one_line
+from gsim.analysis import quicklook
+from gsim.cli.base import UsageFailure, console, main, one_line, parse_years
 from gsim.sweeps import analysis, engine
 
 EXIT_PLUGIN_FAULTS = 3  # the sweep completed, but a plugin failed for some runs
@@ -95,10 +96,13 @@ def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, s
     if resume_store and "block_size" in options:
         raise UsageFailure("--block-size cannot change on --resume (the store's chunks fix it)")
     executor: engine.Executor
-    if scheduler or dask_workers:
-        executor = engine.DaskExecutor(scheduler=scheduler, n_workers=dask_workers)
-    else:
-        executor = engine.LocalExecutor(workers)
+    try:
+        if scheduler or dask_workers:
+            executor = engine.DaskExecutor(scheduler=scheduler, n_workers=dask_workers)
+        else:
+            executor = engine.LocalExecutor(workers)
+    except ValueError as e:  # e.g. GSIM_WORKERS
+        raise UsageFailure(one_line(e)) from None
     show = sys.stderr.isatty() if progress is None else progress
     path = resume_store or out or "sweep.zarr"
     try:
@@ -126,31 +130,46 @@ def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, s
         click.echo(f"gsim: {len(report.faults)} run(s) stopped by a plugin fault{more}; they are stored "
                    "with status plugin_fault, every other run is complete", err=True)
     if show_summary:
-        click.echo(analysis.format_summary(analysis.summarize(path)), nl=False)
+        _print_quicklook(path, None, None)
     if report.faults:
         sys.exit(EXIT_PLUGIN_FAULTS)
+
+
+def _print_quicklook(store, years, baseline) -> None:
+    """The readable summary (gsim.analysis.quicklook)."""
+    con = console()
+    for item in quicklook.render(quicklook.quicklook(store, years, baseline)):
+        con.print(item)
 
 
 @main.command("summary")
 @click.argument("store")
 @click.option("--years", default=None, metavar="Y1,Y2,...",
-              help="Years to report [default: the sweep's years, else the last year].")
+              help="Years to report [default: the last of the sweep's years; with --all: the "
+                   "sweep's years, else the last year].")
+@click.option("--baseline", default=None, metavar="POLICY",
+              help="Policy the others are compared with [default: none, else the first].")
+@click.option("--all", "full", is_flag=True,
+              help="Every statistic: per policy median [5%, 95%], win shares of every pair.")
 @click.option("--csv", "csv_path", default=None, metavar="FILE",
               help="Also write the statistics and win shares as CSV (FILE, FILE.wins.csv).")
-def summary_command(store, years, csv_path):
-    """Per policy: median and 5-95% range of each indicator; paired win shares."""
+def summary_command(store, years, baseline, full, csv_path):
+    """A quick look at a sweep: per indicator, the baseline policy's median and each other
+    policy's median paired change and share of samples better (fits 100 columns); --all
+    for every policy's median and 5-95% range and every pair's win shares."""
+    ys = parse_years(years)
     try:
-        ys = [float(y) for y in years.split(",")] if years else None
-    except ValueError:
-        raise UsageFailure(f"--years: expected numbers separated by commas, got {years!r}") from None
-    try:
-        s = analysis.summarize(store, ys)
+        s = analysis.summarize(store, ys) if full or csv_path else None
     except ValueError as e:
         raise UsageFailure(one_line(e)) from None
-    click.echo(analysis.format_summary(s), nl=False)
-    if csv_path:
+    if s is not None and full:
+        click.echo(analysis.format_summary(s), nl=False)
+    else:
+        _print_quicklook(store, ys, baseline)
+    if s is not None and csv_path:
         s.stats.to_csv(csv_path, index=False)
         s.wins.to_csv(f"{csv_path}.wins.csv", index=False)
+
 
 @main.command("export")
 @click.argument("store")

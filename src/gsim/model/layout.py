@@ -21,6 +21,7 @@ from numba import njit
 from gsim.params import READY_THRESHOLD, SCALAR_PARAMS, TIER_PARAMS
 
 RT, R_, T_, O_ = ("region", "tier"), ("region",), ("tier",), ()
+GROUPS = ("sending", "receiving")  # the two region groups of gsim.groups
 
 SCALAR_NAMES: tuple[str, ...] = tuple(SCALAR_PARAMS)
 SP: dict[str, int] = {name: i for i, name in enumerate(SCALAR_NAMES)}
@@ -37,7 +38,7 @@ class Variable(NamedTuple):
     dims: tuple[str, ...]
     units: str
     long_name: str
-    where: str  # "state" (a stock) or the observation array: "rs", "r", "s", "o0"
+    where: str  # "state" (a stock), an observation array ("rs", "r", "s", "o0"), or "groups"
 
 
 _OBS_OF_DIMS = {RT: "rs", R_: "r", T_: "s", O_: "o0"}
@@ -79,7 +80,17 @@ VARIABLES: dict[str, Variable] = {
     "failed_transfer_share": _var(
         O_, "1", f"share of transfers into tiers the receiver is not ready for (m < {READY_THRESHOLD:g})"),
     "lost_capital": _var(O_, "bn CNY/yr", "capital wasted by failed arrivals and by moving"),
+    # aggregates of the sending and receiving regions (gsim.groups), computed after a run
+    **{f"real_output_{g}": Variable(O_, "bn CNY/yr", f"real output of the {g} regions at base-year prices", "groups")
+       for g in GROUPS},
+    **{f"sui_{g}": Variable(O_, "1", f"GDP-weighted structural upgrading index of the {g} regions", "groups")
+       for g in GROUPS},
+    **{f"technology_{g}": Variable(O_, "1", f"geometric mean TFP A over the {g} regions' region-tiers", "groups")
+       for g in GROUPS},
+    **{f"skills_{g}": Variable(O_, "years", f"labour-force-weighted mean years of schooling of the {g} regions",
+                               "groups") for g in GROUPS},
 }
+GROUP_AGGREGATES: tuple[str, ...] = tuple(n for n, v in VARIABLES.items() if v.where == "groups")
 
 STOCKS: tuple[str, ...] = tuple(n for n, v in VARIABLES.items() if v.where == "state")
 STOCK: dict[str, int] = {name: i for i, name in enumerate(STOCKS)}

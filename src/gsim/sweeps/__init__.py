@@ -4,7 +4,7 @@ Public API (`sweep`, `resume` and `open_sweep` also as ``gsim.sweep`` etc.):
 
 - `sweep(store, scenario=None, options=None, *, executor=None, progress=None)`
 - `resume(store, scenario=None, options=None, *, executor=None, progress=None)`
-- `open_sweep(store) -> xarray.Dataset` (lazy)
+- `open_sweep(store, layout="paired") -> xarray.Dataset` (lazy; layout "paired" or "flat")
 - `summarize(store, years=None)`, `export_netcdf(store, path)`, `export_csv(store, path)`
 - executors `LocalExecutor(workers)`, `DaskExecutor(scheduler=..., n_workers=...)`
 

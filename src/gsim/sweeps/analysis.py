@@ -7,9 +7,10 @@ at a time), so memory does not grow with the number of runs beyond a few floats 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,7 +48,11 @@ class Summary:
     by_status: dict[str, dict[str, int]]  # policy -> status name -> runs (all statuses)
 
 
-def _years_index(times: np.ndarray, years: Iterable[float] | None, default: Iterable[float]) -> list[int]:
+def years_index(times: np.ndarray, years: Iterable[float] | None, attrs: Mapping[str, Any]) -> list[int]:
+    """Indices into a store's saved `times` of `years`; by default the sweep's own `years`
+    that were saved, else the last saved time. ValueError names a year that is not saved."""
+    spec_years = json.loads(attrs["sweep_spec"]).get("years", [])
+    default = [y for y in spec_years if np.isclose(times, y).any()]
     years = list(years or default or [times[-1]])
     out = []
     for y in years:
@@ -65,8 +70,7 @@ def summarize(store: str | Path, years: Iterable[float] | None = None) -> Summar
     pols = list(g.attrs["policies"])
     P = len(pols)
     times = np.asarray(g["time"][:])
-    spec_years = json.loads(g.attrs["sweep_spec"]).get("years", [])
-    tis = _years_index(times, years, [y for y in spec_years if np.isclose(times, y).any()])
+    tis = years_index(times, years, g.attrs)
     status = np.asarray(g["status"][:]).reshape(-1, P)
     ok = status == st.STATUS_OK
     tiers = [str(t) for t in g["tier"][:]]
@@ -169,7 +173,7 @@ def _portable(ds):
 
 def export_netcdf(store: str | Path, path: str | Path) -> None:
     """The whole store as one netCDF-4 file, written chunk by chunk."""
-    ds = _portable(st.open_sweep(store))
+    ds = _portable(st.open_sweep(store, layout="flat"))
     ds.to_netcdf(path, engine="netcdf4")
 
 
@@ -179,16 +183,16 @@ def export_csv(store: str | Path, path: str | Path) -> int:
     Written one chunk of runs at a time; returns the number of rows."""
     import pandas as pd
 
-    ds = st.open_sweep(store)
+    ds = st.open_sweep(store, layout="flat")
     chunk = int(ds.chunks["run"][0]) if ds.chunks.get("run") else ds.sizes["run"]
     n = ds.sizes["run"]
     times = ds["time"].values
     regions = [str(r) for r in ds["region"].values]
     tiers = [str(t) for t in ds["tier"].values]
-    run_vars = [c for c in ds.coords if ds[c].dims == ("run",) and c != "run"]
-    region_inputs = [c for c in ds.coords if ds[c].dims == ("run", "region")]
-    data_vars = [v for v in ds.data_vars if ds[v].dims[:2] == ("run", "time")]
-    per_run = [v for v in ds.data_vars if ds[v].dims == ("run",)]
+    run_vars = [str(c) for c in ds.coords if ds[c].dims == ("run",) and c != "run"]
+    region_inputs = [str(c) for c in ds.coords if ds[c].dims == ("run", "region")]
+    data_vars = [str(v) for v in ds.data_vars if ds[v].dims[:2] == ("run", "time")]
+    per_run = [str(v) for v in ds.data_vars if ds[v].dims == ("run",)]
     rows = 0
     with open(path, "w", newline="") as fh:
         for r0 in range(0, n, chunk):

@@ -25,10 +25,12 @@ import numpy as np
 from gsim._version import __version__
 from gsim.api import resolve_policy, scenario_events
 from gsim.events import Event
+from gsim.groups import INPUTS as GROUP_INPUTS
+from gsim.groups import group_aggregates, sending_mask
 from gsim.integrate import RunStatus, TimeGrid, batch_from_scenario, run_batch
 from gsim.model.calibrate import calibrate
 from gsim.model.inputs import BatchInputs
-from gsim.model.layout import OBS, VARIABLES
+from gsim.model.layout import GROUP_AGGREGATES, OBS, VARIABLES
 from gsim.output import provenance
 from gsim.policies import Policy
 from gsim.scenario import Scenario, load_scenario, loads_scenario
@@ -36,8 +38,9 @@ from gsim.sweeps import store as st
 from gsim.sweeps.sampling import apply_values, sampled_values
 from gsim.sweeps.spec import SweepSpec, config_hash, parse_spec
 
-# what `--save indicators` keeps: the national indicators and the per-tier overcapacity, margin
-INDICATORS = OBS["o0"] + ("overcapacity", "margin")
+# what `--save indicators` keeps: the national indicators, the per-tier overcapacity and
+# margin, and the aggregates of the sending and receiving regions
+INDICATORS = OBS["o0"] + ("overcapacity", "margin") + GROUP_AGGREGATES
 
 
 def save_names(level: str) -> tuple[str, ...]:
@@ -145,14 +148,17 @@ def compute_block(plan: Plan, b: int, parallel: bool) -> st.BlockData:
     fail_time = np.full(n * P, np.nan)
     fail_stock = np.full(n * P, -1, np.int8)
     faults: dict[int, str] = {}
+    sending = sending_mask(sc)
+    need = set(plan.save_names) | set(GROUP_INPUTS)  # what the group aggregates are made of
     for p, (pol, params) in enumerate(plan.policies):
         # events may edit the parameter arrays: each policy starts from the sampled inputs
         res = run_batch(inp.with_params(), plan.grid, pol, params, method=plan.method,
-                        tiers=sc.tiers, regions=sc.regions.name, save=set(plan.save_names),
+                        tiers=sc.tiers, regions=sc.regions.name, save=need,
                         parallel=parallel, cal=cal, events=plan.events)
+        vals = {**res.values, **group_aggregates(res.values, sending)}
         rows = slice(p, n * P, P)
         for name in plan.save_names:
-            outputs[name][rows] = res.values[name]
+            outputs[name][rows] = vals[name]
         status[rows] = res.status
         fail_time[rows] = res.fail_time
         fail_stock[rows] = st.stock_of_index(res.fail_index, R, S)
@@ -208,8 +214,8 @@ class LocalExecutor:
 
     workers: int | None = None
 
-    def check(self) -> None:
-        resolve_workers(self.workers)
+    def __post_init__(self) -> None:
+        resolve_workers(self.workers)  # a bad -j or GSIM_WORKERS fails before anything starts
 
     def run(self, plan: Plan, blocks: Iterable[int], write: WriteFn) -> None:
         j = resolve_workers(self.workers)
@@ -260,7 +266,7 @@ class DaskExecutor:
     n_workers: int | None = None
     max_in_flight: int | None = None
 
-    def check(self) -> None:
+    def __post_init__(self) -> None:
         if self.n_workers is not None and self.n_workers < 1:
             raise ValueError(f"--dask-workers must be >= 1, got {self.n_workers}")
 
@@ -396,7 +402,6 @@ def sweep(
     sc = _scenario(scenario)
     plan = make_plan(sc, parse_spec(sc, options))
     executor = executor or LocalExecutor()
-    executor.check()  # e.g. a bad GSIM_WORKERS: refuse before creating the store
     g = st.create_store(store, plan, plan.attrs())
     return _execute(g, plan, executor, progress, str(store))
 
@@ -407,6 +412,10 @@ def check_resumable(g, path: str, expect_hash: str | None = None) -> Plan:
             f"{path} was written by gsim {g.attrs.get('gsim_version')}, this is gsim "
             f"{__version__}; results would not be comparable, start a new store")
     plan = plan_from_store(g)
+    missing = [n for n in plan.save_names if n not in g]
+    if missing:
+        raise st.StoreError(f"{path} lacks the outputs {', '.join(missing)} of this gsim (written by an "
+                            "earlier build of it); start a new store")
     if plan.config_hash != g.attrs.get("config_hash"):
         raise st.StoreError(f"{path}: its configuration does not reproduce its config hash "
                             "(different gsim plugins or policies installed?); start a new store")
@@ -442,5 +451,4 @@ def resume(
         expect = make_plan(sc, parse_spec(sc, {**own, **options})).config_hash
     plan = check_resumable(g, str(store), expect)
     executor = executor or LocalExecutor()
-    executor.check()
     return _execute(g, plan, executor, progress, str(store))

@@ -1,0 +1,125 @@
+"""The quick look at a sweep that `gsim summary` prints: one table per year, 100 columns wide.
+
+Per indicator: the baseline policy's median and 5-95 % range over its ok runs, and for each
+other policy the median paired change against the baseline (in % of the baseline's value,
+or absolute where that is 0) with the share of samples in which the policy is better. The
+store is read one variable and the chosen years at a time, like the claims.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from gsim.analysis.claims import Measure, PairedStore, _quantiles, counts_line, paired_stats, percent
+from gsim.claims import ClaimError
+from gsim.sweeps.analysis import BETTER
+
+GROUP_ROWS = {"real_output_sending": +1, "real_output_receiving": +1}  # after BETTER's rows
+
+
+@dataclass
+class QuickLook:
+    """rows: one dict per (indicator, year): label, units, year, base (median, p5, p95) and,
+    per other policy, its paired stats (`gsim.analysis.claims.paired_stats`)."""
+
+    store: str
+    baseline: str
+    policies: list[str]
+    years: np.ndarray
+    counts: dict[str, int]
+    samples: int
+    replicates: int
+    rows: list[dict]
+
+
+def quicklook(store: str | Path, years: Iterable[float] | None = None,
+              baseline: str | None = None) -> QuickLook:
+    """The quick look at `years` (default: the last of the sweep's years) against `baseline`
+    (default: ``none`` if the sweep has it, else its first policy)."""
+    ps = PairedStore(store, years, last_only=years is None)
+    if baseline is None:
+        baseline = "none" if "none" in ps.policies else ps.policies[0]
+    if baseline not in ps.policies:
+        raise ClaimError(f"{ps.path}: --baseline {baseline}: not a policy of the store "
+                         f"({', '.join(ps.policies)})")
+    ib = ps.policy_index(baseline)
+    rows = []
+    for name, better in {**BETTER, **GROUP_ROWS}.items():
+        if not ps.has(name):
+            continue
+        units = ps.units(name)
+        tiers = range(len(ps.tiers)) if "tier" in ps.dims(name) else [None]
+        for s in tiers:
+            m = Measure(name, better or 1, tier=s)
+            v = ps.values(m)
+            base = _quantiles(v[:, ib])
+            for j, year in enumerate(ps.years):
+                row = {"label": m.label(ps.tiers), "units": units, "year": year, "better": better,
+                       "base": base[:, j], "vs": {}}
+                for p, pol in enumerate(ps.policies):
+                    if p != ib:
+                        st = paired_stats(v[:, p, j:j + 1], v[:, ib, j:j + 1], better or 1)
+                        row["vs"][pol] = {k: float(x[0]) for k, x in st.items()}
+                rows.append(row)
+    return QuickLook(ps.path, baseline, ps.policies, ps.years, ps.counts(),
+                     int(ps.attrs["samples"]), int(ps.attrs["replicates"]), rows)
+
+
+def human(x: float, sig: int = 4) -> str:
+    """`sig` significant digits, large numbers with a suffix: 580717 -> '580.7k', 1694 ->
+    '1694' (3 digits: '1.69k'), 0.06285 -> '0.06285'; NaN -> '-'."""
+    if not np.isfinite(x):
+        return "-"
+    s = f"{x:.{sig}g}"
+    if "e+" in s:
+        for size, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+            if abs(x) >= size:
+                return f"{x / size:.{sig}g}{suffix}"
+    return s
+
+
+def signed_pct(x: float) -> str:
+    """+1.8 %, -0.25 %, -0.0043 %, +12 %."""
+    if not np.isfinite(x):
+        return "-"
+    return f"{x:+.0f} %" if abs(x) >= 10 else f"{x:+.1f} %" if abs(x) >= 1 else f"{x:+.2g} %"
+
+
+def _change(st: dict, better: int) -> str:
+    change = signed_pct(st["effect_pct"]) if np.isfinite(st["effect_pct"]) else \
+        ("+" if st["effect"] > 0 else "") + human(st["effect"], 3)
+    return f"{change} ({percent(st['share'])} %)" if better else change
+
+
+def render(q: QuickLook) -> list:
+    """Rich renderables: a header line, then one table per year."""
+    out: list = [Text(counts_line({**q.counts, "store": q.store, "samples": q.samples,
+                                  "replicates": q.replicates, "policies": q.policies}))]
+    others = [p for p in q.policies if p != q.baseline]
+    for year in q.years:
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True,
+                      title=f"{year:g}: {q.baseline} (median) and the change of each other policy against it",
+                      title_justify="left", title_style="bold")
+        table.add_column("indicator", no_wrap=True)
+        table.add_column("units", no_wrap=True)
+        table.add_column(q.baseline, justify="right", no_wrap=True)
+        for p in others:
+            table.add_column(p, justify="right", no_wrap=True)
+        for row in (r for r in q.rows if r["year"] == year):
+            table.add_row(Text(row["label"]), Text(row["units"]), Text(human(row["base"][0])),
+                          *[Text(_change(row["vs"][p], row["better"])) for p in others])
+        out.append(table)
+    out.append(Text(f"Median of {q.baseline}'s ok runs; for each other policy the median paired change "
+                    f"against {q.baseline} (same inputs), in % of {q.baseline}'s value (in the "
+                    "indicator's units where that is 0), and the share of samples in which it is "
+                    "better: higher real_gdp, sui, rd_share, margin, real output; lower theil, "
+                    "overcapacity, failed_transfer_share, lost_capital. Ranges, every pair: --all; "
+                    "claims: gsim claims.", style="dim"))
+    return out
