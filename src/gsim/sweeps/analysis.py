@@ -161,6 +161,7 @@ def _portable(ds):
         v = ds[name]
         if v.dtype.kind in "TO":  # labels (at most one per run): loaded as fixed-width strings
             fixed = v.copy(data=np.asarray(v.values).astype(object).astype(str))
+            fixed.encoding = {}  # not the store's StringDType
             ds = ds.assign_coords({name: fixed}) if name in ds.coords else ds.assign({name: fixed})
         elif v.dtype == bool:
             ds = ds.assign_coords({name: v.astype("i1")}) if name in ds.coords else ds.assign({name: v.astype("i1")})
@@ -184,7 +185,7 @@ def export_csv(store: str | Path, path: str | Path) -> int:
     import pandas as pd
 
     ds = st.open_sweep(store, layout="flat")
-    chunk = int(ds.chunks["run"][0]) if ds.chunks.get("run") else ds.sizes["run"]
+    chunk = int(st.open_store(store)["status"].chunks[0])  # one block of runs at a time
     n = ds.sizes["run"]
     times = ds["time"].values
     regions = [str(r) for r in ds["region"].values]
