@@ -147,3 +147,37 @@ def test_resuming_a_store_whose_plugin_is_gone_is_a_clear_error(tmp_path):
     assert r.exit_code == 2, r.output
     assert "unknown policy 'picky_nan'" in r.output and "gsim plugins" in r.output
     assert "Traceback" not in r.output
+
+
+# --- plugin indicators in sweeps -------------------------------------------------------------
+def gdp_gap(ds):
+    """Real output of the richest region over the poorest's (a plugin indicator, time only)."""
+    return ds.real_output.max("region") / ds.real_output.min("region")
+
+
+def indicator_manager(*indicators):
+    def gsim_register_indicators(register):
+        for ind in indicators:
+            register(ind)
+
+    plug = types.SimpleNamespace(__name__="ind_plugin",
+                                 gsim_register_indicators=gsim.hookimpl(gsim_register_indicators))
+    return make_plugin_manager(load_entrypoints=False, extra=(plug,), strict=True)
+
+
+def test_plugin_indicators_are_saved_in_sweeps_and_summarised(tmp_path):
+    from gsim.indicators import Indicator
+
+    ind = Indicator("gdp_gap", gdp_gap, "1", "richest over poorest region's real output")
+    with use_plugin_manager(indicator_manager(ind)):
+        sweep(tmp_path / "s.zarr", SC, {**OPTS, "samples": 3, "policies": "none,market", "save": "regions"},
+              executor=LocalExecutor(1))
+        r = CliRunner().invoke(main, ["summary", str(tmp_path / "s.zarr")])
+    flat = open_sweep(tmp_path / "s.zarr", layout="flat")
+    assert flat["gdp_gap"].attrs["gsim_plugin"] == "ind_plugin"
+    assert flat["gdp_gap"].dims == ("run", "time")
+    # each run's value is the indicator of that run's saved per-region output
+    ro = flat["real_output"].values
+    np.testing.assert_array_equal(flat["gdp_gap"].values, ro.max(axis=2) / ro.min(axis=2))
+    assert r.exit_code == 0 and "gdp_gap" in r.output
+    assert any(row.indicator == "gdp_gap" for row in summarize(tmp_path / "s.zarr").stats.itertuples())

@@ -20,6 +20,7 @@ from rich.text import Text
 from gsim.analysis.claims import Measure, PairedStore, _quantiles, counts_line, paired_stats, percent
 from gsim.claims import ClaimError
 from gsim.sweeps.analysis import BETTER
+from gsim.sweeps.store import plugin_indicators
 
 GROUP_ROWS = {"real_output_sending": +1, "real_output_receiving": +1}  # after BETTER's rows
 
@@ -51,7 +52,9 @@ def quicklook(store: str | Path, years: Iterable[float] | None = None,
                          f"({', '.join(ps.policies)})")
     ib = ps.policy_index(baseline)
     rows = []
-    for name, better in {**BETTER, **GROUP_ROWS}.items():
+    plugin_rows = {name: 0 for name in plugin_indicators(ps.g)  # no better direction known
+                   if "region" not in ps.dims(name)}
+    for name, better in {**BETTER, **GROUP_ROWS, **plugin_rows}.items():
         if not ps.has(name):
             continue
         units = ps.units(name)

@@ -75,7 +75,8 @@ def summarize(store: str | Path, years: Iterable[float] | None = None) -> Summar
     ok = status == st.STATUS_OK
     tiers = [str(t) for t in g["tier"][:]]
     stats_rows, win_rows = [], []
-    for name, better in BETTER.items():
+    plugin = {n: 0 for n in st.plugin_indicators(g) if "region" not in g[n].metadata.dimension_names}
+    for name, better in {**BETTER, **plugin}.items():
         if name not in g:
             continue
         a = g[name]

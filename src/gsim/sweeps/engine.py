@@ -23,15 +23,17 @@ from typing import Any
 import numpy as np
 
 from gsim._version import __version__
-from gsim.api import resolve_policy, scenario_events
+from gsim.api import resolve_policy, run_scenario, scenario_events
 from gsim.events import Event
 from gsim.groups import INPUTS as GROUP_INPUTS
 from gsim.groups import group_aggregates, sending_mask
-from gsim.integrate import RunStatus, TimeGrid, batch_from_scenario, run_batch
+from gsim.indicators import Indicator, IndicatorError, add_indicators
+from gsim.integrate import BatchResult, RunStatus, TimeGrid, batch_from_scenario, run_batch
 from gsim.model.calibrate import calibrate
 from gsim.model.inputs import BatchInputs
 from gsim.model.layout import GROUP_AGGREGATES, OBS, VARIABLES
-from gsim.output import provenance
+from gsim.output import provenance, to_dataset
+from gsim.plugins import get_plugin_manager
 from gsim.policies import Policy
 from gsim.scenario import Scenario, load_scenario, loads_scenario
 from gsim.sweeps import store as st
@@ -71,6 +73,7 @@ class Plan:
     config_hash: str
     policies: tuple[tuple[Policy, dict[str, Any]], ...]
     events: tuple[Event, ...]
+    indicators: tuple[tuple[Indicator, tuple[str, ...]], ...] = ()  # plugin indicators, dims after time
 
     @property
     def n_policies(self) -> int:
@@ -105,12 +108,22 @@ class Plan:
 
 
 def make_plan(sc: Scenario, spec: SweepSpec) -> Plan:
-    """Resolve a sweep: time grid, saved variables, config hash, policies and events."""
+    """Resolve a sweep: time grid, saved variables, config hash, policies, events and the
+    plugin indicators (saved with every --save level)."""
     grid = TimeGrid.of(sc.run, spec.t1)
     return Plan(sc, spec, sc.run.method, grid, save_names(spec.save),
                 config_hash(sc, spec, sc.hash, sc.run.method),
                 tuple(resolve_policy(sc, name) for name in spec.policies),
-                tuple(scenario_events(sc, grid)))
+                tuple(scenario_events(sc, grid)), _indicator_dims(sc, spec))
+
+
+def _indicator_dims(sc: Scenario, spec: SweepSpec) -> tuple[tuple[Indicator, tuple[str, ...]], ...]:
+    """Each plugin indicator with its dimensions (after time), from one short run."""
+    table = get_plugin_manager().indicators()
+    if not table:
+        return ()
+    probe = run_scenario(sc, spec.policies[0], t1=sc.run.t0 + sc.run.policy_period).to_dataset()
+    return tuple((ind, tuple(str(d) for d in probe[name].dims[1:])) for name, ind in table.items())
 
 
 # ----------------------------------------------------------------------------------------
@@ -144,6 +157,8 @@ def compute_block(plan: Plan, b: int, parallel: bool) -> st.BlockData:
     dim = {"region": R, "tier": S}
     outputs = {name: np.empty((n * P, T) + tuple(dim[d] for d in VARIABLES[name].dims))
                for name in plan.save_names}
+    outputs.update({ind.name: np.full((n * P, T) + tuple(dim[d] for d in dims), np.nan)
+                    for ind, dims in plan.indicators})
     status = np.empty(n * P, np.int8)
     fail_time = np.full(n * P, np.nan)
     fail_stock = np.full(n * P, -1, np.int8)
@@ -153,12 +168,18 @@ def compute_block(plan: Plan, b: int, parallel: bool) -> st.BlockData:
     for p, (pol, params) in enumerate(plan.policies):
         # events may edit the parameter arrays: each policy starts from the sampled inputs
         res = run_batch(inp.with_params(), plan.grid, pol, params, method=plan.method,
-                        tiers=sc.tiers, regions=sc.regions.name, save=need,
+                        tiers=sc.tiers, regions=sc.regions.name,
+                        save=None if plan.indicators else need,
                         parallel=parallel, cal=cal, events=plan.events)
         vals = {**res.values, **group_aggregates(res.values, sending)}
         rows = slice(p, n * P, P)
         for name in plan.save_names:
             outputs[name][rows] = vals[name]
+        for i in range(n):
+            if plan.indicators and res.status[i] != RunStatus.PLUGIN_FAULT:
+                err = _indicators_of_run(plan, res, vals, i, outputs, i * P + p)
+                if err is not None:
+                    res.faults[i], res.status[i] = err, RunStatus.PLUGIN_FAULT
         status[rows] = res.status
         fail_time[rows] = res.fail_time
         fail_stock[rows] = st.stock_of_index(res.fail_index, R, S)
@@ -175,6 +196,20 @@ def compute_block(plan: Plan, b: int, parallel: bool) -> st.BlockData:
             v[bad] = np.nan
     inputs = {k: np.repeat(v, P, axis=0) for k, v in values.items()}
     return st.BlockData(outputs, inputs, status, fail_time, fail_stock, faults)
+
+
+def _indicators_of_run(plan: Plan, res: BatchResult, vals: Mapping[str, np.ndarray], i: int,
+                       outputs: dict[str, np.ndarray], row: int) -> Exception | None:
+    """The plugin indicators of run i of a batch into `outputs` row `row` (from the run as a
+    Dataset, as `gsim.simulate` computes them); the IndicatorError if one fails."""
+    ds = to_dataset(plan.scenario, res.times, {k: v[i] for k, v in vals.items()}, {})
+    try:
+        ds = add_indicators(ds, {ind.name: ind for ind, _ in plan.indicators})
+    except IndicatorError as err:
+        return err
+    for ind, _ in plan.indicators:
+        outputs[ind.name][row] = ds[ind.name].values
+    return None
 
 
 # ----------------------------------------------------------------------------------------
@@ -412,6 +447,10 @@ def check_resumable(g, path: str, expect_hash: str | None = None) -> Plan:
             f"{path} was written by gsim {g.attrs.get('gsim_version')}, this is gsim "
             f"{__version__}; results would not be comparable, start a new store")
     plan = plan_from_store(g)
+    have, want = st.plugin_indicators(g), sorted(ind.name for ind, _ in plan.indicators)
+    if have != want:
+        raise st.StoreError(f"{path} holds the plugin indicators {have or 'none'}, the plugins installed now "
+                            f"give {want or 'none'}; resume with the same plugins (see `gsim plugins`)")
     missing = [n for n in plan.save_names if n not in g]
     if missing:
         raise st.StoreError(f"{path} lacks the outputs {', '.join(missing)} of this gsim (written by an "

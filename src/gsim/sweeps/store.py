@@ -64,6 +64,11 @@ class BlockData:
         return int((self.status >= STATUS_FAILED).sum())
 
 
+def plugin_indicators(g: zarr.Group) -> list[str]:
+    """The plugin indicators a store holds (arrays marked with the plugin's name)."""
+    return sorted(name for name, a in g.arrays() if "gsim_plugin" in a.attrs)
+
+
 def stock_of_index(index: np.ndarray, R: int, S: int) -> np.ndarray:
     """The stock number (index into STOCK_NAMES) of each flat state index; -1 stays -1."""
     starts = np.array([stock_offset(i, R, S) for i in range(len(STOCKS) + 1)])
@@ -107,6 +112,9 @@ def create_store(path: str | Path, plan: Any, attrs: dict[str, Any]) -> zarr.Gro
     for name in plan.save_names:
         var = VARIABLES[name]
         arr(name, ("run", "time") + var.dims, "f8", np.nan, {"units": var.units, "long_name": var.long_name})
+    for ind, dims in plan.indicators:  # plugin indicators
+        arr(ind.name, ("run", "time") + dims, "f8", np.nan,
+            {"units": ind.units, "long_name": ind.long_name, "gsim_plugin": ind.plugin})
     for u in spec.uncertain:
         dims = ("run", "region") if u.per_region else ("run",)
         what = "factor on" if u.apply == "scale" else "sampled value of"
