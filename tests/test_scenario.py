@@ -448,9 +448,9 @@ CASES = {
     "negative_policy_rate": (_set("policies.subsidy_race", {"rate": -0.1}), "policies.subsidy_race.rate", "must be >= 0"),
     "nan_policy_aid": (_set("policies.gradient.aid", NAN), "policies.gradient.aid", "finite"),
     # shares
-    "shares_sum": (_set("shares.East", [0.5, 0.6, 0.0, 0.0]), "shares.East", "tier shares sum to 1.1, not 1"),
+    "shares_sum": (_set("shares.East", [0.5, 0.4, 0.1, 0.1]), "shares.East", "tier shares sum to 1.1, not 1"),
     "shares_sum_region": (_set("regions.2.shares", [0.4, 0.3, 0.2, 0.2]), "regions[C].shares", "sum to 1.1"),
-    "shares_negative": (_set("shares.East", [-0.5, 0.5, 0.5, 0.5]), "shares.East[0]", "must be in [0, 1]"),
+    "shares_negative": (_set("shares.East", [-0.5, 0.5, 0.5, 0.5]), "shares.East[0]", "must be in (0, 1]"),
     "shares_length": (_set("shares.East", [0.5, 0.5]), "shares.East", "expected 4 shares"),
     "shares_missing_tier": (_set("regions.2.shares", {"labor": 1.0}), "regions[C].shares", "missing tier 'resource'"),
     # coordinates

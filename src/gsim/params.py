@@ -10,16 +10,47 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+import numpy as np
 
 INF = math.inf
 
 
-def fmt_num(v: float) -> str:
-    """A number as a user wrote it: 2 rather than 2.0, repr otherwise."""
-    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+def fmt_num(v: float, digits: int | None = None) -> str:
+    """A number as a user wrote it: 2 rather than 2.0, the shortest repr otherwise (plain
+    Python formatting also for NumPy scalars: 0.7, never np.float64(0.7)); a computed number
+    with `digits` significant digits (3.3, not 3.3000000000000682)."""
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return show(int(v))
+    v = float(v)
+    if digits is not None:
+        return f"{v:.{digits}g}"
+    if v.is_integer() and abs(v) < 1e15:
         return str(int(v))
     return repr(v)
+
+
+def show(v: Any) -> str:
+    """A short one-line rendering of any value for messages (numbers plainly, long values cut)."""
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    if isinstance(v, (int, np.integer)):
+        v = int(v)
+        if v.bit_length() > 14_000:  # str() refuses more than 4300 digits
+            return f"an integer of about {int(v.bit_length() * math.log10(2)) + 1} digits"
+        s = str(v)
+        return s if len(s) <= 20 else f"an integer of {len(s.lstrip('-'))} digits"
+    if isinstance(v, (float, np.floating)):
+        return repr(float(v))
+    if isinstance(v, dict):
+        s = "a table"
+    elif isinstance(v, (list, tuple)):
+        s = "[" + ", ".join(show(x) for x in v[:6]) + (", ...]" if len(v) > 6 else "]")
+    else:
+        s = repr(v)
+    s = " ".join(s.split())
+    return s if len(s) <= 60 else s[:57] + "..."
 
 
 class ParamSpec(NamedTuple):
@@ -40,12 +71,25 @@ class ParamSpec(NamedTuple):
     default: float | tuple[float, ...] | None = None
     calibration: bool = False
 
-    def contains(self, v: float) -> bool:
-        if not math.isfinite(v):
-            return False
+    def _within(self, v):
+        """low (<|<=) v (<|<=) high, for a float or element-wise for an array."""
         lo_ok = v >= self.low if self.low_inclusive else v > self.low
         hi_ok = v <= self.high if self.high_inclusive else v < self.high
-        return lo_ok and hi_ok
+        return lo_ok & hi_ok
+
+    def valid(self, v: np.ndarray | float) -> np.ndarray:
+        """Element-wise: finite and within the bounds (vectorised over runs by the sweep)."""
+        v = np.asarray(v, dtype=np.float64)
+        return np.isfinite(v) & self._within(v)
+
+    def contains(self, v: float) -> bool:
+        """`valid` for one number, as the scenario loader checks it (an integer too large for
+        a float is not contained)."""
+        try:
+            x = float(v)
+        except OverflowError:
+            return False
+        return math.isfinite(x) and bool(self._within(x))
 
     def describe(self) -> str:
         """The valid range in words, e.g. 'in (0, 1]', '> 0', '>= 0', 'finite'."""
@@ -135,8 +179,20 @@ REGION_DATA: dict[str, ParamSpec] = {
     "population": spec(0, INF, False, False, "million", "population"),
     "schooling": spec(0, INF, False, False, "years", "mean years of schooling"),
 }
-SHARE = spec(0, 1, True, True, "1", "share")
-POSITIVE_YEARS = spec(0, INF, False, False, "yr", "")
+# A tier output share y_rs (spec §3): positive, since calibration divides by the tier's output.
+SHARE = spec(0, 1, False, True, "1", "tier output share")
+SHARE_TOL = 1e-6  # tolerance on Σ_s y_rs = 1
+
+# Limits that protect the machine: the scenario loader refuses what would exceed them, with
+# a one-line error naming the limit (docs/scenario.md, "Limits").
+MAX_STEPS = 1_000_000  # integration steps per run, round((t1 - t0)/dt)
+MIN_DT = 1e-6  # yr: the smallest step
+MAX_ABS_TIME = 1e6  # yr: |t0|, |t1| at most this (times keep ~1e-10 yr resolution)
+MAX_RUN_MEMORY = 8 * 2**30  # bytes: the estimated peak memory of one run (gsim.model.rules.run_memory)
+MAX_FILE_BYTES = 64 * 2**20  # bytes: a scenario TOML or regions CSV file
+MAX_NESTING = 32  # levels of arrays and tables in a scenario file
+
+POSITIVE_YEARS = spec(0, INF, False, False, "yr", "")  # dt, save_every, policy_period (and the limits)
 
 
 # Integration methods (spec §9): name -> whether the step uses the four RK4 stages.
@@ -159,4 +215,10 @@ class RunSettings:
     def n_steps(self) -> int:
         """N = round((t1 − t0)/dt)."""
         return int(round((self.t1 - self.t0) / self.dt))
+
+    @property
+    def n_saves(self) -> int:
+        """Saved times: every round(save_every/dt) steps from t0, and t1."""
+        every = max(1, round(self.save_every / self.dt))
+        return self.n_steps // every + 1 + (self.n_steps % every != 0)
 

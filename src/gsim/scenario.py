@@ -38,24 +38,33 @@ import numpy as np
 import tomli_w
 
 from gsim.events import EventError, EventSetup, build_events
+from gsim.model import rules
+from gsim.model.layout import REGION_COLUMNS
 from gsim.model.pairs import Pairs, candidate_pairs
 from gsim.params import (
     DEFAULT_TIERS,
+    MAX_ABS_TIME,
+    MAX_FILE_BYTES,
+    MAX_NESTING,
+    MAX_RUN_MEMORY,
+    MAX_STEPS,
     METHODS,
+    MIN_DT,
     PARAM_BOUNDS,
     POSITIVE_YEARS,
     REGION_DATA,
     SCALAR_DEFAULTS,
     SHARE,
+    SHARE_TOL,
     TIER_DEFAULTS,
     ParamSpec,
     RunSettings,
 )
 from gsim.params import fmt_num as _num
+from gsim.params import show as _show
 from gsim.plugins import get_plugin_manager
 from gsim.policies.builtin import BUILTIN_POLICIES
 
-SHARE_TOL = 1e-6  # tolerance on Σ_s y_rs = 1
 DIVIDE_RTOL = 1e-9  # relative tolerance when checking that dt divides an interval
 
 _TOP_KEYS = ("scenario", "run", "params", "policies", "regions", "shares", "sweep", "events")
@@ -169,22 +178,9 @@ class Scenario:
 # ----------------------------------------------------------------------------------------
 # small helpers
 # ----------------------------------------------------------------------------------------
-def _show(v: Any) -> str:
-    """A short one-line rendering of a value for messages."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return repr(v)
-    if isinstance(v, str):
-        s = repr(v)
-    elif isinstance(v, dict):
-        s = "a table"
-    elif isinstance(v, list):
-        s = "[" + ", ".join(_show(x) for x in v[:6]) + (", ...]" if len(v) > 6 else "]")
-    else:
-        s = repr(v)
-    s = " ".join(s.split())
-    return s if len(s) <= 60 else s[:57] + "..."
+def _short(name: str) -> str:
+    """A name (key, region) cut to 60 characters for a message's field."""
+    return name if len(name) <= 60 else name[:57] + "..."
 
 
 def _typename(v: Any) -> str:
@@ -216,9 +212,9 @@ class _Ctx:
     def keys(self, table: dict, allowed, prefix: str) -> None:
         for k in table:
             if k not in allowed:
-                close = difflib.get_close_matches(str(k), [str(a) for a in allowed], n=1)
+                close = difflib.get_close_matches(str(k)[:100], [str(a) for a in allowed], n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
-                self.fail(f"{prefix}{k}", f"unknown key{hint}")
+                self.fail(f"{prefix}{_short(k)}", f"unknown key{hint}")
 
     def table(self, v: Any, fld: str) -> dict:
         if not isinstance(v, dict):
@@ -235,9 +231,9 @@ class _Ctx:
     def number(self, v: Any, fld: str, spec: ParamSpec | None = None) -> float:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             self.fail(fld, f"expected a number, got {_typename(v)} {_show(v)}")
-        x = float(v)
+        x = float(v)  # integers are within 64 bits (_check_values)
         if not math.isfinite(x):
-            self.fail(fld, f"must be a finite number, got {_show(x)}")
+            self.fail(fld, f"must be a finite number, got {_show(v)}")
         if spec is not None and not spec.contains(x):
             self.fail(fld, f"must be {spec.describe()}, got {_show(v)}")
         return x
@@ -272,28 +268,53 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     Raises ScenarioError with a one-line message ``FILE: field: what is wrong``.
     """
     if path is None:
-        base: Any = files("gsim").joinpath("data")
-        text = base.joinpath("default.toml").read_text(encoding="utf-8")
-        label = "<default>"
-    else:
-        p = Path(path)
-        label = str(path)
-        ctx = _Ctx(label)
-        try:
-            text = p.read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            ctx.fail("file", "not found")
-        except IsADirectoryError:
-            ctx.fail("file", "is a directory, not a scenario file")
-        except (OSError, UnicodeDecodeError) as e:
-            ctx.fail("file", f"cannot read: {e}")
-        base = p.parent
-    return _parse_text(text, label, base)
+        return _parse_text(_default_text(), "<default>", files("gsim").joinpath("data"))
+    p = Path(path)
+    ctx = _Ctx(_label(path))
+    try:
+        text = _read_file(p)
+    except FileNotFoundError:
+        ctx.fail("file", "not found")
+    except IsADirectoryError:
+        ctx.fail("file", "is a directory, not a scenario file")
+    except (OSError, ValueError) as e:
+        ctx.fail("file", f"cannot read: {e}")
+    return _parse_text(text, ctx.file, p.parent)
 
 
 def loads_scenario(text: str, source: str = "<string>", base_dir: str | Path | None = None) -> Scenario:
     """Validate a scenario given as TOML text (a regions CSV is looked up under base_dir)."""
     return _parse_text(text, source, Path(base_dir) if base_dir is not None else Path.cwd())
+
+
+@functools.cache
+def _default_text() -> str:
+    return files("gsim").joinpath("data").joinpath("default.toml").read_text(encoding="utf-8")
+
+
+def _label(path: Any) -> str:
+    """A file's name for messages: as given, or quoted when it has unprintable characters."""
+    s = str(path)
+    return s if s.isprintable() else repr(s)
+
+
+def _read_file(path: Any) -> str:
+    """A UTF-8 text file's content. Raises FileNotFoundError, IsADirectoryError, another
+    OSError, or ValueError (with a short reason) for a path with a NUL character, a special
+    file (a device or pipe may never end), a file larger than MAX_FILE_BYTES or not UTF-8."""
+    if "\x00" in str(path):
+        raise ValueError("the path contains a NUL character")
+    if not path.is_file():
+        if path.is_dir():
+            raise IsADirectoryError("is a directory")
+        if path.exists():
+            raise ValueError("not a regular file")
+        raise FileNotFoundError(str(path))
+    with path.open("rb") as f:
+        data = f.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ValueError(f"larger than the limit of {_bytes(MAX_FILE_BYTES)} (MAX_FILE_BYTES)")
+    return data.decode("utf-8-sig")
 
 
 def _parse_text(text: str, label: str, base: Any) -> Scenario:
@@ -302,7 +323,28 @@ def _parse_text(text: str, label: str, base: Any) -> Scenario:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         ctx.fail("toml", f"invalid TOML: {e}")
+    except ValueError as e:  # raised by tomllib's number conversion, e.g. > 4300 digits
+        ctx.fail("toml", f"invalid TOML: {str(e).split(';')[0]}")
+    except RecursionError:
+        ctx.fail("toml", f"invalid TOML: arrays or tables nested too deeply (the limit is {MAX_NESTING} levels)")
+    _check_values(ctx, doc)
     return _from_doc(doc, ctx, base)
+
+
+def _check_values(ctx: _Ctx, doc: dict) -> None:
+    """Refuse arrays and tables nested more than MAX_NESTING levels, and integers outside the
+    64-bit range that TOML allows (walked without recursion, before anything else)."""
+    stack: list[tuple[Any, str, int]] = [(doc, "", 0)]
+    while stack:
+        v, path, depth = stack.pop()
+        if depth > MAX_NESTING:
+            ctx.fail(_short(path) or "toml", f"arrays or tables nested more than {MAX_NESTING} levels deep (MAX_NESTING)")
+        if isinstance(v, int) and not isinstance(v, bool) and not -(2**63) <= v < 2**63:
+            ctx.fail(_short(path), f"integers must be within the 64-bit range of TOML, got {_show(v)}")
+        if isinstance(v, dict):
+            stack.extend((x, f"{path}.{k}" if path else str(k), depth + 1) for k, x in v.items())
+        elif isinstance(v, (list, tuple)):
+            stack.extend((x, path, depth + 1) for x in v)
 
 
 def _from_doc(doc: dict, ctx: _Ctx, base: Any) -> Scenario:
@@ -338,10 +380,18 @@ def _from_doc(doc: dict, ctx: _Ctx, base: Any) -> Scenario:
     nearest = _pairs(ctx, sct.get("pairs", "all"), len(regions))
     sending = _sending(ctx, sct.get("sending"), regions)
 
+    # limits that protect the machine, then the rules on the model inputs (gsim.model.rules)
+    _check_memory(ctx, run, len(regions), nearest, len(tiers))
+    region_data = {c: getattr(regions, c) for c in REGION_COLUMNS}
+    problem = rules.first_problem(rules.one_run(params, tier_params, region_data, regions.shares),
+                                  tiers, regions.name)
+    if problem is not None:
+        ctx.fail(*problem)
+
     # [policies]
     policy_params = _policies(ctx, doc.get("policies", {}), tiers, run.policy)
     if run.policy not in policy_params:
-        ctx.fail("run.policy", f"unknown policy {run.policy!r} (known: {', '.join(sorted(policy_params))})")
+        ctx.fail("run.policy", f"unknown policy {_show(run.policy)} (known: {', '.join(sorted(policy_params))})")
 
     sweep = doc.get("sweep")
     if sweep is not None:
@@ -398,7 +448,7 @@ def _tiers(ctx: _Ctx, v: Any) -> tuple[str, ...]:
     for i, t in enumerate(v):
         ctx.string(t, f"scenario.tiers[{i}]")
         if t in seen:
-            ctx.fail("scenario.tiers", f"duplicate tier {t!r}")
+            ctx.fail("scenario.tiers", f"duplicate tier {_show(t)}")
         seen.add(t)
     return tuple(v)
 
@@ -413,28 +463,58 @@ def _run_settings(ctx: _Ctx, v: Any) -> RunSettings:
     names = [f.name for f in fields(RunSettings)]
     ctx.keys(rt, names, "run.")
     d = RunSettings()
-    t0 = ctx.number(rt.get("t0", d.t0), "run.t0")
-    t1 = ctx.number(rt.get("t1", d.t1), "run.t1")
-    pos = POSITIVE_YEARS
-    dt = ctx.number(rt.get("dt", d.dt), "run.dt", pos)
-    save_every = ctx.number(rt.get("save_every", d.save_every), "run.save_every", pos)
-    policy_period = ctx.number(rt.get("policy_period", d.policy_period), "run.policy_period", pos)
+    times = {k: ctx.number(rt.get(k, getattr(d, k)), f"run.{k}") for k in ("t0", "t1")}
+    spans = {k: ctx.number(rt.get(k, getattr(d, k)), f"run.{k}", POSITIVE_YEARS)
+             for k in ("dt", "save_every", "policy_period")}
+    for k, x in times.items():
+        if abs(x) > MAX_ABS_TIME:
+            ctx.fail(f"run.{k}", f"must be within ±{_num(MAX_ABS_TIME)} yr (MAX_ABS_TIME), got {_num(x)}")
+    for k, x in spans.items():
+        if x > 2 * MAX_ABS_TIME:
+            ctx.fail(f"run.{k}", f"must be at most {_num(2 * MAX_ABS_TIME)} yr (2 x MAX_ABS_TIME), got {_num(x)}")
+    t0, t1, dt = times["t0"], times["t1"], spans["dt"]
+    if dt < MIN_DT:
+        ctx.fail("run.dt", f"must be at least {_num(MIN_DT)} yr (the smallest step, MIN_DT), got {_num(dt)}")
     method = ctx.string(rt.get("method", d.method), "run.method")
     policy = ctx.string(rt.get("policy", d.policy), "run.policy")
     if t1 <= t0:
         ctx.fail("run.t1", f"must be greater than t0 = {_num(t0)}, got {_num(t1)}")
+    steps = round((t1 - t0) / dt)
+    if steps > MAX_STEPS:
+        ctx.fail("run.dt", f"dt = {_num(dt)} gives {steps} steps from t0 = {_num(t0)} to t1 = {_num(t1)}, more "
+                           f"than the limit of {MAX_STEPS} steps per run (MAX_STEPS); use a larger dt or a shorter run")
     if not _divides(dt, t1 - t0):
-        ctx.fail("run.dt", f"dt = {_num(dt)} does not divide the horizon t1 - t0 = {_num(t1 - t0)}")
-    if not _divides(dt, save_every):
-        ctx.fail("run.dt", f"dt = {_num(dt)} does not divide save_every = {_num(save_every)}")
-    if not _divides(dt, policy_period):
-        ctx.fail("run.dt", f"dt = {_num(dt)} does not divide policy_period = {_num(policy_period)}")
+        ctx.fail("run.dt", f"dt = {_num(dt)} does not divide the horizon t1 - t0 = {_num(t1 - t0, 10)}")
+    for k in ("save_every", "policy_period"):
+        if not _divides(dt, spans[k]):
+            ctx.fail("run.dt", f"dt = {_num(dt)} does not divide {k} = {_num(spans[k])}")
     if method not in METHODS:
-        ctx.fail("run.method", f"unknown method {method!r} (known: {', '.join(METHODS)})")
-    return RunSettings(
-        t0=t0, t1=t1, dt=dt, save_every=save_every, policy_period=policy_period,
-        method=method, policy=policy,
-    )
+        ctx.fail("run.method", f"unknown method {_show(method)} (known: {', '.join(METHODS)})")
+    return RunSettings(t0=t0, t1=t1, method=method, policy=policy, **spans)
+
+
+def _bytes(n: int) -> str:
+    """A size in words: 298 GiB."""
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n} bytes"
+
+
+def _check_memory(ctx: _Ctx, run: RunSettings, R: int, nearest: int | None, S: int) -> None:
+    """Refuse a scenario whose runs would need more than MAX_RUN_MEMORY (gsim.model.rules.run_memory)."""
+    k = R - 1 if nearest is None else nearest
+    terms = rules.memory_terms(R, k, S, run.n_saves)
+    total = sum(terms.values())
+    if total > MAX_RUN_MEMORY:
+        fld, hint = {
+            "regions": ("regions", "use fewer regions"),
+            "pairs": ("scenario.pairs", "use pairs = { nearest = k } with a small k, or fewer regions"),
+            "saves": ("run.save_every", "save less often or shorten the run"),
+        }[max(terms, key=lambda t: terms[t])]
+        ctx.fail(fld, f"one run would need about {_bytes(total)} of memory ({R} regions, {k} receivers per "
+                      f"sender, {S} tiers, {run.n_saves} saved times), more than the limit of "
+                      f"{_bytes(MAX_RUN_MEMORY)} (MAX_RUN_MEMORY); {hint}")
 
 
 def _params(ctx: _Ctx, v: Any, tiers: tuple[str, ...]) -> tuple[dict[str, float], dict[str, np.ndarray]]:
@@ -452,26 +532,17 @@ def _params(ctx: _Ctx, v: Any, tiers: tuple[str, ...]) -> tuple[dict[str, float]
             ctx.keys(tv, tiers, fld + ".")
             for t in tiers:
                 if t not in tv:
-                    ctx.fail(fld, f"missing tier {t!r} (give a value for every tier: {', '.join(tiers)})")
+                    ctx.fail(fld, f"missing tier {_show(t)} (give a value for every tier: {', '.join(tiers)})")
             vals = [ctx.number(tv[t], f"{fld}.{t}", spec) for t in tiers]
         else:
             vals = []
             for t in tiers:
                 if t not in DEFAULT_TIERS:
-                    ctx.fail(fld, f"missing tier {t!r}: no default for it, give [params.{k}] for every tier")
+                    ctx.fail(fld, f"missing tier {_show(t)}: no default for it, give [params.{k}] for every tier")
                 vals.append(float(defaults[DEFAULT_TIERS.index(t)]))
         arr = np.array(vals, dtype=np.float64)
         arr.setflags(write=False)
         tier_params[k] = arr
-    # calibration needs a positive profit share μ_s = 1 − (1 − α_s)·u_star/u0 for every tier
-    alpha = tier_params["alpha"]
-    for t, a in zip(tiers, alpha):
-        if (1.0 - a) * params["u_star"] >= params["u0"]:
-            ctx.fail(
-                "params.u_star",
-                f"calibration needs (1 - alpha)*u_star < u0 for every tier; tier {t!r} gives "
-                f"{_num((1.0 - a) * params['u_star'])} >= u0 = {_num(params['u0'])}",
-            )
     return params, tier_params
 
 
@@ -486,7 +557,7 @@ def _share_vector(ctx: _Ctx, v: Any, fld: str, tiers: tuple[str, ...]) -> list[f
         ctx.keys(v, tiers, fld + ".")
         for t in tiers:
             if t not in v:
-                ctx.fail(fld, f"missing tier {t!r}")
+                ctx.fail(fld, f"missing tier {_show(t)}")
         vals = [ctx.number(v[t], f"{fld}.{t}", spec) for t in tiers]
     else:
         ctx.fail(fld, f"expected an array or a table of tier shares, got {_typename(v)} {_show(v)}")
@@ -500,10 +571,22 @@ def _check_sum(ctx: _Ctx, vals: list[float], fld: str) -> None:
         ctx.fail(fld, f"tier shares sum to {s:.10g}, not 1 (tolerance {SHARE_TOL:g})")
 
 
+@functools.cache
+def _default_shares() -> dict[str, list[float]]:
+    """The embedded default's [shares] (by macro-region, in the order of DEFAULT_TIERS)."""
+    table = tomllib.loads(_default_text())["shares"]
+    return {k: _share_vector(_Ctx("<default>"), v, f"shares.{k}", DEFAULT_TIERS) for k, v in table.items()}
+
+
 def _resolve_shares(ctx: _Ctx, rows: list[dict], shares_tbl: Any, tiers: tuple[str, ...]) -> np.ndarray:
-    """Shares per region: the region's own > [shares].<region name> > [shares].<macro_region>."""
+    """Shares per region: the region's own > [shares].<region name> > [shares].<macro_region>.
+
+    [shares] left out is the embedded default's (by macro-region) when the tiers are the
+    default tiers; with other tiers it has no default."""
     by_key: dict[str, list[float]] = {}
-    if shares_tbl is not None:
+    if shares_tbl is None and tiers == DEFAULT_TIERS:
+        by_key = _default_shares()
+    elif shares_tbl is not None:
         st = ctx.table(shares_tbl, "shares")
         names = {r["name"] for r in rows}
         macros = {r["macro_region"] for r in rows if r["macro_region"]}
@@ -521,17 +604,19 @@ def _resolve_shares(ctx: _Ctx, rows: list[dict], shares_tbl: Any, tiers: tuple[s
             out[i] = by_key[r["macro_region"]]
         else:
             ctx.fail(
-                f"regions[{r['name']}].shares",
-                f"missing: no tier shares for region {r['name']!r} (macro_region "
-                f"{r['macro_region']!r}); give shares in the region, in the CSV or in [shares]",
+                f"regions[{_short(r['name'])}].shares",
+                f"missing: no tier shares for region {_show(r['name'])} (macro_region "
+                f"{_show(r['macro_region'])}); give shares in the region, in the CSV or in [shares]",
             )
     return out
 
 
-def _make_regions(ctx: _Ctx, rows: list[dict], shares: np.ndarray) -> Regions:
+def _need_two(ctx: _Ctx, rows: list[dict]) -> None:
     if len(rows) < 2:
         ctx.fail("regions", f"need at least 2 regions, got {len(rows)}")
 
+
+def _make_regions(rows: list[dict], shares: np.ndarray) -> Regions:
     def arr(key: str) -> np.ndarray:
         a = np.array([r[key] for r in rows], dtype=np.float64)
         a.setflags(write=False)
@@ -553,7 +638,7 @@ def _make_regions(ctx: _Ctx, rows: list[dict], shares: np.ndarray) -> Regions:
 
 def _check_duplicate(ctx: _Ctx, seen: set[str], name: str, fld: str) -> None:
     if name in seen:
-        ctx.fail(fld, f"duplicate region {name!r}")
+        ctx.fail(fld, f"duplicate region {_show(name)}")
     seen.add(name)
 
 
@@ -567,7 +652,7 @@ def _regions_inline(ctx: _Ctx, v: Any, tiers: tuple[str, ...], shares_tbl: Any) 
         if "name" not in rt:
             ctx.fail(f"regions[{i}].name", "missing region name")
         nm = ctx.string(rt["name"], f"regions[{i}].name")
-        pre = f"regions[{nm}]."
+        pre = f"regions[{_short(nm)}]."
         ctx.keys(rt, _REGION_KEYS, pre)
         _check_duplicate(ctx, seen, nm, pre + "name")
         row: dict[str, Any] = {"name": nm}
@@ -579,20 +664,30 @@ def _regions_inline(ctx: _Ctx, v: Any, tiers: tuple[str, ...], shares_tbl: Any) 
             row[k] = ctx.number(rt[k], pre + k, spec)
         row["shares"] = _share_vector(ctx, rt["shares"], pre + "shares", tiers) if "shares" in rt else None
         rows.append(row)
-    return _make_regions(ctx, rows, _resolve_shares(ctx, rows, shares_tbl, tiers))
+    _need_two(ctx, rows)
+    return _make_regions(rows, _resolve_shares(ctx, rows, shares_tbl, tiers))
 
 
 def _regions_csv(ctx: _Ctx, v: Any, base: Any, tiers: tuple[str, ...], shares_tbl: Any) -> Regions:
     rel = ctx.string(v, "scenario.regions")
     target = base / rel if not Path(rel).is_absolute() else Path(rel)
     try:
-        text = target.read_text(encoding="utf-8-sig")
+        text = _read_file(target)
     except FileNotFoundError:
-        ctx.fail("scenario.regions", f"regions file not found: {target}")
-    except (OSError, UnicodeDecodeError) as e:
-        ctx.fail("scenario.regions", f"cannot read regions file {target}: {e}")
-    cctx = _Ctx(str(target) if ctx.file != "<default>" else f"<default>/{rel}")
+        ctx.fail("scenario.regions", f"regions file not found: {_label(target)}")
+    except (OSError, ValueError) as e:
+        ctx.fail("scenario.regions", f"cannot read regions file {_label(target)}: {e}")
+    cctx = _Ctx(_label(target) if ctx.file != "<default>" else f"<default>/{rel}")
     reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _csv_rows(ctx, cctx, reader, tiers, shares_tbl)
+    except csv.Error as e:  # e.g. a field larger than csv.field_size_limit()
+        cctx.fail(f"line {reader.reader.line_num}", f"invalid CSV: {e}")
+    raise AssertionError  # unreachable
+
+
+def _csv_rows(ctx: _Ctx, cctx: _Ctx, reader: csv.DictReader, tiers: tuple[str, ...], shares_tbl: Any) -> Regions:
+    """The regions of a CSV file (csv.Error for what the csv module cannot parse)."""
     cols = [c.strip() for c in (reader.fieldnames or [])]
     reader.fieldnames = cols
     for c in _CSV_REQUIRED:
@@ -604,7 +699,7 @@ def _regions_csv(ctx: _Ctx, v: Any, base: Any, tiers: tuple[str, ...], shares_tb
     share_cols = [c for c in cols if c.startswith("share_")]
     for c in share_cols:
         if c[len("share_"):] not in tiers:
-            cctx.fail(c, f"unknown tier {c[len('share_'):]!r} in share column (tiers: {', '.join(tiers)})")
+            cctx.fail(c, f"unknown tier {_show(c[len('share_'):])} in share column (tiers: {', '.join(tiers)})")
     if share_cols and len(share_cols) != len(tiers):
         missing = [f"share_{t}" for t in tiers if f"share_{t}" not in share_cols]
         cctx.fail(missing[0], "missing column (give share_<tier> for every tier or none)")
@@ -619,7 +714,7 @@ def _regions_csv(ctx: _Ctx, v: Any, base: Any, tiers: tuple[str, ...], shares_tb
         nm = rec.get("region") or ""
         if not nm:
             cctx.fail(f"line {lineno}: region", "missing region name")
-        pre = f"regions[{nm}]."
+        pre = f"regions[{_short(nm)}]."
         _check_duplicate(cctx, seen, nm, pre + "name")
         row: dict[str, Any] = {"name": nm}
         row["name_zh"] = rec.get("name_zh") or ""
@@ -639,7 +734,8 @@ def _regions_csv(ctx: _Ctx, v: Any, base: Any, tiers: tuple[str, ...], shares_tb
         else:
             row["shares"] = None
         rows.append(row)
-    return _make_regions(cctx, rows, _resolve_shares(ctx, rows, shares_tbl, tiers))
+    _need_two(cctx, rows)
+    return _make_regions(rows, _resolve_shares(ctx, rows, shares_tbl, tiers))
 
 
 def _csv_float(ctx: _Ctx, s: Any, fld: str) -> float:
@@ -663,7 +759,7 @@ def _pairs(ctx: _Ctx, v: Any, R: int) -> int | None:
             ctx.fail("scenario.pairs.nearest", "missing")
         k = ctx.integer(v["nearest"], "scenario.pairs.nearest")
         if not 1 <= k <= R - 1:
-            ctx.fail("scenario.pairs.nearest", f"must be in 1..{R - 1} (R - 1 for {R} regions), got {k}")
+            ctx.fail("scenario.pairs.nearest", f"must be in 1..{R - 1} (R - 1 for {R} regions), got {_show(k)}")
         return k
     ctx.fail("scenario.pairs", f"expected \"all\" or {{ nearest = k }}, got {_typename(v)} {_show(v)}")
     raise AssertionError  # unreachable
@@ -698,8 +794,8 @@ def _policy_value(ctx: _Ctx, v: Any, default: Any, fld: str, tiers: tuple[str, .
         return ctx.number(v, fld, spec)
     if isinstance(default, int):
         x = ctx.integer(v, fld)
-        if spec is not None and not spec.contains(float(x)):
-            ctx.fail(fld, f"must be {spec.describe()}, got {x}")
+        if spec is not None and not spec.contains(x):
+            ctx.fail(fld, f"must be {spec.describe()}, got {_show(x)}")
         return x
     if isinstance(default, str):
         return ctx.string(v, fld, nonempty=False)
@@ -716,7 +812,7 @@ def _policy_value(ctx: _Ctx, v: Any, default: Any, fld: str, tiers: tuple[str, .
                 if not isinstance(t, str):
                     ctx.fail(f"{fld}[{i}]", f"expected a tier name, got {_typename(t)} {_show(t)}")
                 if t not in tiers:
-                    ctx.fail(fld, f"unknown tier {t!r} (tiers: {', '.join(tiers)})")
+                    ctx.fail(fld, f"unknown tier {_show(t)} (tiers: {', '.join(tiers)})")
             if len(set(out)) != len(out):
                 ctx.fail(fld, "duplicate tier")
         return out
@@ -829,6 +925,7 @@ _RUN_FIELDS = tuple(f.name for f in fields(RunSettings))
 
 
 def _with_overrides(sc: Scenario, kw: dict[str, Any]) -> Scenario:
+    ctx = _Ctx(sc.source)
     doc = _to_doc(sc)
     for k, v in kw.items():
         if v is None:
@@ -838,15 +935,15 @@ def _with_overrides(sc: Scenario, kw: dict[str, Any]) -> Scenario:
         elif k in SCALAR_DEFAULTS:
             doc["params"][k] = v
         elif k in TIER_DEFAULTS:
+            if isinstance(v, np.ndarray):
+                v = v.ravel().tolist()
             if isinstance(v, dict):
                 doc["params"][k] = dict(v)
+            elif isinstance(v, (list, tuple)) and len(v) == len(sc.tiers):
+                doc["params"][k] = dict(zip(sc.tiers, v))
             else:
-                vals = list(np.asarray(v, dtype=float).ravel())
-                if len(vals) != len(sc.tiers):
-                    raise ScenarioError(
-                        f"{sc.source}: params.{k}: expected {len(sc.tiers)} values (one per tier), got {len(vals)}"
-                    )
-                doc["params"][k] = {t: float(x) for t, x in zip(sc.tiers, vals)}
+                ctx.fail(f"params.{k}", f"expected {len(sc.tiers)} values (one per tier: {', '.join(sc.tiers)}) "
+                                        f"or a table by tier, got {_typename(v)} {_show(v)}")
         elif k == "name":
             doc["scenario"]["name"] = v
         elif k == "nearest":
@@ -856,16 +953,12 @@ def _with_overrides(sc: Scenario, kw: dict[str, Any]) -> Scenario:
         elif k == "sending":
             doc["scenario"]["sending"] = list(v) if isinstance(v, (list, tuple)) else v
         elif k == "policies":
-            if not isinstance(v, dict):
-                raise ScenarioError(f"{sc.source}: policies: expected a dict of policy tables")
-            for pname, pvals in v.items():
-                doc["policies"].setdefault(pname, {})
-                if not isinstance(pvals, dict):
-                    raise ScenarioError(f"{sc.source}: policies.{pname}: expected a table")
-                doc["policies"][pname].update(pvals)
+            for pname, pvals in ctx.table(v, "policies").items():
+                doc["policies"].setdefault(pname, {}).update(ctx.table(pvals, f"policies.{pname}"))
         else:
-            raise ScenarioError(f"{sc.source}: {k}: unknown override")
-    return _from_doc(_plain(doc), _Ctx(sc.source), Path.cwd())
+            ctx.fail(_short(str(k)), "unknown override")
+    _check_values(ctx, doc)
+    return _from_doc(_plain(doc), ctx, Path.cwd())
 
 
 def replace_run(

@@ -20,9 +20,9 @@ import functools
 
 import numpy as np
 
+from gsim.model import rules
 from gsim.model.inputs import BatchInputs
 from gsim.model.layout import REGION_COLUMNS, SP, TP
-from gsim.params import PARAM_BOUNDS
 from gsim.scenario import Scenario
 from gsim.sweeps.spec import SweepSpec, Uncertainty
 
@@ -107,35 +107,30 @@ def sampled_values(
 def apply_values(
     base: BatchInputs, sc: Scenario, spec: SweepSpec, values: dict[str, np.ndarray]
 ) -> tuple[BatchInputs, np.ndarray]:
-    """Copies of `base` (n runs) with the sampled values applied; and a (n,) validity mask
-    (False where a sampled value left its parameter's bounds, e.g. a normal's tail)."""
+    """Copies of `base` (n runs) with the sampled values applied; and a (n,) validity mask:
+    False where a run breaks a rule a scenario file must obey (`gsim.model.rules.check`:
+    bounds, e.g. a normal's tail, the calibration's profit share, a finite initial state).
+    Invalid runs get the scenario's own values, so the batch stays integrable; their results
+    are to be discarded (status invalid_input)."""
     sp, tp, reg = base.sp.copy(), base.tp.copy(), base.reg.copy()
-    n = sp.shape[0]
-    valid = np.ones(n, bool)
-    for u in spec.uncertain:
-        v = values[u.target]
-        name, _, tier = u.target.partition(".")
-        if name == "region":
-            reg[:, REGION_COLUMNS.index(tier)] *= v if u.per_region else v[:, None]
-            valid &= np.isfinite(v).all(axis=-1) if u.per_region else np.isfinite(v)
-            continue
-        if name in SP:
-            col = sp[:, SP[name]]
-            sp[:, SP[name]] = col * v if u.apply == "scale" else v
-            new = sp[:, SP[name]]
-        else:
-            cols = [sc.tiers.index(tier)] if tier else list(range(len(sc.tiers)))
-            for c in cols:
-                tp[:, TP[name], c] = tp[:, TP[name], c] * v if u.apply == "scale" else v
-            new = tp[:, TP[name]][:, cols]
-        bounds = PARAM_BOUNDS[name]
-        ok = np.vectorize(bounds.contains, otypes=[bool])(new)
-        valid &= ok if ok.ndim == 1 else ok.all(axis=1)
-    # keep invalid runs integrable (their results are discarded): scenario values
+    with np.errstate(all="ignore"):  # a product may overflow: the rules catch it below
+        for u in spec.uncertain:
+            v = values[u.target]
+            name, _, tier = u.target.partition(".")
+            if name == "region":
+                reg[:, REGION_COLUMNS.index(tier)] *= v if u.per_region else v[:, None]
+            elif name in SP:
+                sp[:, SP[name]] = sp[:, SP[name]] * v if u.apply == "scale" else v
+            else:
+                cols = [sc.tiers.index(tier)] if tier else list(range(len(sc.tiers)))
+                for c in cols:
+                    tp[:, TP[name], c] = tp[:, TP[name], c] * v if u.apply == "scale" else v
+    inp = BatchInputs(sp=sp, tp=tp, reg=reg, shares=base.shares, pairs=base.pairs)
+    valid = rules.check(inp) == rules.OK
     if not valid.all():
         bad = ~valid
         sp[bad], tp[bad], reg[bad] = base.sp[bad], base.tp[bad], base.reg[bad]
-    return BatchInputs(sp=sp, tp=tp, reg=reg, shares=base.shares[:n], pairs=base.pairs), valid
+    return inp, valid
 
 
 # (index into REGION_COLUMNS is what `reg` uses)

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from gsim.model.layout import REGION_COLUMNS, SCALAR_NAMES, TIER_NAMES
-from gsim.params import PARAM_BOUNDS
+from gsim.params import PARAM_BOUNDS, show
 from gsim.plugins import get_plugin_manager
-from gsim.scenario import Scenario
+from gsim.scenario import Scenario, ScenarioError, replace_run
 
 SAMPLERS = ("mc", "lhs", "sobol")
 SAVE_LEVELS = ("indicators", "regions", "full")
@@ -213,21 +213,29 @@ class _Ctx:
                 self.fail(f"{prefix}{k}", f"unknown key{hint}")
 
     def number(self, v: Any, fld: str) -> float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            self.fail(fld, f"expected a finite number, got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(_float(v)):
+            self.fail(fld, f"expected a finite number, got {show(v)}")
         return float(v)
 
     def integer(self, v: Any, fld: str, low: int = 1) -> int:
         if isinstance(v, bool) or not isinstance(v, int):
-            self.fail(fld, f"expected an integer, got {v!r}")
+            self.fail(fld, f"expected an integer, got {show(v)}")
         if v < low:
-            self.fail(fld, f"must be >= {low}, got {v}")
+            self.fail(fld, f"must be >= {low}, got {show(v)}")
         return int(v)
 
     def choice(self, v: Any, fld: str, options) -> str:
-        if v not in options:
-            self.fail(fld, f"must be one of {', '.join(options)}, got {v!r}")
+        if not isinstance(v, str) or v not in options:
+            self.fail(fld, f"must be one of {', '.join(options)}, got {show(v)}")
         return v
+
+
+def _float(v: int | float) -> float:
+    """float(v), or inf for an integer beyond the float range."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf
 
 
 def parse_spec(
@@ -242,7 +250,7 @@ def parse_spec(
     over = {k: v for k, v in (overrides or {}).items() if v is not None}
     for k in over:
         if k not in OVERRIDES:
-            raise SweepSpecError(f"unknown sweep option {k!r}")
+            raise SweepSpecError(f"unknown sweep option {show(k)}")
     merged = {**raw, **{k: v for k, v in over.items() if k != "t1"}}
 
     samples = ctx.integer(merged.get("samples", 100), "sweep.samples")
@@ -259,12 +267,12 @@ def parse_spec(
     if isinstance(pols, str):
         pols = [p.strip() for p in pols.split(",") if p.strip()]
     if not isinstance(pols, (list, tuple)) or not pols:
-        ctx.fail("sweep.policies", f"expected a non-empty list of policy names, got {pols!r}")
+        ctx.fail("sweep.policies", f"expected a non-empty list of policy names, got {show(pols)}")
     if known_policies is None:
         known_policies = get_plugin_manager().policies()
     for p in pols:
         if p not in known_policies:
-            ctx.fail("sweep.policies", f"unknown policy {p!r} (known: {', '.join(sorted(known_policies))})")
+            ctx.fail("sweep.policies", f"unknown policy {show(p)} (known: {', '.join(sorted(known_policies))})")
     if len(set(pols)) != len(pols):
         ctx.fail("sweep.policies", f"duplicate policy in {list(pols)}")
 
@@ -272,14 +280,15 @@ def parse_spec(
     if isinstance(years, (int, float)) and not isinstance(years, bool):
         years = [years]
     if not isinstance(years, (list, tuple)):
-        ctx.fail("sweep.years", f"expected a list of years, got {years!r}")
+        ctx.fail("sweep.years", f"expected a list of years, got {show(years)}")
     years = tuple(ctx.number(y, f"sweep.years[{i}]") for i, y in enumerate(years))
 
     t1 = over.get("t1")
-    if t1 is not None:
-        t1 = ctx.number(t1, "t1")
-        if t1 <= sc.run.t0:
-            ctx.fail("t1", f"must be greater than t0 = {sc.run.t0:g}, got {t1:g}")
+    if t1 is not None:  # validated like the scenario file's run.t1 (grid, limits)
+        try:
+            t1 = replace_run(sc, t1=t1).run.t1
+        except ScenarioError as e:
+            ctx.fail("t1", e.reason)  # type: ignore[attr-defined]
 
     unc_raw = raw.get("uncertain", {})
     if not isinstance(unc_raw, dict):
@@ -291,7 +300,7 @@ def parse_spec(
 def _uncertainty(ctx: _Ctx, sc: Scenario, target: str, v: Any) -> Uncertainty:
     fld = f"sweep.uncertain.{target}"
     if not isinstance(v, dict):
-        ctx.fail(fld, f"expected a table like {{ dist = \"uniform\", low = ..., high = ... }}, got {v!r}")
+        ctx.fail(fld, f"expected a table like {{ dist = \"uniform\", low = ..., high = ... }}, got {show(v)}")
     dist = v.get("dist")
     if dist is None:
         ctx.fail(f"{fld}.dist", f"missing (one of {', '.join(DISTRIBUTIONS)})")
@@ -307,17 +316,17 @@ def _uncertainty(ctx: _Ctx, sc: Scenario, target: str, v: Any) -> Uncertainty:
     base, _, tier = target.partition(".")
     if region_col:
         if tier not in REGION_COLUMNS:
-            ctx.fail(fld, f"unknown region column {tier!r} (known: {', '.join(REGION_COLUMNS)})")
+            ctx.fail(fld, f"unknown region column {show(tier)} (known: {', '.join(REGION_COLUMNS)})")
     elif base in SCALAR_NAMES:
         if tier:
             ctx.fail(fld, f"{base} is a scalar parameter, it has no tiers")
     elif base in TIER_NAMES:
         if tier and tier not in sc.tiers:
-            ctx.fail(fld, f"unknown tier {tier!r} (tiers: {', '.join(sc.tiers)})")
+            ctx.fail(fld, f"unknown tier {show(tier)} (tiers: {', '.join(sc.tiers)})")
     else:
         close = difflib.get_close_matches(base, list(SCALAR_NAMES) + list(TIER_NAMES) + ["region"], n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        ctx.fail(fld, f"unknown parameter {base!r}{hint}")
+        ctx.fail(fld, f"unknown parameter {show(base)}{hint}")
 
     apply = ctx.choice(v.get("apply", "scale" if region_col else "set"), f"{fld}.apply", APPLY)
     if region_col and apply != "scale":
@@ -325,7 +334,7 @@ def _uncertainty(ctx: _Ctx, sc: Scenario, target: str, v: Any) -> Uncertainty:
     scope = ctx.choice(v.get("scope", "sample"), f"{fld}.scope", SCOPES)
     per_region = v.get("per_region", False)
     if not isinstance(per_region, bool):
-        ctx.fail(f"{fld}.per_region", f"expected true or false, got {per_region!r}")
+        ctx.fail(f"{fld}.per_region", f"expected true or false, got {show(per_region)}")
     if per_region and not region_col:
         ctx.fail(f"{fld}.per_region", "only region data columns (region.*) can vary per region")
     if "note" in v and not isinstance(v["note"], str):
