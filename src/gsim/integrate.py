@@ -8,6 +8,7 @@ no output format: callers hand it the resolved policy and events (see `gsim.api`
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 from collections.abc import Iterable, Mapping
@@ -17,10 +18,10 @@ from typing import Any
 import numpy as np
 
 from gsim.events import Event, EventError
-from gsim.model import kernel
+from gsim.model import kernel, rules
 from gsim.model.calibrate import Calibration, calibrate
 from gsim.model.inputs import BatchInputs
-from gsim.model.layout import OBS, SCALAR_NAMES, TIER_NAMES, state_slices, stock_label
+from gsim.model.layout import OBS, REGION_COLUMNS, state_slices, stock_label
 from gsim.params import METHODS, RunSettings
 from gsim.policies import Decision, Policy, PolicyContext, PolicyError, call_policy, zero_decision
 from gsim.scenario import Scenario
@@ -301,11 +302,5 @@ def _apply_events(due: list[Event], k: int, t: float, y: np.ndarray, inp: BatchI
 def batch_from_scenario(sc: Scenario, n_runs: int = 1) -> BatchInputs:
     """The scenario's values as kernel inputs, repeated for `n_runs` runs."""
     rg = sc.regions
-    one = BatchInputs(
-        sp=np.array([[float(sc.params[n]) for n in SCALAR_NAMES]]),
-        tp=np.array([[np.asarray(sc.tier_params[n], float) for n in TIER_NAMES]]),
-        reg=np.array([[rg.gdp, rg.population, rg.schooling]], float),
-        shares=np.asarray(rg.shares, float)[None],
-        pairs=sc.pairs,
-    )
-    return one.repeat(n_runs)
+    one = rules.one_run(sc.params, sc.tier_params, {c: getattr(rg, c) for c in REGION_COLUMNS}, rg.shares)
+    return dataclasses.replace(one, pairs=sc.pairs).repeat(n_runs)
