@@ -43,6 +43,8 @@ class Summary:
     wins: pd.DataFrame
     n_units: int
     failed: dict[str, int]
+    pending: dict[str, int]  # runs not computed yet, per policy
+    store: str
 
 
 def _years_index(times: np.ndarray, years: Iterable[float] | None, default: Iterable[float]) -> list[int]:
@@ -56,16 +58,27 @@ def _years_index(times: np.ndarray, years: Iterable[float] | None, default: Iter
     return out
 
 
+def verified(g, store: str | Path) -> st.Verification:
+    """verify_store, raising StoreDamaged (one line: which runs, how to repair) on damage."""
+    health = st.verify_store(g, store)
+    if not health.ok:
+        raise st.StoreDamaged(health.refusal())
+    return health
+
+
 def summarize(store: str | Path, years: Iterable[float] | None = None) -> Summary:
+    """Statistics of the ok runs. Verifies the store first: raises StoreDamaged (naming the
+    runs and how to repair them) rather than summarising runs whose chunks are damaged."""
     import pandas as pd
 
     g = st.open_store(store)
+    health = verified(g, store)
     pols = list(g.attrs["policies"])
     P = len(pols)
     times = np.asarray(g["time"][:])
     spec_years = json.loads(g.attrs["sweep_spec"]).get("years", [])
     tis = _years_index(times, years, [y for y in spec_years if np.isclose(times, y).any()])
-    status = np.asarray(g["status"][:]).reshape(-1, P)
+    status = health.status.reshape(-1, P)
     ok = status == st.STATUS_OK
     tiers = [str(t) for t in g["tier"][:]]
     stats_rows, win_rows = [], []
@@ -96,7 +109,8 @@ def summarize(store: str | Path, years: Iterable[float] | None = None) -> Summar
     stats = pd.DataFrame(stats_rows, columns=["indicator", "year", "policy", "n", "median", "p5", "p95"])
     wins = pd.DataFrame(win_rows, columns=["indicator", "year", "a", "b", "n", "share"])
     failed = {pol: int((~ok[:, p] & (status[:, p] != st.STATUS_PENDING)).sum()) for p, pol in enumerate(pols)}
-    return Summary(stats, wins, status.shape[0], failed)
+    pending = {pol: int((status[:, p] == st.STATUS_PENDING).sum()) for p, pol in enumerate(pols)}
+    return Summary(stats, wins, status.shape[0], failed, pending, str(store))
 
 
 def format_summary(s: Summary) -> str:
@@ -105,6 +119,9 @@ def format_summary(s: Summary) -> str:
     pols = list(dict.fromkeys(s.stats["policy"]))
     out.append(f"{s.n_units} samples x replicates, per policy; failed runs: "
                + ", ".join(f"{p} {n}" for p, n in s.failed.items()))
+    if any(s.pending.values()):
+        out.append(f"pending runs (not computed yet; gsim sweep --resume {s.store} computes them): "
+                   + ", ".join(f"{p} {n}" for p, n in s.pending.items()))
     for year, st_y in s.stats.groupby("year", sort=True):
         out.append("")
         out.append(f"== {year:g}: median [5%, 95%] over ok runs ==")
@@ -160,7 +177,8 @@ def _portable(ds):
 
 
 def export_netcdf(store: str | Path, path: str | Path) -> None:
-    """The whole store as one netCDF-4 file, written chunk by chunk."""
+    """The whole store as one netCDF-4 file, written chunk by chunk (after verifying it)."""
+    verified(st.open_store(store), store)
     ds = _portable(st.open_sweep(store))
     ds.to_netcdf(path, engine="netcdf4")
 
@@ -168,9 +186,10 @@ def export_netcdf(store: str | Path, path: str | Path) -> None:
 def export_csv(store: str | Path, path: str | Path) -> int:
     """One row per (run, time): run coordinates, sampled inputs, then every saved variable
     (per-region/tier ones as `name[region]`, `name[tier]`, `name[region,tier]` columns).
-    Written one chunk of runs at a time; returns the number of rows."""
+    Written one chunk of runs at a time (after verifying the store); returns the number of rows."""
     import pandas as pd
 
+    verified(st.open_store(store), store)
     ds = st.open_sweep(store)
     chunk = int(ds.chunks["run"][0]) if ds.chunks.get("run") else ds.sizes["run"]
     n = ds.sizes["run"]
