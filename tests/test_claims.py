@@ -218,12 +218,11 @@ def test_a_store_lacking_an_output_names_the_save_level(store, tmp_path):
         with pytest.raises(cl.ClaimError, match="claim beijing needs gdp, which the store lacks; "
                                                 "run the sweep with --save regions"):
             gsim.claims(store, claim=["beijing"])
-    old = tmp_path / "old.zarr"  # a store of a gsim without the group aggregates
-    shutil.copytree(store, old)
-    shutil.rmtree(old / "real_output_sending")
-    with pytest.raises(cl.ClaimError, match="claim win_win needs real_output_sending, which the "
-                                            "store lacks; the store was written by an earlier gsim"):
-        gsim.claims(old, claim=["win_win"])
+    lost = tmp_path / "lost.zarr"  # an output the store's checksums cover has gone missing
+    shutil.copytree(store, lost)
+    shutil.rmtree(lost / "real_output_sending")
+    with pytest.raises(gsim.sweeps.StoreDamaged, match="real_output_sending"):
+        gsim.claims(lost, claim=["win_win"])
 
 
 # --- the registry and its hook -----------------------------------------------------------------

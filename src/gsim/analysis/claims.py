@@ -20,7 +20,7 @@ import numpy as np
 
 from gsim.claims import LEVEL, Claim, ClaimError, Measure
 from gsim.plugins import get_plugin_manager
-from gsim.sweeps.analysis import years_index
+from gsim.sweeps.analysis import verified, years_index
 from gsim.sweeps.engine import save_names
 from gsim.sweeps.spec import SAVE_LEVELS
 from gsim.sweeps.store import STATUS_OK, open_store, paired_shape, run_counts
@@ -141,7 +141,7 @@ class PairedStore:
         self.path = str(store)
         self.g: Any = open_store(store)
         self.attrs: dict[str, Any] = dict(self.g.attrs)
-        status = np.asarray(self.g["status"][:])
+        status = verified(self.g, store).status  # damaged chunks: StoreDamaged, not wrong verdicts
         self.ok, self._counts = status == STATUS_OK, run_counts(status)
         self.shape = paired_shape(self.g)
         self.times = np.asarray(self.g["time"][:], float)

@@ -16,6 +16,7 @@ from gsim.plugins import PluginError, get_plugin_manager, register_commands
 from gsim.policies import PolicyError
 from gsim.scenario import Scenario, ScenarioError, load_scenario
 from gsim.sweeps import StoreError, SweepSpecError
+from gsim.sweeps.store import StoreIOError
 
 PLUGIN_ERRORS = (PluginError, PolicyError, EventError, IndicatorError)
 USER_ERRORS = (ScenarioError, SweepSpecError, StoreError, ClaimError)
@@ -33,6 +34,13 @@ class UsageFailure(click.ClickException):
     exit code 2."""
 
     exit_code = 2
+
+
+def failure(message: str, exit_code: int) -> click.ClickException:
+    """A one-line error with its own exit code (a store's I/O error, lock or damage)."""
+    exc = click.ClickException(message)
+    exc.exit_code = exit_code  # type: ignore[misc]  # click reads it from the instance
+    return exc
 
 
 def one_line(exc: BaseException) -> str:
@@ -78,7 +86,10 @@ class _PluginGroup(click.Group):
         except PLUGIN_ERRORS as e:
             raise PluginFailure(one_line(e)) from None
         except USER_ERRORS as e:
-            raise UsageFailure(one_line(e)) from None
+            raise failure(one_line(e), getattr(e, "exit_code", UsageFailure.exit_code)) from None
+        except OSError as e:  # e.g. an unwritable output file
+            msg = f"{e.filename}: {e.strerror}" if e.filename else str(e)
+            raise failure(" ".join(msg.split()), StoreIOError.exit_code) from None
 
 
 @click.group(cls=_PluginGroup, context_settings={"help_option_names": ["-h", "--help"]})

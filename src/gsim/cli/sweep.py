@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from gsim.analysis import quicklook
 from gsim.cli.base import UsageFailure, console, main, one_line, parse_years
 from gsim.sweeps import analysis, engine
+from gsim.sweeps import store as st
 
 EXIT_PLUGIN_FAULTS = 3  # the sweep completed, but a plugin failed for some runs
 
@@ -64,7 +65,12 @@ class _ProgressBar:
 @click.option("--out", "-o", default=None, metavar="STORE",
               help="New Zarr store to create [default: sweep.zarr].")
 @click.option("--resume", "resume_store", default=None, metavar="STORE",
-              help="Continue an interrupted sweep: compute only the runs not done.")
+              help="Continue an interrupted sweep: verify the runs done, compute those not done or damaged.")
+@click.option("--verify", "verify_store", default=None, metavar="STORE",
+              help=f"Check every done run of STORE against its checksums; exit 0 if clean, "
+                   f"{st.StoreDamaged.exit_code} if damage was found.")
+@click.option("--repair", is_flag=True, default=False,
+              help="With --verify: recompute the damaged runs (pending runs stay pending).")
 @click.option("-j", "--workers", type=int, default=None,
               help="Threads of the local executor [default: $GSIM_WORKERS, else all cores].")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
@@ -76,25 +82,33 @@ class _ProgressBar:
 @click.option("--summary/--no-summary", "show_summary", default=True,
               help="Print the summary when done [default: yes].")
 def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, save, t1,
-                  block_size, out, resume_store, workers, scheduler, dask_workers, progress,
-                  show_summary):
+                  block_size, out, resume_store, verify_store, repair, workers, scheduler, dask_workers,
+                  progress, show_summary):
     """Monte Carlo sweep of SCENARIO (default: the embedded china31) into a Zarr store.
 
     Every sample runs under every policy with the same sampled inputs (paired
     comparisons). Ctrl-C stops cleanly; `gsim sweep --resume STORE` continues.
+    `gsim sweep --verify STORE [--repair]` checks a store (and recomputes damaged runs).
     """
     if scheduler and dask_workers:
         raise UsageFailure("give either --scheduler or --dask-workers, not both")
     if workers is not None and workers < 1:
         raise UsageFailure(f"-j/--workers must be >= 1, got {workers}")
-    if resume_store and out:
-        raise UsageFailure("give either --out (a new sweep) or --resume STORE, not both")
+    if sum(map(bool, (out, resume_store, verify_store))) > 1:
+        raise UsageFailure("give one of --out (a new sweep), --resume STORE or --verify STORE")
+    if repair and not verify_store:
+        raise UsageFailure("--repair goes with --verify STORE")
     options = {"samples": samples, "sampler": sampler, "seed": seed,
                "replicates": replicates, "policies": policies, "save": save, "t1": t1,
                "block_size": block_size}
     options = {k: v for k, v in options.items() if v is not None}
     if resume_store and "block_size" in options:
         raise UsageFailure("--block-size cannot change on --resume (the store's chunks fix it)")
+    if verify_store and (options or scenario_file):
+        raise UsageFailure("--verify takes no scenario or sweep options (the store has its own)")
+    if verify_store and not repair:
+        _verify(verify_store)
+        return
     executor: engine.Executor
     try:
         if scheduler or dask_workers:
@@ -104,10 +118,12 @@ def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, s
     except ValueError as e:  # e.g. GSIM_WORKERS
         raise UsageFailure(one_line(e)) from None
     show = sys.stderr.isatty() if progress is None else progress
-    path = resume_store or out or "sweep.zarr"
+    path = resume_store or verify_store or out or "sweep.zarr"
     try:
         with _ProgressBar(show) as bar:
-            if resume_store:
+            if verify_store:
+                report = engine.repair(verify_store, executor=executor, progress=bar)
+            elif resume_store:
                 report = engine.resume(resume_store, scenario_file, options, executor=executor, progress=bar)
             else:
                 report = engine.sweep(path, scenario_file, options, executor=executor, progress=bar)
@@ -123,13 +139,17 @@ def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, s
         f"({report.runs_per_second:,.0f} runs/s), {report.failed} failed",
         err=True,
     )
+    for line in report.repaired:
+        click.echo(f"{path}: repaired {line}", err=True)
     for line in report.faults[:5]:
         click.echo(f"gsim: plugin fault: {line}", err=True)
     if report.faults:
         more = f" ({len(report.faults) - 5} more not shown)" if len(report.faults) > 5 else ""
         click.echo(f"gsim: {len(report.faults)} run(s) stopped by a plugin fault{more}; they are stored "
                    "with status plugin_fault, every other run is complete", err=True)
-    if show_summary:
+    if report.pending:
+        click.echo(f"{path}: {report.pending} runs pending: gsim sweep --resume {path}", err=True)
+    elif show_summary and not verify_store:
         _print_quicklook(path, None, None)
     if report.faults:
         sys.exit(EXIT_PLUGIN_FAULTS)
@@ -140,6 +160,19 @@ def _print_quicklook(store, years, baseline) -> None:
     con = console()
     for item in quicklook.render(quicklook.quicklook(store, years, baseline)):
         con.print(item)
+
+
+def _verify(path: str) -> None:
+    """--verify without --repair: the report on stdout; exit 0 if clean, else StoreDamaged's code."""
+    health = st.verify(path)
+    click.echo(health.headline())
+    for line in health.damage():
+        click.echo(f"  damaged: {line}")
+    if not health.ok:
+        click.echo(f"  {health.repair_hint()}")
+        sys.exit(st.StoreDamaged.exit_code)
+    if health.n_pending:
+        click.echo(f"  pending runs: gsim sweep --resume {path} computes them")
 
 
 @main.command("summary")

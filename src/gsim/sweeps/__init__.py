@@ -5,6 +5,8 @@ Public API (`sweep`, `resume` and `open_sweep` also as ``gsim.sweep`` etc.):
 - `sweep(store, scenario=None, options=None, *, executor=None, progress=None)`
 - `resume(store, scenario=None, options=None, *, executor=None, progress=None)`
 - `open_sweep(store, layout="paired") -> xarray.Dataset` (lazy; layout "paired" or "flat")
+- `verify(store) -> Verification`, `repair(store, *, executor=None, progress=None)`; errors
+  `StoreError` and its kinds `StoreBusy`, `StoreDamaged`, `StoreIOError`
 - `summarize(store, years=None)`, `export_netcdf(store, path)`, `export_csv(store, path)`
 - executors `LocalExecutor(workers)`, `DaskExecutor(scheduler=..., n_workers=...)`
 
@@ -20,14 +22,15 @@ from gsim.sweeps.engine import (
     Progress,
     SweepInterrupted,
     SweepReport,
+    repair,
     resume,
     sweep,
 )
 from gsim.sweeps.spec import SweepSpec, SweepSpecError, parse_spec
-from gsim.sweeps.store import StoreError, open_sweep
+from gsim.sweeps.store import StoreBusy, StoreDamaged, StoreError, StoreIOError, Verification, open_sweep, verify
 
 __all__ = [
-    "DaskExecutor", "LocalExecutor", "Progress", "StoreError", "SweepInterrupted", "SweepReport",
-    "SweepSpec", "SweepSpecError", "export_csv", "export_netcdf", "open_sweep", "parse_spec",
-    "resume", "summarize", "sweep",
+    "DaskExecutor", "LocalExecutor", "Progress", "StoreBusy", "StoreDamaged", "StoreError", "StoreIOError",
+    "SweepInterrupted", "SweepReport", "SweepSpec", "SweepSpecError", "Verification", "export_csv",
+    "export_netcdf", "open_sweep", "parse_spec", "repair", "resume", "summarize", "sweep", "verify",
 ]

@@ -46,6 +46,8 @@ class Summary:
     n_units: int
     failed: dict[str, int]  # policy -> runs done but not ok
     by_status: dict[str, dict[str, int]]  # policy -> status name -> runs (all statuses)
+    pending: dict[str, int]  # runs not computed yet, per policy
+    store: str
 
 
 def years_index(times: np.ndarray, years: Iterable[float] | None, attrs: Mapping[str, Any]) -> list[int]:
@@ -63,15 +65,26 @@ def years_index(times: np.ndarray, years: Iterable[float] | None, attrs: Mapping
     return out
 
 
+def verified(g, store: str | Path) -> st.Verification:
+    """verify_store, raising StoreDamaged (one line: which runs, how to repair) on damage."""
+    health = st.verify_store(g, store)
+    if not health.ok:
+        raise st.StoreDamaged(health.refusal())
+    return health
+
+
 def summarize(store: str | Path, years: Iterable[float] | None = None) -> Summary:
+    """Statistics of the ok runs. Verifies the store first: raises StoreDamaged (naming the
+    runs and how to repair them) rather than summarising runs whose chunks are damaged."""
     import pandas as pd
 
     g = st.open_store(store)
+    health = verified(g, store)
     pols = list(g.attrs["policies"])
     P = len(pols)
     times = np.asarray(g["time"][:])
     tis = years_index(times, years, g.attrs)
-    status = np.asarray(g["status"][:]).reshape(-1, P)
+    status = health.status.reshape(-1, P)
     ok = status == st.STATUS_OK
     tiers = [str(t) for t in g["tier"][:]]
     stats_rows, win_rows = [], []
@@ -105,7 +118,8 @@ def summarize(store: str | Path, years: Iterable[float] | None = None) -> Summar
     failed = {pol: int((~ok[:, p] & (status[:, p] != st.STATUS_PENDING)).sum()) for p, pol in enumerate(pols)}
     by_status = {pol: {s.name.lower(): int((status[:, p] == s).sum()) for s in RunStatus}
                  for p, pol in enumerate(pols)}
-    return Summary(stats, wins, status.shape[0], failed, by_status)
+    pending = {pol: int((status[:, p] == st.STATUS_PENDING).sum()) for p, pol in enumerate(pols)}
+    return Summary(stats, wins, status.shape[0], failed, by_status, pending, str(store))
 
 
 def format_summary(s: Summary) -> str:
@@ -118,6 +132,9 @@ def format_summary(s: Summary) -> str:
         causes = {k: n for k, n in counts.items() if k != "ok" and n}
         if causes:
             out.append(f"  {p}: " + ", ".join(f"{n} {k}" for k, n in causes.items()))
+    if any(s.pending.values()):
+        out.append(f"pending runs (not computed yet; gsim sweep --resume {s.store} computes them): "
+                   + ", ".join(f"{p} {n}" for p, n in s.pending.items()))
     for year, st_y in s.stats.groupby("year", sort=True):
         out.append("")
         out.append(f"== {year:g}: median [5%, 95%] over ok runs ==")
@@ -174,7 +191,8 @@ def _portable(ds):
 
 
 def export_netcdf(store: str | Path, path: str | Path) -> None:
-    """The whole store as one netCDF-4 file, written chunk by chunk."""
+    """The whole store as one netCDF-4 file, written chunk by chunk (after verifying it)."""
+    verified(st.open_store(store), store)
     ds = _portable(st.open_sweep(store, layout="flat"))
     ds.to_netcdf(path, engine="netcdf4")
 
@@ -182,9 +200,10 @@ def export_netcdf(store: str | Path, path: str | Path) -> None:
 def export_csv(store: str | Path, path: str | Path) -> int:
     """One row per (run, time): run coordinates, sampled inputs, then every saved variable
     (per-region/tier ones as `name[region]`, `name[tier]`, `name[region,tier]` columns).
-    Written one chunk of runs at a time; returns the number of rows."""
+    Written one chunk of runs at a time (after verifying the store); returns the number of rows."""
     import pandas as pd
 
+    verified(st.open_store(store), store)
     ds = st.open_sweep(store, layout="flat")
     chunk = int(st.open_store(store)["status"].chunks[0])  # one block of runs at a time
     n = ds.sizes["run"]

@@ -7,7 +7,8 @@ to worker processes; either way a block runs the serial compiled kernel on one c
 kernels release the GIL), and the calling process writes the results into the store.
 Nothing a run computes depends on which block, worker or executor it ran in.
 
-`sweep` and `resume` are the only ways in (the CLI calls them too).
+`sweep`, `resume` and `repair` are the only ways in (the CLI calls them too); each holds the
+store's write lock and verifies what is done before it computes anything.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ class Plan:
             policies=list(spec.policies), save=spec.save, method=self.method, dt=self.grid.dt,
             t0=self.grid.t0, t1=self.grid.t1, block_size=spec.block_size,
             sweep_spec=spec.to_json(), scenario_toml=sc.toml,
+            plugin_indicators=[ind.name for ind, _ in self.indicators],
         )
 
 
@@ -354,6 +356,8 @@ class SweepReport:
     replicates: int = 0
     n_policies: int = 0
     faults: list[str] = field(default_factory=list)  # plugin faults of this call, in words
+    repaired: tuple[str, ...] = ()  # damage found and recomputed: one line per block / coordinates
+    pending: int = 0  # runs still not done (after a repair, which computes only damaged runs)
 
     @property
     def runs_per_second(self) -> float:
@@ -380,11 +384,33 @@ def plan_from_store(g) -> Plan:
     return make_plan(sc, spec)
 
 
-def _execute(g, plan: Plan, executor, progress: ProgressFn | None, path: str) -> SweepReport:
-    done = st.done_mask(g)
-    pending = [b for b in range(plan.n_blocks) if not done[slice(*plan.runs(b))].all()]
+def _damage_to_redo(g, plan: Plan, path: str) -> tuple[st.Verification, tuple[str, ...]]:
+    """Verify the store; rewrite damaged coordinates and clear the done flags of damaged
+    blocks. Returns the verification and one line per repair."""
+    health = st.verify_store(g, path)
+    if health.block_runs != plan.block_runs:
+        raise st.StoreDamaged(f"{path}: chunks of {health.block_runs} runs, its plan has blocks of "
+                              f"{plan.block_runs}; start a new store")
+    repaired = tuple(health.damage())
+    try:
+        if health.coordinates:
+            st.write_coordinates(g, plan, health.coordinates)
+            repaired += (f"coordinate arrays {', '.join(health.coordinates)}: rewritten",)
+        for b in health.damaged:
+            st.clear_done(g, *plan.runs(b))
+    except OSError as e:
+        raise st.io_error(path, "repair it", e) from None
+    return health, repaired
+
+
+def _execute(g, plan: Plan, executor, progress: ProgressFn | None, path: str, *,
+             pending: bool = True, fresh: bool = False) -> SweepReport:
+    """Verify the store, recompute its damaged blocks (and, with `pending`, the blocks not
+    done), writing each block as it completes. Nothing verified is rewritten. A `fresh`
+    store (just created) has nothing done: it is not read."""
     t_start = time.perf_counter()
-    counts = {"done": int(done.sum()), "computed": 0, "failed": 0}
+    counts = {"done": 0, "computed": 0, "failed": 0}
+    status = np.zeros(plan.spec.n_runs, np.int8)
     faults: list[str] = []
 
     def tell() -> None:
@@ -392,23 +418,35 @@ def _execute(g, plan: Plan, executor, progress: ProgressFn | None, path: str) ->
             progress(Progress(plan.spec.n_runs, counts["done"], counts["computed"], counts["failed"]))
 
     def write(b: int, data: st.BlockData) -> None:
-        st.write_block(g, plan.runs(b)[0], data)
+        r0, r1 = plan.runs(b)
+        try:
+            st.write_block(g, r0, data)
+        except OSError as e:
+            raise st.StoreIOError(f"{st.io_error(path, f'write runs {r0}-{r1 - 1}', e)}; the {counts['done']} "
+                                  f"runs done are kept: fix the cause, then gsim sweep --resume {path}") from None
+        status[r0:r1] = data.status
         counts["done"] += len(data.status)
         counts["computed"] += len(data.status)
         counts["failed"] += data.n_failed
         faults.extend(data.faults.values())
         tell()
 
-    tell()
     try:
-        executor.run(plan, pending, write)
+        n = plan.spec.n_runs
+        health, repaired = (_damage_to_redo(g, plan, path) if not fresh else (
+            st.Verification(path, plan.block_runs, np.zeros(n, bool), np.zeros(n, np.int8), {}, []), ()))
+        status[:] = health.status
+        counts["done"] = int(health.done.sum())
+        todo = [b for b in range(plan.n_blocks) if b in health.damaged
+                or (pending and not health.done[slice(*plan.runs(b))].all())]
+        tell()
+        executor.run(plan, todo, write)
     except KeyboardInterrupt:
         raise SweepInterrupted(f"interrupted; {path} is resumable: gsim sweep --resume {path}") from None
-    status = np.asarray(g["status"][:])
     return SweepReport(path, plan.spec.n_runs, counts["computed"],
                        int((status >= RunStatus.FAILED).sum()), time.perf_counter() - t_start,
                        plan.config_hash, plan.spec.samples, plan.spec.replicates, plan.n_policies,
-                       faults)
+                       faults, repaired, plan.spec.n_runs - counts["done"])
 
 
 Executor = LocalExecutor | DaskExecutor
@@ -432,13 +470,20 @@ def sweep(
     seed, policies, save, block_size, years, t1). executor: LocalExecutor(workers) (default)
     or DaskExecutor(scheduler=..., n_workers=...). progress(Progress) is called at the start
     and after each block is written. Raises SweepSpecError for a bad specification; nothing
-    is created then.
+    is created then. The store appears at `store` only once complete (see store.new_store).
     """
     sc = _scenario(scenario)
     plan = make_plan(sc, parse_spec(sc, options))
     executor = executor or LocalExecutor()
-    g = st.create_store(store, plan, plan.attrs())
-    return _execute(g, plan, executor, progress, str(store))
+    try:
+        with st.new_store(store, plan, plan.attrs()) as g:
+            return _execute(g, plan, executor, progress, str(store), fresh=True)
+    except SweepInterrupted:
+        raise
+    except KeyboardInterrupt:  # while the store was being created
+        if Path(store).exists():
+            raise SweepInterrupted(f"interrupted; {store} is resumable: gsim sweep --resume {store}") from None
+        raise SweepInterrupted(f"interrupted while creating {store}; nothing was created") from None
 
 
 def check_resumable(g, path: str, expect_hash: str | None = None) -> Plan:
@@ -451,10 +496,6 @@ def check_resumable(g, path: str, expect_hash: str | None = None) -> Plan:
     if have != want:
         raise st.StoreError(f"{path} holds the plugin indicators {have or 'none'}, the plugins installed now "
                             f"give {want or 'none'}; resume with the same plugins (see `gsim plugins`)")
-    missing = [n for n in plan.save_names if n not in g]
-    if missing:
-        raise st.StoreError(f"{path} lacks the outputs {', '.join(missing)} of this gsim (written by an "
-                            "earlier build of it); start a new store")
     if plan.config_hash != g.attrs.get("config_hash"):
         raise st.StoreError(f"{path}: its configuration does not reproduce its config hash "
                             "(different gsim plugins or policies installed?); start a new store")
@@ -473,21 +514,32 @@ def resume(
     executor: Executor | None = None,
     progress: ProgressFn | None = None,
 ) -> SweepReport:
-    """Compute the runs of `store` that are not done. If a scenario or options are given,
-    they must describe the same sweep (same config hash), else StoreError; options alone
-    are compared with the store's own scenario and settings."""
-    g = st.open_store(store, mode="r+")
-    expect = None
-    if scenario is not None:
-        sc = _scenario(scenario)
-        expect = make_plan(sc, parse_spec(sc, options)).config_hash
-    elif options:  # the store's own scenario and settings, with these options changed
-        sc = loads_scenario(g.attrs["scenario_toml"], source=str(store))
-        stored = SweepSpec.from_json(g.attrs["sweep_spec"])
-        own = {k: getattr(stored, k) for k in ("samples", "sampler", "seed", "replicates", "save",
-                                               "block_size", "t1")}
-        own["policies"] = list(stored.policies)
-        expect = make_plan(sc, parse_spec(sc, {**own, **options})).config_hash
-    plan = check_resumable(g, str(store), expect)
-    executor = executor or LocalExecutor()
-    return _execute(g, plan, executor, progress, str(store))
+    """Verify `store`, then compute its runs that are not done or whose chunks are damaged.
+    If a scenario or options are given, they must describe the same sweep (same config
+    hash), else StoreError; options alone are compared with the store's own scenario and
+    settings. Raises StoreBusy when another process is writing the store."""
+    with st.open_for_writing(store) as g:
+        expect = None
+        if scenario is not None:
+            sc = _scenario(scenario)
+            expect = make_plan(sc, parse_spec(sc, options)).config_hash
+        elif options:  # the store's own scenario and settings, with these options changed
+            sc = loads_scenario(g.attrs["scenario_toml"], source=str(store))
+            stored = SweepSpec.from_json(g.attrs["sweep_spec"])
+            own = {k: getattr(stored, k) for k in ("samples", "sampler", "seed", "replicates", "save",
+                                                   "block_size", "t1")}
+            own["policies"] = list(stored.policies)
+            expect = make_plan(sc, parse_spec(sc, {**own, **options})).config_hash
+        plan = check_resumable(g, str(store), expect)
+        executor = executor or LocalExecutor()
+        return _execute(g, plan, executor, progress, str(store))
+
+
+def repair(store: str | Path, *, executor: Executor | None = None,
+           progress: ProgressFn | None = None) -> SweepReport:
+    """Verify `store` and recompute only its damaged runs (pending runs stay pending: see
+    `resume`). Raises StoreBusy when another process is writing the store."""
+    with st.open_for_writing(store) as g:
+        plan = check_resumable(g, str(store))
+        executor = executor or LocalExecutor()
+        return _execute(g, plan, executor, progress, str(store), pending=False)

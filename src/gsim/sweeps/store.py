@@ -9,19 +9,39 @@ Layout (Zarr v3, one array per variable, `dimension_names` set so xarray reads i
 - inputs: one array per uncertainty, named by its target (``kappa``, ``theta.labor``,
   ``region.gdp``), dims ``(run,)`` or ``(run, region)``: the sampled value (a factor for
   ``apply = "scale"``)
-- ``status`` (0 pending, 1 ok, 2 failed, 3 invalid input), ``fail_time`` (the time of the first
-  bad state, NaN if none), ``fail_stock`` (index into the ``stocks`` attribute, -1 if none) and
-  ``done``: written last for each block, so a block is done only once all of it is on disk.
+- ``status`` (0 pending, 1 ok, 2 failed, 3 invalid input, 4 plugin fault), ``fail_time`` (the
+  time of the first bad state, NaN if none), ``fail_stock`` (index into the ``stocks``
+  attribute, -1 if none) and ``done``: written last for each block, so a block is done only
+  once all of it is on disk.
+- the group ``check`` (not part of the xarray view): ``checksum`` (run,), a hash of each run's
+  row of every array a block writes (attribute ``covers`` names them, in hash order), written
+  just before ``done``; attribute ``coordinates``: a hash of each coordinate array; attribute
+  ``writer``: pid and host of the last process that held the write lock.
 
 Run order: run = (sample * replicates + replicate) * n_policies + policy, so one block (a
 range of sample x replicate units, all policies) is one contiguous chunk of every array.
-Chunk files are written atomically by zarr's LocalStore, so a kill -9 leaves whole chunks.
+
+Crash safety: a store is built under a temporary name next to its target (``.NAME.creating-PID``)
+and renamed when complete, so the target is either absent or complete; chunk files are written
+atomically by zarr's LocalStore (temporary file, then rename), and ``done`` is written last, so
+a kill leaves whole blocks or pending ones. A writer holds an exclusive ``flock`` on the store's
+root ``zarr.json`` (written once at creation, never replaced), released by the kernel when the
+process ends, however it ends. `verify_store` checks every done block against its checksums.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
+import glob
 import json
+import os
+import shutil
+import socket
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from hashlib import blake2b
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,17 +60,75 @@ STATUS_PENDING, STATUS_OK, STATUS_FAILED, STATUS_INVALID, STATUS_PLUGIN_FAULT = 
     RunStatus.PENDING, RunStatus.OK, RunStatus.FAILED, RunStatus.INVALID_INPUT, RunStatus.PLUGIN_FAULT)
 STATUS_MEANINGS = " ".join(s.name.lower() for s in RunStatus)
 STOCK_NAMES = STOCKS
-FORMAT = "gsim-sweep-1"
+FORMAT = "gsim-sweep-2"  # 2: checksums (group `check`), atomic creation, write lock
 STR = np.dtypes.StringDType()
+CHECK = "check"  # the bookkeeping group
+BLOCK_EXTRA = ("fail_stock", "fail_time", "status")  # BlockData fields written besides outputs, inputs
+READ_BATCH_BYTES = 64 * 2**20  # verification reads this much at a time
 
 
 class StoreError(RuntimeError):
-    """A store is missing, not a gsim sweep, or does not match what is asked of it."""
+    """A store is missing, not a gsim sweep, or does not match what is asked of it (exit 2)."""
+
+    exit_code = 2
+
+
+class StoreIOError(StoreError):
+    """The store cannot be created, read or written (permission, not a directory, disk full)."""
+
+    exit_code = 74  # EX_IOERR
+
+
+class StoreBusy(StoreError):
+    """Another process holds the store's write lock."""
+
+    exit_code = 75  # EX_TEMPFAIL: try again later
+
+
+class StoreDamaged(StoreError):
+    """Done runs whose chunks are missing or corrupt (or damaged coordinates/metadata)."""
+
+    exit_code = 65  # EX_DATAERR
+
+
+def io_error(path: str | Path, doing: str, e: OSError) -> StoreIOError:
+    """One line: the path, what failed, the OS's reason."""
+    where = f" ({e.filename})" if e.filename and str(e.filename) != str(path) else ""
+    return StoreIOError(f"{path}: cannot {doing}: {e.strerror or e}{where}")
+
+
+# ----------------------------------------------------------------------------------------
+# checksums
+# ----------------------------------------------------------------------------------------
+def run_checksums(arrays: Mapping[str, np.ndarray], names: tuple[str, ...] | list[str]) -> np.ndarray:
+    """One 64-bit hash per row (run) over the rows of `arrays[name]` for `names` in order.
+
+    NaN is hashed as the canonical NaN: zarr does not write a chunk equal to the fill value
+    (NaN) and reads it back as the canonical NaN, whatever NaN bits were written."""
+    parts = []
+    n = len(arrays[names[0]])
+    for name in names:
+        a = np.asarray(arrays[name])
+        if a.dtype.kind == "f":
+            a = np.where(np.isnan(a), np.nan, a)
+        a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
+        parts.append(a.reshape(n, -1).view(np.uint8))
+    rows = np.concatenate(parts, axis=1)
+    return np.array([int.from_bytes(blake2b(r, digest_size=8).digest(), "little") for r in rows], np.uint64)
+
+
+def _digest(values: np.ndarray) -> str:
+    """Hash of a whole (coordinate) array: numbers by their bytes, strings NUL-separated."""
+    v = np.asarray(values)
+    raw = "\0".join(map(str, v.tolist())).encode() if v.dtype.kind == "T" else np.ascontiguousarray(
+        v, dtype=v.dtype.newbyteorder("<")).tobytes()
+    return blake2b(raw, digest_size=16).hexdigest()
 
 
 @dataclass
 class BlockData:
-    """A block's results, rows in run order: name -> (n_runs_in_block, ...)."""
+    """A block's results, rows in run order: name -> (n_runs_in_block, ...); `checksum` is the
+    per-run hash over `arrays()` (computed where the block was computed)."""
 
     outputs: dict[str, np.ndarray]
     inputs: dict[str, np.ndarray]  # target -> (n,) or (n, R)
@@ -58,6 +136,19 @@ class BlockData:
     fail_time: np.ndarray
     fail_stock: np.ndarray  # int8
     faults: dict[int, str] = field(default_factory=dict)  # row -> plugin fault, in words
+    checksum: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        # the store's dtypes, so the checksum is that of what is read back
+        self.inputs = {k: np.asarray(v, np.float64) for k, v in self.inputs.items()}
+        self.status, self.fail_stock = np.asarray(self.status, np.int8), np.asarray(self.fail_stock, np.int8)
+        self.fail_time = np.asarray(self.fail_time, np.float64)
+        arrays = self.arrays()
+        self.checksum = run_checksums(arrays, sorted(arrays))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every array a block writes, by store name."""
+        return {**self.outputs, **self.inputs, **{name: getattr(self, name) for name in BLOCK_EXTRA}}
 
     @property
     def n_failed(self) -> int:
@@ -65,8 +156,8 @@ class BlockData:
 
 
 def plugin_indicators(g: zarr.Group) -> list[str]:
-    """The plugin indicators a store holds (arrays marked with the plugin's name)."""
-    return sorted(name for name, a in g.arrays() if "gsim_plugin" in a.attrs)
+    """The plugin indicators a store holds (named in its attributes when it was created)."""
+    return sorted(g.attrs.get("plugin_indicators", []))
 
 
 def stock_of_index(index: np.ndarray, R: int, S: int) -> np.ndarray:
@@ -76,93 +167,424 @@ def stock_of_index(index: np.ndarray, R: int, S: int) -> np.ndarray:
     return np.where(index < 0, -1, out).astype(np.int8)
 
 
-def create_store(path: str | Path, plan: Any, attrs: dict[str, Any]) -> zarr.Group:
-    """Preallocate the whole sweep; refuses to overwrite an existing path."""
-    path = Path(path)
-    if path.exists():
-        raise StoreError(f"{path} already exists; use --resume {path} to continue it, or remove it")
+# ----------------------------------------------------------------------------------------
+# the write lock
+# ----------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _write_lock(root: Path, shown: str | Path, check: zarr.Group | None) -> Iterator[None]:
+    """Hold an exclusive flock on ROOT/zarr.json until the block ends (or the process dies).
+
+    `check`: the store's check group, to record this process as the writer (None while the
+    store is being created: its check group does not exist yet)."""
+    try:
+        fd = os.open(root / "zarr.json", os.O_RDWR)  # write access: NFS needs it for flock
+    except OSError as e:
+        raise io_error(shown, "open it for writing", e) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreBusy(f"{shown} is being written by another gsim process{_holder(check)}; "
+                            "wait for it to finish, or stop it") from None
+        except OSError as e:
+            raise io_error(shown, "lock it (file system without flock?)", e) from None
+        if check is not None:
+            _record_writer(check, shown)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _writer() -> dict[str, Any]:
+    return {"pid": os.getpid(), "host": socket.gethostname()}
+
+
+def _record_writer(check: zarr.Group, shown: str | Path) -> None:
+    try:
+        check.attrs["writer"] = _writer()
+    except OSError as e:
+        raise io_error(shown, "write to it", e) from None
+
+
+def _holder(check: zarr.Group | None) -> str:
+    """' (pid N)' or ' (pid N on HOST)' of the recorded writer, '' if unknown."""
+    try:
+        w = dict(check.attrs["writer"]) if check is not None else {}
+    except Exception:  # noqa: BLE001 - the pid is a courtesy; any failure means: unknown
+        return ""
+    if "pid" not in w:
+        return ""
+    host = "" if w.get("host") == socket.gethostname() else f" on {w.get('host')}"
+    return f" (pid {w['pid']}{host})"
+
+
+# ----------------------------------------------------------------------------------------
+# creation
+# ----------------------------------------------------------------------------------------
+def _coordinates(plan: Any) -> dict[str, tuple[tuple[str, ...], Any, Any, dict, np.ndarray]]:
+    """The arrays written at creation: name -> (dims, dtype, fill, attributes, values)."""
+    sc, spec = plan.scenario, plan.spec
+    run = np.arange(spec.n_runs, dtype=np.int64)
+    unit = run // len(spec.policies)
+    return {
+        "time": (("time",), "f8", np.nan, TIME_ATTRS, np.asarray(plan.grid.save_times, float)),
+        "region": (("region",), STR, "", {"long_name": "region"}, np.array(sc.regions.name, STR)),
+        "region_group": (("region",), STR, "", REGION_GROUP_ATTRS, np.array(group_labels(sc), STR)),
+        "tier": (("tier",), STR, "", {"long_name": "industry tier, least to most sophisticated"},
+                 np.array(sc.tiers, STR)),
+        "run": (("run",), "i8", -1, {"long_name": "run index"}, run),
+        "sample": (("run",), "i8", -1, {"long_name": "sample id"}, unit // spec.replicates),
+        "replicate": (("run",), "i4", -1, {"long_name": "replicate"},
+                      (unit % spec.replicates).astype(np.int32)),
+        "policy": (("run",), STR, "", {"long_name": "policy (lever)"},
+                   np.array(spec.policies, STR)[run % len(spec.policies)]),
+    }
+
+
+def write_coordinates(g: zarr.Group, plan: Any, names: list[str] | None = None) -> None:
+    """(Re)write the coordinate arrays (all, or `names`) from the plan."""
+    for name, (*_, values) in _coordinates(plan).items():
+        if names is None or name in names:
+            g[name][:] = values
+
+
+def _build(g: zarr.Group, plan: Any) -> None:
+    """Create every array of the sweep in the (new, empty) group g."""
     sc, spec = plan.scenario, plan.spec
     n, chunk = spec.n_runs, plan.block_runs
-    times = plan.grid.save_times
-    R, S = len(sc.regions), len(sc.tiers)
-    import zarr  # imported on use: `gsim run` needs no zarr
+    dimsize = {"time": len(plan.grid.save_times), "region": len(sc.regions), "tier": len(sc.tiers)}
 
-    g = zarr.open_group(str(path), mode="w-", zarr_format=3)
-    dimsize = {"time": len(times), "region": R, "tier": S}
-
-    def arr(name, dims, dtype, fill, attributes=None):
+    def arr(group, name, dims, dtype, fill, attributes=None):
         shape = tuple(n if d == "run" else dimsize[d] for d in dims)
         chunks = tuple(chunk if d == "run" else dimsize[d] for d in dims)
-        return g.create_array(name, shape=shape, chunks=chunks, dtype=dtype, fill_value=fill,
-                              dimension_names=list(dims), attributes=attributes or {})
+        return group.create_array(name, shape=shape, chunks=chunks, dtype=dtype, fill_value=fill,
+                                  dimension_names=list(dims), attributes=attributes or {})
 
-    arr("time", ("time",), "f8", np.nan, TIME_ATTRS)[:] = times
-    arr("region", ("region",), STR, "", {"long_name": "region"})[:] = np.array(sc.regions.name, STR)
-    arr("region_group", ("region",), STR, "", REGION_GROUP_ATTRS)[:] = np.array(group_labels(sc), STR)
-    arr("tier", ("tier",), STR, "",
-        {"long_name": "industry tier, least to most sophisticated"})[:] = np.array(sc.tiers, STR)
-    run = np.arange(n, dtype=np.int64)
-    P = len(spec.policies)
-    unit = run // P
-    arr("run", ("run",), "i8", -1, {"long_name": "run index"})[:] = run
-    arr("sample", ("run",), "i8", -1, {"long_name": "sample id"})[:] = unit // spec.replicates
-    arr("replicate", ("run",), "i4", -1, {"long_name": "replicate"})[:] = unit % spec.replicates
-    arr("policy", ("run",), STR, "", {"long_name": "policy (lever)"})[:] = np.array(
-        spec.policies, STR)[run % P]
+    coords = _coordinates(plan)
+    for name, (dims, dtype, fill, attributes, _) in coords.items():
+        arr(g, name, dims, dtype, fill, attributes)
+    write_coordinates(g, plan)
     for name in plan.save_names:
         var = VARIABLES[name]
-        arr(name, ("run", "time") + var.dims, "f8", np.nan, {"units": var.units, "long_name": var.long_name})
+        arr(g, name, ("run", "time") + var.dims, "f8", np.nan, {"units": var.units, "long_name": var.long_name})
     for ind, dims in plan.indicators:  # plugin indicators
-        arr(ind.name, ("run", "time") + dims, "f8", np.nan,
+        arr(g, ind.name, ("run", "time") + dims, "f8", np.nan,
             {"units": ind.units, "long_name": ind.long_name, "gsim_plugin": ind.plugin})
     for u in spec.uncertain:
         dims = ("run", "region") if u.per_region else ("run",)
         what = "factor on" if u.apply == "scale" else "sampled value of"
-        arr(u.target, dims, "f8", np.nan,
+        arr(g, u.target, dims, "f8", np.nan,
             {"long_name": f"{what} {u.target} ({u.dist}, scope {u.scope})",
              "distribution": json.dumps(u.kwargs), "apply": u.apply})
-    arr("status", ("run",), "i1", STATUS_PENDING,
+    arr(g, "status", ("run",), "i1", STATUS_PENDING,
         {"long_name": "run status", "flag_values": [int(s) for s in RunStatus],
          "flag_meanings": STATUS_MEANINGS})
-    arr("fail_time", ("run",), "f8", np.nan,
+    arr(g, "fail_time", ("run",), "f8", np.nan,
         {"units": "year", "long_name": "time of the first negative or non-finite stock"})
-    arr("fail_stock", ("run",), "i1", -1,
+    arr(g, "fail_stock", ("run",), "i1", -1,
         {"long_name": "stock that turned negative or non-finite (index into attribute stocks)"})
-    arr("done", ("run",), bool, False, {"long_name": "run computed and written"})
-    g.attrs.update({**attrs, "format": FORMAT, "stocks": list(STOCK_NAMES)})
-    return g
+    covers = sorted([*plan.save_names, *(ind.name for ind, _ in plan.indicators),
+                     *(u.target for u in spec.uncertain), *BLOCK_EXTRA])
+    check = g.create_group(CHECK, attributes={
+        "covers": covers, "coordinates": {k: _digest(v[-1]) for k, v in coords.items()},
+        "writer": _writer()})
+    arr(check, "checksum", ("run",), "u8", 0,
+        {"long_name": "hash (blake2b, 64 bit) of the run's row of every array in attribute covers"})
+    arr(g, "done", ("run",), bool, False, {"long_name": "run computed and written"})
 
 
+def _pending_name(path: Path, pid: int | str) -> Path:
+    return path.with_name(f".{path.name}.creating-{pid}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        pass
+    return True
+
+
+def interrupted_creations(path: Path) -> list[Path]:
+    """Temporary stores of `path` whose creating process (on this machine) is gone."""
+    out = []
+    for p in glob.glob(glob.escape(str(_pending_name(path, ""))) + "*"):
+        pid = p.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            out.append(Path(p))
+    return out
+
+
+@contextlib.contextmanager
+def new_store(path: str | Path, plan: Any, attrs: dict[str, Any]) -> Iterator[zarr.Group]:
+    """Create the whole sweep's store at `path`, atomically, and hold its write lock.
+
+    The store is built as `.NAME.creating-PID` in the same directory and renamed to `path`
+    once every array, attribute and coordinate is written: an interruption leaves no store at
+    `path` (the temporary one is removed now on errors and Ctrl-C, else by the next creation).
+    Refuses an existing `path`."""
+    import zarr  # imported on use: `gsim run` needs no zarr
+
+    shown, path = path, Path(path)
+    if path.exists() or path.is_symlink():
+        raise StoreError(f"{shown} already exists; use --resume {shown} to continue it, or remove it")
+    for stale in interrupted_creations(path):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = _pending_name(path, os.getpid())
+    try:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(tmp, ignore_errors=True)  # our pid's leftover: ours to remove
+            g = zarr.create_group(str(tmp), zarr_format=3, overwrite=False,
+                                  attributes={**attrs, "format": FORMAT, "stocks": list(STOCK_NAMES)})
+        except OSError as e:
+            raise io_error(shown, "create it", e) from None
+        with _write_lock(tmp, shown, None):
+            try:
+                _build(g, plan)
+                os.rename(tmp, path)
+            except OSError as e:
+                if e.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR) and path.exists():
+                    raise StoreError(f"{shown} appeared while it was being created; remove it or "
+                                     "choose another --out") from None
+                raise io_error(shown, "create it", e) from None
+            yield open_store(path, mode="r+")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+# ----------------------------------------------------------------------------------------
+# opening, writing
+# ----------------------------------------------------------------------------------------
 def open_store(path: str | Path, mode: str = "r") -> zarr.Group:
     p = Path(path)
     if not p.exists():
-        raise StoreError(f"{path}: no such store")
+        hint = ("; its creation was interrupted before it was complete, start the sweep again"
+                if interrupted_creations(p) else "")
+        raise StoreError(f"{path}: no such store{hint}")
     import zarr
 
     try:
         g = zarr.open_group(str(p), mode=mode)
-    except Exception as e:  # noqa: BLE001 - any failure means: not a readable store
+    except OSError as e:
+        raise io_error(path, "read it", e) from None
+    except Exception as e:  # noqa: BLE001 - any other failure means: not a readable store
         raise StoreError(f"{path}: not a Zarr store ({type(e).__name__}: {e})") from None
-    if g.attrs.get("format") != FORMAT:
+    fmt = g.attrs.get("format")
+    if fmt != FORMAT:
+        if isinstance(fmt, str) and fmt.startswith("gsim-sweep-"):
+            raise StoreError(f"{path}: a store of format {fmt}; this gsim reads {FORMAT}, start a new store")
         raise StoreError(f"{path}: not a gsim sweep store")
     return g
 
 
+@contextlib.contextmanager
+def open_for_writing(path: str | Path) -> Iterator[zarr.Group]:
+    """The store, opened read-write, with this process its only writer until the block ends.
+    Raises StoreBusy at once when another process writes it."""
+    g = open_store(path, mode="r+")
+    with _write_lock(Path(path), path, _check_group(g, path)):
+        yield g
+
+
+def _check_group(g: zarr.Group, path: str | Path) -> zarr.Group:
+    try:
+        check = g[CHECK]
+        if {"covers", "coordinates"} <= set(check.attrs):
+            return check
+    except OSError as e:
+        raise io_error(path, "read it", e) from None
+    except Exception:  # noqa: BLE001 - missing or unreadable: the bookkeeping is lost
+        pass
+    raise StoreDamaged(f"{path}: its check group (checksums) is missing or unreadable; "
+                       "the store cannot be verified, start a new one")
+
+
 def write_block(g: zarr.Group, r0: int, data: BlockData) -> None:
-    """Write one block's rows [r0, r0 + n); `done` last."""
+    """Write one block's rows [r0, r0 + n): the data, then its checksums, `done` last."""
     r1 = r0 + len(data.status)
-    for name, v in data.outputs.items():
+    for name, v in data.arrays().items():
         g[name][r0:r1] = v
-    for name, v in data.inputs.items():
-        g[name][r0:r1] = v
-    g["fail_time"][r0:r1] = data.fail_time
-    g["fail_stock"][r0:r1] = data.fail_stock
-    g["status"][r0:r1] = data.status
+    g[CHECK]["checksum"][r0:r1] = data.checksum
     g["done"][r0:r1] = True
 
 
-def done_mask(g: zarr.Group) -> np.ndarray:
-    return np.asarray(g["done"][:], bool)
+def clear_done(g: zarr.Group, r0: int, r1: int) -> None:
+    """Mark runs [r0, r1) not done (before rewriting a damaged block)."""
+    g["done"][r0:r1] = False
+
+
+# ----------------------------------------------------------------------------------------
+# verification
+# ----------------------------------------------------------------------------------------
+@dataclass
+class Verification:
+    """What `verify_store` found. `done`: runs done and verified; `status`: their status (0 for
+    every other run); `damaged`: block -> why its runs cannot be trusted; `coordinates`: the
+    coordinate arrays whose content is damaged."""
+
+    path: str
+    block_runs: int
+    done: np.ndarray
+    status: np.ndarray
+    damaged: dict[int, str]
+    coordinates: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.damaged and not self.coordinates
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.done)
+
+    def runs(self, b: int) -> tuple[int, int]:
+        return b * self.block_runs, min((b + 1) * self.block_runs, self.n_runs)
+
+    @property
+    def n_damaged(self) -> int:
+        return sum(r1 - r0 for r0, r1 in map(self.runs, self.damaged))
+
+    @property
+    def n_pending(self) -> int:
+        return self.n_runs - int(self.done.sum()) - self.n_damaged
+
+    def headline(self) -> str:
+        return (f"{self.path}: {self.n_runs} runs: {int(self.done.sum())} done and verified, "
+                f"{self.n_pending} pending, {self.n_damaged} damaged"
+                + (f"; damaged coordinate arrays: {', '.join(self.coordinates)}" if self.coordinates else ""))
+
+    def damage(self) -> list[str]:
+        """One line per damaged block: its runs and the reason."""
+        return [f"runs {r0}-{r1 - 1} (block {b}): {why}"
+                for b, why in sorted(self.damaged.items()) for r0, r1 in [self.runs(b)]]
+
+    def repair_hint(self) -> str:
+        return f"repair: gsim sweep --resume {self.path} (or gsim sweep --verify {self.path} --repair)"
+
+    def refusal(self) -> str:
+        """One line for commands that refuse to read a damaged store."""
+        what = []
+        if self.damaged:
+            lines = self.damage()
+            what.append(f"{self.n_damaged} done runs cannot be trusted ({'; '.join(lines[:3])}"
+                        + (f"; and {len(lines) - 3} more blocks" if len(lines) > 3 else "") + ")")
+        if self.coordinates:
+            what.append(f"coordinate arrays {', '.join(self.coordinates)} are damaged")
+        return f"{self.path}: {' and '.join(what)}; {self.repair_hint()}"
+
+
+def _reason(e: BaseException) -> str:
+    return " ".join(f"{type(e).__name__}: {e}".split())[:120]
+
+
+def _read(a: zarr.Array, r0: int, r1: int, chunk: int, path: str | Path) -> tuple[np.ndarray, dict[int, str]]:
+    """Rows [r0, r1) of `a`, and the blocks whose chunk could not be decoded (-> why)."""
+    try:
+        return np.asarray(a[r0:r1]), {}
+    except OSError as e:
+        raise io_error(path, "read it", e) from None
+    except Exception:  # noqa: BLE001 - a chunk does not decode: find which, below
+        pass
+    out = np.zeros((r1 - r0,) + a.shape[1:], a.dtype)
+    bad: dict[int, str] = {}
+    for s in range(r0, r1, chunk):
+        end = min(s + chunk, r1)
+        try:
+            out[s - r0:end - r0] = a[s:end]
+        except OSError as exc:
+            raise io_error(path, "read it", exc) from None
+        except Exception as exc:  # noqa: BLE001 - undecodable (truncated, garbled) chunk
+            bad[s // chunk] = _reason(exc)
+    return out, bad
+
+
+def _array(g: zarr.Group, name: str, path: str | Path) -> zarr.Array:
+    try:
+        return g[name]
+    except OSError as e:
+        raise io_error(path, "read it", e) from None
+    except Exception:  # noqa: BLE001 - missing or unreadable metadata
+        raise StoreDamaged(f"{path}: the metadata of array {name!r} is missing or unreadable; "
+                           "the store cannot be repaired, start a new one") from None
+
+
+def verify(store: str | Path) -> Verification:
+    """Open `store` and verify it (see verify_store); reads only, takes no lock."""
+    return verify_store(open_store(store), store)
+
+
+def verify_store(g: zarr.Group, path: str | Path) -> Verification:
+    """Check every block marked done: its chunks decode, and every run's row hashes to its
+    stored checksum; check the coordinate arrays against their hashes. Reads the whole store,
+    READ_BATCH_BYTES at a time. Raises StoreDamaged only for damage no resume can repair
+    (missing array metadata, a lost check group)."""
+    check = _check_group(g, path)
+    covers = list(check.attrs["covers"])
+    done_a, sums_a = _array(g, "done", path), _array(check, "checksum", path)
+    arrays = {name: _array(g, name, path) for name in covers}
+    n, chunk = done_a.shape[0], done_a.chunks[0]
+    for name, a in {**arrays, "checksum": sums_a}.items():
+        if a.shape[0] != n or a.chunks[0] != chunk:
+            raise StoreDamaged(f"{path}: array {name!r} has shape {a.shape}, chunks {a.chunks}; "
+                               f"expected {n} runs in chunks of {chunk}; start a new store")
+    row_bytes = sum(a.dtype.itemsize * int(np.prod(a.shape[1:])) for a in arrays.values())
+    step = max(1, READ_BATCH_BYTES // max(1, row_bytes * chunk)) * chunk
+    done = np.zeros(n, bool)
+    status = np.zeros(n, np.int8)
+    damaged: dict[int, str] = {}
+    for r0 in range(0, n, step):
+        r1 = min(r0 + step, n)
+        flags, bad_done = _read(done_a, r0, r1, chunk, path)
+        sums, bad_sums = _read(sums_a, r0, r1, chunk, path)
+        data: dict[str, np.ndarray] = {}
+        bad: dict[int, str] = {}
+        for name, a in arrays.items():
+            data[name], bad_a = _read(a, r0, r1, chunk, path)
+            for b, why in bad_a.items():
+                bad.setdefault(b, f"{name}: unreadable chunk ({why})")
+        for s in range(r0, r1, chunk):
+            b, e = s // chunk, min(s + chunk, r1)
+            rows = slice(s - r0, e - r0)
+            if b in bad_done:
+                damaged[b] = f"done flags unreadable ({bad_done[b]})"
+                continue
+            f = flags[rows]
+            if not f.any():
+                continue  # pending
+            if not f.all():
+                damaged[b] = "done flags partly set"
+            elif b in bad:
+                damaged[b] = bad[b]
+            elif b in bad_sums:
+                damaged[b] = f"checksums unreadable ({bad_sums[b]})"
+            else:
+                want = sums[rows]
+                got = run_checksums({k: v[rows] for k, v in data.items()}, covers)
+                wrong = np.nonzero(got != want)[0]
+                if len(wrong):
+                    damaged[b] = (f"checksum mismatch in {len(wrong)} of {e - s} runs "
+                                  "(a chunk is missing, altered or was not completely written)")
+                else:
+                    done[s:e] = True
+                    status[s:e] = data["status"][rows]
+    coords = []
+    expected = dict(check.attrs["coordinates"])
+    for name, digest in expected.items():
+        try:
+            ok = _digest(_array(g, name, path)[:]) == digest
+        except OSError as e:
+            raise io_error(path, "read it", e) from None
+        except StoreDamaged:
+            raise
+        except Exception:  # noqa: BLE001 - undecodable chunk
+            ok = False
+        if not ok:
+            coords.append(name)
+    return Verification(str(path), chunk, done, status, damaged, coords)
 
 
 LAYOUTS = ("paired", "flat")
