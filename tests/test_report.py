@@ -283,7 +283,7 @@ def test_report_computes_sensitivity_and_discovery_with_their_modules(store, tmp
     monkeypatch.setattr(rp, "analysis_module", fake)
     text = rp.report(store, tmp_path / "r.html", policy="gradient", baseline="market").read_text()
     assert calls == [("real_gdp", "gradient-market"), "real_gdp:gradient-market"]
-    assert "<h3>In 2026</h3>" in text and "Where <code>real_gdp:gradient-market</code> holds" in text
+    assert "<h3>In 2026</h3>" in text and "Condition <code>real_gdp:gradient-market</code>" in text
 
     monkeypatch.setattr(rp, "analysis_module", lambda name: None)
     text = rp.report(store, tmp_path / "r.html").read_text()

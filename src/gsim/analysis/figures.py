@@ -81,6 +81,15 @@ def _human_tick(x: float, _pos: float) -> str:
     return human(x, 3)
 
 
+def year_axis(ax: Axes) -> None:
+    """Whole years on the x axis."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+    ax.xaxis.set_major_formatter("{x:g}")
+    ax.set_xlabel("Year")
+
+
 def label(attrs: Mapping[str, Any], name: str, units: str | None = None, width: int = 48) -> str:
     """An axis label: the long name (else `name`), then the units unless dimensionless, in
     lines of at most `width` characters."""
@@ -201,7 +210,7 @@ def fan_chart(store: str | Path, indicator: str = "real_gdp", policies: Sequence
         colour = policy_colour(pol, ps.policies)
         ax.fill_between(ps.years, p5, p95, color=colour, alpha=0.18, linewidth=0)
         ax.plot(ps.years, med, color=colour, label=pol, linewidth=1.8)
-    ax.set_xlabel("Year")
+    year_axis(ax)
     ax.yaxis.set_major_formatter(_human_tick)
     ax.set_ylabel(label(_attrs(ps, m), indicator))
     ax.set_title(f"{m.label()}: median, 5\u201395 % range ({_counts_note(ps)})", fontsize=9)
@@ -316,7 +325,7 @@ def sensitivity_chart(indices: xr.Dataset, top: int = 6, **select: Any) -> Figur
     peak = np.where(np.isfinite(first), first, -np.inf).max(axis=1)
     order = np.argsort(-peak, kind="stable")[:top]
     inputs = [str(x) for x in ds["input"].values]
-    fig = new_figure(4.2 * len(names) + 1.5, 4.2)
+    fig = new_figure(max(7.0, 4.2 * len(names) + 1.5), 4.2)
     axes = fig.subplots(1, len(names), sharey=True, squeeze=False)[0]
     colours = [f"C{i}" for i in range(10)]
     for ax, name in zip(axes, names):
@@ -330,7 +339,7 @@ def sensitivity_chart(indices: xr.Dataset, top: int = 6, **select: Any) -> Figur
         if f"{name}_dummy" in ds:
             ax.plot(times, ds[f"{name}_dummy"].values, "--", color="grey", label="dummy (no effect)")
         ax.set_title(name, fontsize=10)
-        ax.set_xlabel("Year")
+        year_axis(ax)
         ax.set_ylabel(label(ds[name].attrs, name))
         ax.grid(alpha=0.3)
     axes[-1].legend(frameon=False, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
@@ -339,7 +348,7 @@ def sensitivity_chart(indices: xr.Dataset, top: int = 6, **select: Any) -> Figur
     if a.get("contrast"):
         what += " (" + str(a["contrast"]).replace("-", " \u2212 ") + ")"
     method = f" ({a['method']})" if a.get("method") else ""
-    fig.suptitle(f"Sensitivity of {what} to the sampled inputs{method}", fontsize=10)
+    fig.suptitle(textwrap.fill(f"Sensitivity of {what} to the sampled inputs{method}", 90), fontsize=10)
     return fig
 
 

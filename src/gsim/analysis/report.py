@@ -208,7 +208,7 @@ def sensitivity_section(indices: xr.Dataset, top: int = TOP_INPUTS) -> str:
     or delta, each with ``NAME_conf``) and a table of the `top` inputs at the last time."""
     a = indices.attrs
     what = a.get("long_name") or a.get("indicator", "")
-    contrast = f", paired difference {a['contrast']}" if a.get("contrast") else ""
+    contrast = ", paired difference " + str(a["contrast"]).replace("-", " \u2212 ") if a.get("contrast") else ""
     intro = (f"<p>Which sampled inputs drive {_e(what)}{_e(contrast)}: method {_e(a.get('method', ''))}"
              f"{_e(', ' + str(a['samples']) + ' samples') if a.get('samples') else ''}. Bands and \u00b1 "
              "values: the confidence interval of each index.</p>")
@@ -228,6 +228,10 @@ def sensitivity_section(indices: xr.Dataset, top: int = TOP_INPUTS) -> str:
             conf = f" \u00b1 {float(last[n + '_conf'].values[i]):.2f}" if n + "_conf" in last else ""
             cells += f'<td class="num">{v:.2f}{conf}</td>'
         body += f"<tr><td><code>{_e(last['input'].values[i])}</code></td>{cells}</tr>"
+    if any(f"{n}_dummy" in last for n in names):  # the level an input of no effect reaches
+        cells = "".join(f'<td class="num">{float(last[n + "_dummy"]):.2f}</td>' if n + "_dummy" in last
+                        else "<td></td>" for n in names)
+        body += f"<tr><td>dummy (no effect)</td>{cells}</tr>"
     year = float(last["time"].values)
     table = f"<h3>In {year:g}</h3><table><tr><th>input</th>{head}</tr>{body}</table>"
     return intro + fig + table
@@ -248,7 +252,9 @@ def discovery_section(results: Mapping[str, Any]) -> str:
     out = []
     for condition, result in results.items():
         boxes = [b.to_dict() for b in _boxes(result)]
-        out.append(f"<h3>Where <code>{_e(condition)}</code> holds</h3>")
+        out.append(f"<h3>Condition <code>{_e(condition)}</code></h3>")
+        if hasattr(result, "n_interest") and hasattr(result, "n_cases"):
+            out.append(f"<p>It holds in {result.n_interest} of {result.n_cases} cases.</p>")
         if not boxes:
             out.append(_note("No box: the condition holds in no sample, in every sample, or in no "
                              "region of the inputs dense enough to report."))
