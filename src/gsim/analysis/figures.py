@@ -223,7 +223,7 @@ def paired_chart(store: str | Path, indicator: str = "real_gdp", year: float | N
                  baseline: str | None = None, policies: Sequence[str] | None = None) -> Figure:
     """The distribution over samples of each policy's paired difference against `baseline`
     at `year` (default: the last saved year): box from the 25 to the 75 % quantile, whiskers
-    at 5 and 95 %, the median, and the samples themselves as dots."""
+    at 5 and 95 %, the median, and the samples as dots (at most STRIP_POINTS, evenly picked)."""
     ps = _store(store, None if year is None else [year])
     m = _measure(ps, indicator)
     baseline = default_baseline(ps.policies, baseline)
@@ -238,11 +238,12 @@ def paired_chart(store: str | Path, indicator: str = "real_gdp", year: float | N
         d = (xp - xb)[np.isfinite(xp - xb)]
         colour = policy_colour(pol, ps.policies)
         if len(d):
-            ax.bxp([_box_stats(d)], positions=[k], orientation="horizontal", widths=0.5, showfliers=False,
-                   patch_artist=True, boxprops={"facecolor": colour, "alpha": 0.35},
-                   medianprops={"color": "black"})
             dots = d[:: max(1, len(d) // STRIP_POINTS)]
-            ax.plot(dots, k + rng.uniform(-0.18, 0.18, len(dots)), "o", color=colour, markersize=2, alpha=0.5)
+            ax.plot(dots, k + rng.uniform(-0.18, 0.18, len(dots)), "o", color=colour, markersize=2, alpha=0.4,
+                    zorder=2)
+            ax.bxp([_box_stats(d)], positions=[k], orientation="horizontal", widths=0.5, showfliers=False,
+                   patch_artist=True, boxprops={"facecolor": colour, "alpha": 0.45},
+                   medianprops={"color": "black", "linewidth": 2}, zorder=3)
             st = {key: x[0] for key, x in paired_stats(xp[:, None], xb[:, None], +1).items()}
             ax.annotate(f"median {'+' if st['effect'] > 0 else ''}{human(st['effect'])}"
                         + (f" ({signed_pct(st['effect_pct'])})" if np.isfinite(st["effect_pct"]) else "")

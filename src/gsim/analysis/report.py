@@ -388,7 +388,7 @@ def report(store: str | Path, out: str | Path, *, years: Iterable[float] | None 
             _figure(partial(fg.paired_chart, store, name, baseline=baseline),
                     f"paired differences of {name}",
                     f"{name} at the last year: each policy minus {baseline} in the same sample. Box: "
-                    "25\u201375 %, whiskers: 5\u201395 %, dots: samples.", notes)
+                    "25\u201375 %, whiskers: 5\u201395 %, dots: the samples (at most 400).", notes)
             for name in PAIRED_INDICATORS if name in g) + "</div>")
         figs.append(_figure(lambda: fg.province_map(store, policy=policy, baseline=baseline), "province map",
                             f"Each region's median paired change in real output, {policy} against {baseline}, "
