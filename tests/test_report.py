@@ -307,6 +307,16 @@ def test_report_of_a_partial_indicators_store_says_what_is_missing(tmp_path, mon
     assert len(re.findall(r"<img ", text)) == 7  # claims, 4 fans, 2 paired
 
 
+def test_report_of_a_one_policy_store_says_what_it_cannot_compare(tmp_path):
+    p = tmp_path / "one.zarr"
+    sweep(p, SMALL, {**OPTS, "samples": 2, "policies": "gradient"}, executor=LocalExecutor(1))
+    text = rp.report(p, tmp_path / "r.html").read_text()
+    assert "No verdicts:" in text and "no claim can be evaluated: the store has the policies gradient" in text
+    assert "No sensitivity indices: the store has one policy." in text
+    assert "No scenario discovery: the store has one policy." in text
+    assert len(re.findall(r"<img ", text)) == 4  # the four fan charts
+
+
 def test_report_refuses_to_write_into_its_store(store):
     with pytest.raises(fg.FigureError, match="write the report outside the store"):
         rp.report(store, store / "report.html")

@@ -151,7 +151,8 @@ def _measure(ps: PairedStore, text: str) -> Measure:
         raise FigureError(f"unknown indicator {name!r}; the store has {', '.join(outputs)}")
     dims = ps.dims(name)[2:]
     if len(dims) > 1:
-        raise FigureError(f"{name} is per {' and '.join(dims)}; draw it with the map or the flows figure")
+        raise FigureError(f"{name} is per {' and '.join(dims)}; this figure draws outputs of at most one "
+                          "region or tier")
     if not dims:
         if pick is not None:
             raise FigureError(f"{name} has no regions or tiers to pick {pick!r} from")
@@ -367,10 +368,9 @@ def _region_values(ps: PairedStore, name: str) -> np.ndarray:
     return out.reshape(S * Rp, P, -1)
 
 
-def store_scenario(ps_or_g: Any) -> Scenario:
-    """The resolved scenario a store was written with (its ``scenario_toml`` attribute)."""
-    attrs = ps_or_g.attrs
-    return loads_scenario(attrs["scenario_toml"], source="<store>")
+def store_scenario(g: Any) -> Scenario:
+    """The resolved scenario an open store was written with (its ``scenario_toml`` attribute)."""
+    return loads_scenario(g.attrs["scenario_toml"], source="<store>")
 
 
 REGION_OUTPUTS = ("gdp", "real_output", "sui", "labor_force", "wage", "skills", "infrastructure")
@@ -574,8 +574,7 @@ def plot(store: str | Path, kind: str, *, indicator: str | None = None, year: fl
                 return transfer_flows(run.load(), policy)
         return transfer_flows(store_run(store, sample, policy), policy)
     if kind == "fan":
-        return fan_chart(store, indicator or "real_gdp", [policy, baseline] if policy and baseline else
-                         [policy] if policy else None)
+        return fan_chart(store, indicator or "real_gdp", [p for p in (policy, baseline) if p] or None)
     if kind == "paired":
         return paired_chart(store, indicator or "real_gdp", year, baseline, [policy] if policy else None)
     if kind == "map":
