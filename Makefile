@@ -1,5 +1,6 @@
 # The two commands of the README, each needing only python3 (>= 3.11), pip and make:
-#   make run   install, then the main job on the embedded default scenario
+#   make run   install, then the main job on the embedded default scenario: a sweep, its
+#              report (out/report.html) and the claim verdicts
 #   make test  install; both example plugins (installed, their own tests, an end-to-end run);
 #              the package's layering (import-linter) and types (mypy); then the whole test
 #              suite, which never loads installed plugins
@@ -26,6 +27,8 @@ run: install
 	$(BIN)/gsim run --policy all
 	rm -rf out/sweep.zarr
 	$(BIN)/gsim sweep --samples 1000 --out out/sweep.zarr
+	$(BIN)/gsim report out/sweep.zarr -o out/report.html
+	$(BIN)/gsim claims out/sweep.zarr
 
 lint: install-test
 	$(BIN)/lint-imports

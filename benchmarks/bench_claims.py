@@ -27,12 +27,12 @@ import numpy as np
 def build(path: Path, runs: int) -> None:
     from gsim.scenario import load_scenario
     from gsim.sweeps import store as st
-    from gsim.sweeps.engine import _attrs, make_plan
+    from gsim.sweeps.engine import make_plan
     from gsim.sweeps.spec import parse_spec
 
     sc = load_scenario()
     plan = make_plan(sc, parse_spec(sc, {"samples": runs // 4}))
-    g = st.create_store(path, plan, _attrs(plan))
+    g = st.create_store(path, plan, plan.attrs())
     rng = np.random.default_rng(0)
     T, S = len(plan.grid.save_times), len(sc.tiers)
     for b in range(plan.n_blocks):

@@ -1,0 +1,447 @@
+"""One self-contained HTML report of a sweep store, readable offline in any browser.
+
+The page holds everything it shows: figures are PNG images embedded as ``data:`` URLs, the
+style sheet is inline, there is no script, font or any other file to fetch. Sections:
+provenance, the claim verdicts, figures, sensitivity, scenario discovery and caveats. Each
+section is built by a function of its results (`claims_section(gsim.claims(...))`,
+`sensitivity_section(indices)`, `discovery_section({condition: boxes})`), so results computed
+elsewhere can be passed in. The store is read one output at a time, like `gsim claims`, and
+never written. See docs/report.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import importlib
+import io
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from gsim._version import __version__
+from gsim.analysis import figures as fg
+from gsim.analysis.claims import claims as claim_verdicts
+from gsim.analysis.claims import counts_line, percent, share_text, verdict
+from gsim.analysis.quicklook import human, signed_pct
+from gsim.claims import ClaimError
+from gsim.sweeps.analysis import years_index
+from gsim.sweeps.store import open_store, run_counts
+
+if TYPE_CHECKING:  # pragma: no cover
+    import xarray as xr
+    from matplotlib.figure import Figure
+
+FAN_INDICATORS = ("real_gdp", "theil", "real_output_sending", "real_output_receiving")
+PAIRED_INDICATORS = ("real_gdp", "theil")
+SENSITIVITY_INDICATOR = "real_gdp"
+TOP_INPUTS = 6  # inputs drawn and listed in the sensitivity section
+CSS_PX_PER_INCH = 100  # shown size of a figure (drawn at fg.DPI: sharp on high-density screens)
+
+# What GTM-1 leaves out (docs/model.md, the reference specification): said on every report.
+MODEL_CAVEATS = (
+    "The results are statements about GTM-1 with this scenario's data and the sampled input "
+    "ranges, not forecasts for the regions it names. A share of samples is a share in the sweep's "
+    "input distribution; it says nothing about inputs outside the sampled ranges.",
+    "GTM-1 is a closed national economy: tier demand is national, with no foreign trade, "
+    "exchange rates or external demand shocks.",
+    "Public finance is reduced to an infrastructure budget that pays subsidies and pairing aid; "
+    "there is no public debt, taxation, land market, housing, environment or energy constraint.",
+    "Each region-tier is one representative sector; firms, ownership, supply chains between "
+    "tiers and the flow between each sender and receiver are not represented (transfers are saved "
+    "per region and tier, as outflow and inflow).",
+    "Migration follows wage and employment gaps net of distance; the hukou system, housing costs "
+    "and age structure are not modelled; the labour force grows at one exogenous rate.",
+    "The model is deterministic: replicates differ only through inputs sampled per run, and "
+    "policies follow fixed rules (no learning, anticipation or political economy).",
+)
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
+ margin:0;color:#1b1f24;background:#fff;line-height:1.45}
+main{max-width:1180px;margin:0 auto;padding:1.2rem 1.5rem 3rem}
+h1{font-size:1.6rem;margin:.2rem 0 .3rem}h2{font-size:1.25rem;margin:2.2rem 0 .6rem;
+ border-bottom:1px solid #d0d7de;padding-bottom:.25rem}h3{font-size:1.02rem;margin:1.4rem 0 .4rem}
+nav{font-size:.9rem;margin:.4rem 0 1rem}nav a{margin-right:1rem;color:#0b5cad}
+p.lead{color:#444;margin:.2rem 0}
+table{border-collapse:collapse;font-size:.86rem;margin:.4rem 0 1rem}
+th,td{padding:.28rem .6rem;border-bottom:1px solid #e4e7eb;text-align:left;vertical-align:top}
+th{background:#f3f5f7;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table.kv th{width:13rem;background:none;font-weight:600}
+.verdict{font-weight:600;white-space:nowrap;border-radius:3px;padding:.1rem .4rem}
+.holds,.mostly-holds{background:#e3f4e6;color:#185f2b}.uncertain{background:#fdf3d7;color:#7a5a00}
+.mostly-fails,.fails{background:#fbe4e2;color:#8c1d18}.no-data{background:#eee;color:#555}
+tr.measure td{color:#555;font-size:.8rem;border-bottom:1px dotted #eee}
+figure{margin:1rem 0 1.6rem}figure img{max-width:100%;height:auto;border:1px solid #eef0f2}
+figcaption{font-size:.85rem;color:#444;margin-top:.3rem;max-width:62rem}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:0 1.4rem;align-items:start}
+.note{background:#f6f8fa;border-left:4px solid #9aa4ae;padding:.5rem .8rem;font-size:.9rem;margin:.6rem 0}
+ul.caveats li{margin:.3rem 0}code{font-size:.85em;background:#f3f5f7;padding:0 .2rem;border-radius:3px}
+footer{margin-top:3rem;font-size:.8rem;color:#666}
+"""
+
+
+def _e(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _note(text: str) -> str:
+    return f'<p class="note">{_e(text)}</p>'
+
+
+def embed(fig: Figure, alt: str, caption: str = "") -> str:
+    """A figure as an HTML <figure> holding a PNG data URL (nothing to fetch)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=fg.DPI)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    width, height = (int(round(v * CSS_PX_PER_INCH)) for v in fig.get_size_inches())
+    cap = f"<figcaption>{_e(caption)}</figcaption>" if caption else ""
+    return (f'<figure><img src="data:image/png;base64,{data}" alt="{_e(alt)}" width="{width}" '
+            f'height="{height}">{cap}</figure>')
+
+
+def _figure(draw: Callable[[], Figure], alt: str, caption: str, notes: list[str]) -> str:
+    """`draw()` embedded, or, where the store lacks what it needs, a note saying so (also
+    collected into `notes` for the caveats)."""
+    try:
+        return embed(draw(), alt, caption)
+    except (fg.FigureError, ClaimError) as e:
+        notes.append(f"{alt}: {e}")
+        return _note(f"{alt}: not drawn. {e}")
+
+
+# ----------------------------------------------------------------------------------------
+# sections
+# ----------------------------------------------------------------------------------------
+def provenance_section(attrs: Mapping[str, Any], counts: Mapping[str, int]) -> str:
+    """Where the results come from: versions, scenario and its hash, seed, sampler, the run
+    counts, and the sampled inputs."""
+    spec = json.loads(attrs.get("sweep_spec", "{}"))
+    c = counts
+    rows = [
+        ("store written by", attrs.get("source", attrs.get("gsim_version", ""))),
+        ("report written by", f"gsim {__version__}"),
+        ("created", attrs.get("history", "")),
+        ("scenario", attrs.get("scenario", "")),
+        ("scenario hash (sha256)", attrs.get("scenario_hash", "")),
+        ("sweep configuration hash", attrs.get("config_hash", "")),
+        ("root seed", attrs.get("root_seed", "")),
+        ("sampler", f"{attrs.get('sampler', '')}: {attrs.get('samples', '')} samples x "
+                    f"{attrs.get('replicates', '')} replicates"),
+        ("policies", ", ".join(map(str, attrs.get("policies", [])))),
+        ("saved outputs", f"--save {attrs.get('save', '')}"),
+        ("integration", f"{attrs.get('method', '')}, dt = {attrs.get('dt', '')} yr, "
+                        f"{attrs.get('t0', 0):g}\u2013{attrs.get('t1', 0):g}"),
+        ("runs", f"{c['n_runs']}: {c['n_done']} done ({c['n_ok']} ok, {c['n_failed']} failed, "
+                 f"{c['n_invalid']} invalid input, {c.get('n_plugin_fault', 0)} stopped by a plugin), "
+                 f"{c['n_pending']} pending"),
+    ]
+    table = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
+    out = f'<table class="kv">{table}</table>'
+    uncertain = spec.get("uncertain", [])
+    if uncertain:
+        body = "".join(
+            f"<tr><td><code>{_e(u['target'])}</code></td><td>{_e(u['dist'])}</td>"
+            f"<td>{_e(', '.join(f'{k} = {_fmt(v)}' for k, v in u['args'].items()))}</td>"
+            f"<td>{_e(u['apply'])}</td><td>{_e(u['scope'])}{', per region' if u.get('per_region') else ''}</td></tr>"
+            for u in uncertain)
+        out += ("<h3>Sampled inputs</h3><table><tr><th>input</th><th>distribution</th><th>arguments</th>"
+                f"<th>apply</th><th>scope</th></tr>{body}</table>")
+    return out
+
+
+def _verdict_cell(share: float, lo: float, hi: float) -> str:
+    word = verdict(share, lo, hi)
+    text = "no pairs of ok runs" if word == "no data" else f"{word}: {share_text(share, lo, hi)} of samples"
+    return f'<td><span class="verdict {word.replace(" ", "-")}">{_e(text)}</span></td>'
+
+
+def claims_section(res: xr.Dataset) -> str:
+    """The verdict table of `gsim.claims(...)`: per claim and pair the share of samples in which
+    it holds at each year, the verdict with its 90 % interval at the last, then each measure's
+    median paired change; and the claims' statements."""
+    years = [float(y) for y in res.year.values]
+    head = "".join(f'<th class="num">{y:g}</th>' for y in years[:-1])
+    rows = []
+    for i in range(res.sizes["row"]):
+        r = res.isel(row=i)
+        share, lo, hi = (r[k].values for k in ("share", "share_lo", "share_hi"))
+        if bool(r.overall):
+            cells = "".join(f'<td class="num">{percent(x)} %</td>' for x in share[:-1])
+            rows.append(f"<tr><td><b>{_e(r.claim.values)}</b></td><td>{_e(r.policy.values)} vs "
+                        f"{_e(r.baseline.values)}</td>{cells}{_verdict_cell(share[-1], lo[-1], hi[-1])}</tr>")
+            continue
+        pct, eff = r.effect_pct.values, r.effect.values
+        change = [signed_pct(p) if np.isfinite(p) else human(e, 3) for p, e in zip(pct, eff)]
+        j = len(years) - 1
+        rng = (f"[{signed_pct(r.effect_pct_p5.values[j])}, {signed_pct(r.effect_pct_p95.values[j])}]"
+               if np.isfinite(pct[j]) else f"[{human(r.effect_p5.values[j], 3)}, {human(r.effect_p95.values[j], 3)}]")
+        cells = "".join(f'<td class="num">{_e(c)}</td>' for c in change[:j])
+        rows.append(f'<tr class="measure"><td>&nbsp;&nbsp;{_e(r.measure.values)}</td><td></td>{cells}'
+                    f"<td>{_e(change[j])} {_e(rng)} \u00b7 holds in {percent(share[j])} %</td></tr>")
+    table = (f"<table><tr><th>claim</th><th>policy vs baseline</th>{head}<th>{years[-1]:g}: verdict</th></tr>"
+             + "".join(rows) + "</table>")
+    a = res.attrs
+    note = ("Share of samples (pairs of ok runs with the same sampled inputs) in which the policy beats "
+            "the baseline on every measure of the claim, with the 90 % Jeffreys interval. Verdict: holds "
+            "(lower bound at least 90 %), mostly holds (above 50 %), uncertain (the interval contains "
+            "50 %), mostly fails (below 50 %), fails (upper bound at most 10 %). Grey rows: each "
+            "measure's median paired change in % of the baseline (in its units where the baseline is "
+            "0), 5\u201395 % range, and the share in which that measure alone holds.")
+    out = f"<p>{_e(counts_line(a))}</p>{table}<p class=\"lead\">{_e(note)}</p>"
+    if a.get("skipped"):
+        out += _note("Not in the store, skipped: " + "; ".join(map(str, a["skipped"])))
+    statements = dict(zip(res.claim.values.tolist(), res.statement.values.tolist()))
+    out += "<h3>The claims</h3><ul>" + "".join(
+        f"<li><b>{_e(cid)}</b>: {_e(text)}</li>" for cid, text in statements.items()) + "</ul>"
+    return out
+
+
+def sensitivity_section(indices: xr.Dataset, top: int = TOP_INPUTS) -> str:
+    """The sensitivity figure of `indices` (dims input, time; variables such as S1 and ST, PAWN
+    or delta, each with ``NAME_conf``) and a table of the `top` inputs at the last time."""
+    a = indices.attrs
+    what = a.get("long_name") or a.get("indicator", "")
+    contrast = ", paired difference " + str(a["contrast"]).replace("-", " \u2212 ") if a.get("contrast") else ""
+    intro = (f"<p>Which sampled inputs drive {_e(what)}{_e(contrast)}: method {_e(a.get('method', ''))}"
+             f"{_e(', ' + str(a['samples']) + ' samples') if a.get('samples') else ''}. Bands and \u00b1 "
+             "values: the confidence interval of each index.</p>")
+    fig = embed(fg.sensitivity_chart(indices, top), f"sensitivity of {what}",
+                "Sensitivity indices over time, the inputs with the largest index.")
+    names = [str(v) for v in indices.data_vars
+             if "input" in indices[v].dims and "time" in indices[v].dims and not str(v).endswith("_conf")]
+    last = indices.isel(time=-1)
+    first = last[names[0]].values
+    order = np.argsort(-np.where(np.isfinite(first), first, -np.inf), kind="stable")[:top]
+    head = "".join(f'<th class="num">{_e(n)}</th>' for n in names)
+    body = ""
+    for i in order:
+        cells = ""
+        for n in names:
+            v = float(last[n].values[i])
+            conf = f" \u00b1 {float(last[n + '_conf'].values[i]):.2f}" if n + "_conf" in last else ""
+            cells += f'<td class="num">{v:.2f}{conf}</td>'
+        body += f"<tr><td><code>{_e(last['input'].values[i])}</code></td>{cells}</tr>"
+    if any(f"{n}_dummy" in last for n in names):  # the level an input of no effect reaches
+        cells = "".join(f'<td class="num">{float(last[n + "_dummy"]):.2f}</td>' if n + "_dummy" in last
+                        else "<td></td>" for n in names)
+        body += f"<tr><td>dummy (no effect)</td>{cells}</tr>"
+    year = float(last["time"].values)
+    table = f"<h3>In {year:g}</h3><table><tr><th>input</th>{head}</tr>{body}</table>"
+    return intro + fig + table
+
+
+def _boxes(result: Any) -> list[Any]:
+    """The boxes of a discovery result: a sequence of boxes, or an object holding `.boxes`."""
+    return list(getattr(result, "boxes", result))
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def discovery_section(results: Mapping[str, Any]) -> str:
+    """Per condition, its PRIM boxes (objects with ``to_dict()``: coverage, density, ... and
+    ``restrictions``, each a dict with ``input``, ``low``, ``high``)."""
+    out = []
+    for condition, result in results.items():
+        boxes = [b.to_dict() for b in _boxes(result)]
+        out.append(f"<h3>Condition <code>{_e(condition)}</code></h3>")
+        if hasattr(result, "n_interest") and hasattr(result, "n_cases"):
+            out.append(f"<p>It holds in {result.n_interest} of {result.n_cases} cases.</p>")
+        if not boxes:
+            out.append(_note("No box: the condition holds in no sample, in every sample, or in no "
+                             "region of the inputs dense enough to report."))
+            continue
+        stats = [k for k in boxes[0] if k != "restrictions"]
+        head = "".join(f'<th class="num">{_e(k)}</th>' for k in stats)
+        body = ""
+        for i, b in enumerate(boxes, 1):
+            restr = "<br>".join(
+                f"<code>{_e(r['input'])}</code> in [{_fmt(r['low'])}, {_fmt(r['high'])}]"
+                + "".join(f" \u00b7 {_e(k)} {_e(_fmt(v))}" for k, v in r.items() if k not in ("input", "low", "high"))
+                for r in b.get("restrictions", ()))
+            body += (f"<tr><td>{i}</td>" + "".join(f'<td class="num">{_e(_fmt(b[k]))}</td>' for k in stats)
+                     + f"<td>{restr}</td></tr>")
+        out.append(f"<table><tr><th>box</th>{head}<th>restricted inputs</th></tr>{body}</table>")
+    out.append('<p class="lead">Coverage: the share of all samples where the condition holds that fall '
+               "in the box; density: the share of the box's samples where it holds; mass: the share "
+               "of all samples in the box.</p>")
+    return "".join(out)
+
+
+def caveats_section(notes: Iterable[str]) -> str:
+    items = "".join(f"<li>{_e(c)}</li>" for c in MODEL_CAVEATS)
+    this = "".join(f"<li>{_e(n)}</li>" for n in notes)
+    out = f'<h3>What the model does not capture</h3><ul class="caveats">{items}</ul>'
+    if this:
+        out += f'<h3>This report</h3><ul class="caveats">{this}</ul>'
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# sensitivity and discovery, where this gsim has them
+# ----------------------------------------------------------------------------------------
+def analysis_module(name: str) -> ModuleType | None:
+    """``gsim.analysis.<name>`` (sensitivity, discovery) when this gsim has it, else None."""
+    full = f"gsim.analysis.{name}"
+    try:
+        return importlib.import_module(full)
+    except ModuleNotFoundError as e:
+        if e.name != full:
+            raise
+        return None
+
+
+def default_sensitivity(store: str | Path, contrast: str) -> tuple[xr.Dataset | None, str]:
+    """The indices of real GDP's paired difference `contrast` ('A-B') at the sweep's years, or
+    None and why not."""
+    mod = analysis_module("sensitivity")
+    if mod is None:
+        return None, "sensitivity analysis is not part of this gsim"
+    try:
+        return mod.sensitivity(store, SENSITIVITY_INDICATOR, contrast=contrast), ""
+    except ValueError as e:  # bad input to the analysis, e.g. too few samples for the method
+        return None, " ".join(str(e).split())
+
+
+def default_discovery(store: str | Path, conditions: Sequence[str]) -> tuple[dict[str, Any], str]:
+    """The PRIM boxes of each condition, or an empty dict and why not."""
+    mod = analysis_module("discovery")
+    if mod is None:
+        return {}, "scenario discovery is not part of this gsim"
+    out = {}
+    try:
+        for cond in conditions:
+            out[cond] = mod.discover(store, cond)
+    except ValueError as e:
+        return {}, " ".join(str(e).split())
+    return out, ""
+
+
+# ----------------------------------------------------------------------------------------
+# the report
+# ----------------------------------------------------------------------------------------
+def report(store: str | Path, out: str | Path, *, years: Iterable[float] | None = None,
+           policy: str | None = None, baseline: str | None = None,
+           sensitivity: xr.Dataset | None = None, discovery: Mapping[str, Any] | None = None,
+           conditions: Sequence[str] | None = None) -> Path:
+    """Write the HTML report of sweep `store` to `out` and return its path.
+
+    years: of the claims table (default: the sweep's years). policy, baseline: the pair of the
+    paired figures, the map, sensitivity and discovery (default: gradient against none).
+    sensitivity: indices to show (default: real GDP's paired difference policy - baseline,
+    computed when this gsim has `gsim.analysis.sensitivity`). discovery: {condition: boxes}
+    (default: the PRIM boxes of `conditions`, by default real GDP not higher under the policy,
+    computed when this gsim has `gsim.analysis.discovery`).
+    """
+    out = Path(out)
+    store_path = Path(store).resolve()
+    if store_path == out.resolve() or store_path in out.resolve().parents:
+        raise fg.FigureError(f"{out}: write the report outside the store {store}")
+    g = open_store(store)
+    attrs = dict(g.attrs)
+    try:
+        years_index(np.asarray(g["time"][:], float), years, attrs)
+    except ValueError as e:
+        raise fg.FigureError(f"{store}: {e}") from None
+    counts = run_counts(np.asarray(g["status"][:]))
+    policies = [str(p) for p in attrs["policies"]]
+    if len(policies) > 1:
+        policy, baseline = fg.default_pair(policies, policy, baseline)
+    notes: list[str] = []
+    if counts["n_pending"]:
+        notes.append(f"The store is partial: {counts['n_pending']} of {counts['n_runs']} runs are pending; "
+                     "everything here uses the runs done.")
+    if counts["n_runs"] - counts["n_pending"] - counts["n_ok"]:
+        notes.append(f"{counts['n_runs'] - counts['n_pending'] - counts['n_ok']} runs are done but not ok "
+                     "(failed, invalid input or stopped by a plugin); a pair of runs counts only when "
+                     "both are ok.")
+
+    sections: list[tuple[str, str, str]] = [("provenance", "Provenance", provenance_section(attrs, counts))]
+    try:
+        verdicts = claim_verdicts(store, years)
+        sections.append(("claims", "Claim verdicts", claims_section(verdicts)))
+    except ClaimError as e:
+        verdicts = None
+        notes.append(f"Claims: {e}")
+        sections.append(("claims", "Claim verdicts", _note(f"No verdicts: {e}")))
+
+    figs: list[str] = []
+    if verdicts is not None:
+        figs.append(_figure(lambda: fg.claims_chart(verdicts), "claim verdicts",
+                            "Share of samples in which each claim holds at the last year, with its 90 % "
+                            "interval; dotted line: 50 %.", notes))
+    fans = [name for name in FAN_INDICATORS if name in g]
+    figs.append('<div class="grid">' + "".join(
+        _figure(partial(fg.fan_chart, store, name), f"fan chart of {name}",
+                f"{name}: median over samples (line) and 5\u201395 % range (band) under each policy.", notes)
+        for name in fans) + "</div>")
+    if len(policies) > 1:
+        figs.append('<div class="grid">' + "".join(
+            _figure(partial(fg.paired_chart, store, name, baseline=baseline),
+                    f"paired differences of {name}",
+                    f"{name} at the last year: each policy minus {baseline} in the same sample. Box: "
+                    "25\u201375 %, whiskers: 5\u201395 %, dots: the samples (at most 400).", notes)
+            for name in PAIRED_INDICATORS if name in g) + "</div>")
+        figs.append(_figure(lambda: fg.province_map(store, policy=policy, baseline=baseline), "province map",
+                            f"Each region's median paired change in real output, {policy} against {baseline}, "
+                            f"at the last year; circle area: {baseline}'s GDP; thick edge: sending region.",
+                            notes))
+    figs.append(_figure(lambda: fg.transfer_flows(fg.store_run(store, 0, policy)), "transfer flows",
+                        f"Capital relocated in one run (sample 0, {policy}), cumulated over the run: the "
+                        "model saves each region-tier's outflow and inflow, not the sender-receiver pairs.",
+                        notes))
+    sections.append(("figures", "Figures", "".join(figs)))
+
+    contrast = f"{policy}-{baseline}"
+    why = "" if len(policies) > 1 else "the store has one policy"
+    if sensitivity is None and not why:
+        sensitivity, why = default_sensitivity(store, contrast)
+    body = ""
+    if sensitivity is not None:
+        try:
+            body = sensitivity_section(sensitivity)
+        except fg.FigureError as e:
+            why = str(e)
+    if not body:
+        notes.append(f"Sensitivity: {why or 'no indices given'}.")
+        body = _note(f"No sensitivity indices: {why or 'none given'}.")
+    sections.append(("sensitivity", "Sensitivity", body))
+
+    why = "" if len(policies) > 1 else "the store has one policy"
+    if discovery is None and not why:
+        discovery, why = default_discovery(store, conditions or [f"{SENSITIVITY_INDICATOR}:{contrast}"])
+    if discovery:
+        body = discovery_section(discovery)
+    else:
+        notes.append(f"Scenario discovery: {why or 'no boxes given'}.")
+        body = _note(f"No scenario discovery: {why or 'none given'}.")
+    sections.append(("discovery", "Scenario discovery", body))
+    sections.append(("caveats", "Caveats", caveats_section(notes)))
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(_page(attrs, counts, store, sections), encoding="utf-8")
+    return out
+
+
+def _page(attrs: Mapping[str, Any], counts: Mapping[str, int], store: str | Path,
+          sections: Sequence[tuple[str, str, str]]) -> str:
+    title = f"gsim report: {attrs.get('scenario', '')} sweep"
+    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    nav = "".join(f'<a href="#{sid}">{_e(name)}</a>' for sid, name, _ in sections)
+    body = "".join(f'<section id="{sid}"><h2>{_e(name)}</h2>{content}</section>' for sid, name, content in sections)
+    lead = (f"Store <code>{_e(store)}</code>: {attrs.get('samples')} samples x {len(attrs.get('policies', []))} "
+            f"policies, {counts['n_ok']} of {counts['n_runs']} runs ok, {counts['n_pending']} pending.")
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{_e(title)}</title><style>{_STYLE}</style></head><body><main>"
+            f'<h1>{_e(title)}</h1><p class="lead">{lead}</p><nav>{nav}</nav>{body}'
+            f"<footer>Written {now} by gsim {_e(__version__)}; self-contained: it fetches nothing.</footer>"
+            "</main></body></html>\n")
