@@ -74,8 +74,9 @@ def register(main: click.Group) -> None:
     @main.command("sweep")
     @click.argument("scenario_file", required=False, metavar="[SCENARIO]")
     @click.option("--samples", "-n", type=int, default=None,
-                  help="Number of samples [default: the scenario's [sweep] samples].")
-    @click.option("--sampler", type=click.Choice(["mc", "lhs", "sobol"]), default=None,
+                  help="Number of samples (saltelli: the base N of N(D+2) samples) "
+                       "[default: the scenario's [sweep] samples].")
+    @click.option("--sampler", type=click.Choice(["mc", "lhs", "sobol", "saltelli"]), default=None,
                   help="Sampler [default: the scenario's, else lhs].")
     @click.option("--seed", type=int, default=None, help="Root seed.")
     @click.option("--replicates", type=int, default=None, help="Replicates per sample.")
@@ -162,7 +163,7 @@ def register(main: click.Group) -> None:
         except ValueError as e:  # e.g. GSIM_WORKERS
             raise SweepUsageError(_one_line(e)) from None
         click.echo(
-            f"{path}: {report.n_runs} runs ({plan.spec.samples} samples x "
+            f"{path}: {report.n_runs} runs ({plan.spec.n_samples} samples x "
             f"{plan.spec.replicates} replicates x {len(plan.spec.policies)} policies), "
             f"{report.computed} computed in {report.seconds:.1f} s "
             f"({report.runs_per_second:,.0f} runs/s), {report.failed} failed",

@@ -27,7 +27,7 @@ from gsim.model.inputs import BatchInputs, batch_from_scenario
 from gsim.output import VARIABLES
 from gsim.scenario import Scenario, loads_scenario, scenario_hash, scenario_to_toml
 from gsim.sweeps import store as st
-from gsim.sweeps.sampling import apply_values, sampled_values
+from gsim.sweeps.sampling import apply_values, saltelli_attrs, sampled_values
 from gsim.sweeps.spec import SweepSpec, config_hash, parse_spec
 
 INDICATORS = kernel.OBS_0 + ("overcapacity", "margin")
@@ -309,7 +309,8 @@ def _attrs(plan: Plan) -> dict[str, Any]:
         "config_hash": plan.config_hash,
         "root_seed": spec.seed,
         "sampler": spec.sampler,
-        "samples": spec.samples,
+        "samples": spec.n_samples,
+        **saltelli_attrs(spec),
         "replicates": spec.replicates,
         "policies": list(spec.policies),
         "save": spec.save,
