@@ -263,3 +263,8 @@ def plugins_cmd(as_json: bool) -> None:
 from gsim.sweeps.cli import register as _register_sweep_commands  # noqa: E402
 
 _register_sweep_commands(main)
+
+# --- gsim sensitivity / discover (gsim.analysis.commands) --------------------------------
+from gsim.analysis.commands import register as _register_analysis_commands  # noqa: E402
+
+_register_analysis_commands(main)
