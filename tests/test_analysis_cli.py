@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -13,13 +14,17 @@ from test_discovery import UNC, outputs
 from test_sensitivity import ISHIGAMI, ishigami_outputs
 
 from gsim.cli import main
+from gsim.sweeps import store as st
 
 
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory):
     d = tmp_path_factory.mktemp("cli")
     salt = synthetic_store(d / "salt.zarr", ISHIGAMI, ishigami_outputs, sampler="saltelli", samples=64)
-    lhs = synthetic_store(d / "lhs.zarr", ISHIGAMI, ishigami_outputs, sampler="lhs", samples=300)
+    def status(samples, pol):  # 3 samples fail under gradient
+        return np.where((samples % 100 == 7) & (pol == "gradient"), st.STATUS_FAILED, st.STATUS_OK).astype(np.int8)
+
+    lhs = synthetic_store(d / "lhs.zarr", ISHIGAMI, ishigami_outputs, sampler="lhs", samples=300, status=status)
     planted = synthetic_store(d / "planted.zarr", UNC, outputs, sampler="lhs", samples=500, save="regions")
     return salt, lhs, planted
 
@@ -68,7 +73,8 @@ def test_sensitivity_pawn_per_policy(stores):
               "--resamples", "5")
     assert res.exit_code == 0, res.output
     assert_fits(res.stdout)
-    assert "under gradient:" in res.stdout and "(dummy)" in res.stdout and "under market" not in res.stdout
+    assert "under gradient, 297 of 300 samples used (the others have a run that is not ok):" in res.stdout
+    assert "(dummy)" in res.stdout and "under market" not in res.stdout
 
 
 def test_discover_boxes_and_csv(stores, tmp_path):

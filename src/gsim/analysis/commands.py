@@ -142,7 +142,9 @@ def format_sensitivity(res) -> str:
         n_used = int(r["n_samples"].values)
         head = f"under {pol}, " if pol else ""
         if n_used < a["samples"]:
-            head += f"{n_used:,} of {a['samples']:,} samples (the others have a run that is not ok), "
+            which = ("the design's A and B rows with every run ok" if a["sampler"] == "saltelli"
+                     else "the others have a run that is not ok")
+            head += f"{n_used:,} of {a['samples']:,} samples used ({which}), "
         for pick in picks:
             rr = r.sel(pick) if pick else r
             where = ", ".join(f"{k} {v}" for k, v in pick.items()) if pick else ""

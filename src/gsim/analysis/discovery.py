@@ -111,11 +111,13 @@ def discover_cases(
 ) -> list[Box]:
     """PRIM boxes of the rows of X (numeric columns: inputs) where y (bool) is True.
 
-    For each box, the peeling trajectory's box with the best balance of coverage and density
-    (largest harmonic mean) among those at least `threshold` dense is kept, then restrictions
-    that are not significant (quasi-p > 0.05) are dropped. Boxes are sought until one fails
-    the threshold, restricts nothing, or `max_boxes` are found; cases in a box are removed
-    before the next is sought.
+    Of each peeling trajectory, the box at least `threshold` dense that covers the most cases
+    of interest beyond its share of all cases (largest coverage - mass, i.e. weighted relative
+    accuracy: mass x (density - overall share)) is kept; then restrictions that are not
+    significant (quasi-p > 0.05) are dropped, which makes the box simpler and can make it less
+    dense than `threshold` (its density says so). Boxes are sought until PRIM finds none at
+    the threshold, a box restricts nothing or is no denser than the cases overall, or
+    `max_boxes` are found; cases in a box are removed before the next is sought.
     """
     y = np.asarray(y, bool)
     if len(y) != len(X):
@@ -134,15 +136,14 @@ def discover_cases(
                 break
             traj = box.peeling_trajectory
             dense = traj[traj["density"] >= threshold]
-            f1 = 2 * dense["coverage"] * dense["density"] / (dense["coverage"] + dense["density"])
-            i = int(dense.index[int(np.argmax(f1.values))])
+            i = int(dense.index[int(np.argmax((dense["coverage"] - dense["mass"]).values))])
             box.select(i)
             for name, (qp_lo, qp_hi) in box.qp[i].items():
                 if max(qp_lo, qp_hi) > QP_MAX:
                     box.drop_restriction(name)  # appends the wider box to the trajectory
                     i = len(box.box_lims) - 1
             b = _box(box, i, X)
-            if not b.restrictions:
+            if not b.restrictions or b.density <= y.mean():
                 break
             boxes.append(b)
     return boxes

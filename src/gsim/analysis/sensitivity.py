@@ -56,13 +56,14 @@ def sensitivity(
 
     contrast: "A-B" analyses the paired difference A - B of two policies; otherwise each of
     `policies` (default: all) on its own, along a `policy` dimension. labels: only these
-    regions (or tiers) of a per-region (per-tier) indicator. years: list, "all", or
-    None for the sweep's report years. method: "sobol" (default for a saltelli store) or
-    "pawn" (default otherwise). num_resamples: bootstrap resamples of the intervals (default
-    DEFAULT_RESAMPLES of the method). Returns a Dataset with dims (input[, policy], time[, region]
-    [, tier]): S1, S1_conf, ST, ST_conf (sobol) or PAWN, PAWN_conf, PAWN_dummy, PAWN_dummy_conf
-    (pawn), and
-    n_samples, the samples used. Raises AnalysisError for bad input.
+    regions (or tiers) of a per-region (per-tier) indicator. years: list, "all", or None for
+    the sweep's report years. method: "sobol" (default for a saltelli store) or "pawn"
+    (default otherwise). num_resamples: bootstrap resamples of the intervals (default:
+    DEFAULT_RESAMPLES of the method).
+
+    Returns a Dataset with dims (input[, policy], time[, region][, tier]): S1, S1_conf, ST,
+    ST_conf (sobol) or PAWN, PAWN_conf, PAWN_dummy, PAWN_dummy_conf (pawn), and n_samples, the
+    samples used. Raises AnalysisError for bad input, StoreError for a missing store.
     """
     import xarray as xr
 
