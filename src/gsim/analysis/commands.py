@@ -125,7 +125,8 @@ def format_sensitivity(res) -> str:
 
     a = res.attrs
     sobol = a["method"] == "sobol"
-    what = f"{a['indicator']} ({a['long_name']}, {a['units']})"
+    units = "" if a["units"] in ("", "1") else f", {a['units']}"  # "1": a ratio, no unit to show
+    what = f"{a['indicator']} ({a['long_name']}{units})"
     out = [f"{what}: {a['contrast'].replace('-', ' - ')}" if a["contrast"] else what]
     if sobol:
         n = a["saltelli_base_samples"]
