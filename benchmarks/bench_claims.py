@@ -32,16 +32,17 @@ def build(path: Path, runs: int) -> None:
 
     sc = load_scenario()
     plan = make_plan(sc, parse_spec(sc, {"samples": runs // 4}))
-    g = st.create_store(path, plan, plan.attrs())
     rng = np.random.default_rng(0)
-    T, S = len(plan.grid.save_times), len(sc.tiers)
-    for b in range(plan.n_blocks):
-        r0, r1 = plan.runs(b)
-        n = r1 - r0
-        outputs = {name: rng.uniform(0.5, 1.5, (n, T, S) if name in ("overcapacity", "margin") else (n, T))
-                   for name in plan.save_names}
-        st.write_block(g, r0, st.BlockData(outputs, {}, np.ones(n, np.int8), np.full(n, np.nan),
-                                           np.full(n, -1, np.int8)))
+    T, S, R = len(plan.grid.save_times), len(sc.tiers), len(sc.regions)
+    with st.new_store(path, plan, plan.attrs()) as g:
+        for b in range(plan.n_blocks):
+            r0, r1 = plan.runs(b)
+            n = r1 - r0
+            outputs = {name: rng.uniform(0.5, 1.5, (n, T, S) if name in ("overcapacity", "margin") else (n, T))
+                       for name in plan.save_names}
+            inputs = {u.target: np.full((n, R) if u.per_region else n, np.nan) for u in plan.spec.uncertain}
+            st.write_block(g, r0, st.BlockData(outputs, inputs, np.ones(n, np.int8), np.full(n, np.nan),
+                                               np.full(n, -1, np.int8)))
 
 
 RUN = """

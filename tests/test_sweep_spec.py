@@ -151,7 +151,7 @@ BAD = [
     ({"samplez": 3}, "sweep.samplez: unknown key (did you mean 'samples'?)"),
     ({"samples": 0}, "sweep.samples: must be >= 1, got 0"),
     ({"samples": 2.5}, "sweep.samples: expected an integer"),
-    ({"sampler": "halton"}, "sweep.sampler: must be one of mc, lhs, sobol, got 'halton'"),
+    ({"sampler": "halton"}, "sweep.sampler: must be one of mc, lhs, sobol, saltelli, got 'halton'"),
     ({"policies": ["market", "nope"]}, "sweep.policies: unknown policy 'nope'"),
     ({"policies": []}, "sweep.policies: expected a non-empty list"),
     ({"save": "all"}, "sweep.save: must be one of indicators, regions, full"),

@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 
 from gsim._version import __version__
+from gsim.analysis.select import AnalysisError
 from gsim.claims import ClaimError
 from gsim.events import EventError
 from gsim.indicators import IndicatorError
@@ -19,7 +20,7 @@ from gsim.sweeps import StoreError, SweepSpecError
 from gsim.sweeps.store import StoreIOError
 
 PLUGIN_ERRORS = (PluginError, PolicyError, EventError, IndicatorError)
-USER_ERRORS = (ScenarioError, SweepSpecError, StoreError, ClaimError)
+USER_ERRORS = (ScenarioError, SweepSpecError, StoreError, ClaimError, AnalysisError)
 
 
 class PluginFailure(click.ClickException):

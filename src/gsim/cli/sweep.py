@@ -13,6 +13,7 @@ from gsim.analysis import quicklook
 from gsim.cli.base import UsageFailure, console, main, one_line, parse_years
 from gsim.sweeps import analysis, engine
 from gsim.sweeps import store as st
+from gsim.sweeps.spec import SAMPLERS
 
 EXIT_PLUGIN_FAULTS = 3  # the sweep completed, but a plugin failed for some runs
 
@@ -50,8 +51,9 @@ class _ProgressBar:
 @main.command("sweep")
 @click.argument("scenario_file", required=False, metavar="[SCENARIO]")
 @click.option("--samples", "-n", type=int, default=None,
-              help="Number of samples [default: the scenario's [sweep] samples].")
-@click.option("--sampler", type=click.Choice(["mc", "lhs", "sobol"]), default=None,
+              help="Number of samples (saltelli: the base N of N(D+2) samples) "
+                   "[default: the scenario's [sweep] samples].")
+@click.option("--sampler", type=click.Choice(list(SAMPLERS)), default=None,
               help="Sampler [default: the scenario's, else lhs].")
 @click.option("--seed", type=int, default=None, help="Root seed.")
 @click.option("--replicates", type=int, default=None, help="Replicates per sample.")

@@ -38,7 +38,7 @@ from gsim.plugins import get_plugin_manager
 from gsim.policies import Policy
 from gsim.scenario import Scenario, load_scenario, loads_scenario
 from gsim.sweeps import store as st
-from gsim.sweeps.sampling import apply_values, sampled_values
+from gsim.sweeps.sampling import apply_values, saltelli_attrs, sampled_values
 from gsim.sweeps.spec import SweepSpec, config_hash, parse_spec
 
 # what `--save indicators` keeps: the national indicators, the per-tier overcapacity and
@@ -101,7 +101,7 @@ class Plan:
         sc, spec = self.scenario, self.spec
         return provenance(
             sc, "Monte Carlo sweep", config_hash=self.config_hash, root_seed=spec.seed,
-            sampler=spec.sampler, samples=spec.samples, replicates=spec.replicates,
+            sampler=spec.sampler, samples=spec.n_samples, **saltelli_attrs(spec), replicates=spec.replicates,
             policies=list(spec.policies), save=spec.save, method=self.method, dt=self.grid.dt,
             t0=self.grid.t0, t1=self.grid.t1, block_size=spec.block_size,
             sweep_spec=spec.to_json(), scenario_toml=sc.toml,
@@ -445,7 +445,7 @@ def _execute(g, plan: Plan, executor, progress: ProgressFn | None, path: str, *,
         raise SweepInterrupted(f"interrupted; {path} is resumable: gsim sweep --resume {path}") from None
     return SweepReport(path, plan.spec.n_runs, counts["computed"],
                        int((status >= RunStatus.FAILED).sum()), time.perf_counter() - t_start,
-                       plan.config_hash, plan.spec.samples, plan.spec.replicates, plan.n_policies,
+                       plan.config_hash, plan.spec.n_samples, plan.spec.replicates, plan.n_policies,
                        faults, repaired, plan.spec.n_runs - counts["done"])
 
 

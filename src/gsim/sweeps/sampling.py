@@ -2,12 +2,16 @@
 
 Random streams (numpy SeedSequence, keyed by ids, never by block or worker):
 
-- design of `lhs` / `sobol`: ``SeedSequence(seed, spawn_key=(2,))`` drives one scrambled
-  scipy.stats.qmc design of all samples; sample i is row i of it. LHS is generated whole
-  (cached per process, samples x dimensions floats); Sobol rows are generated on demand with
-  ``fast_forward``, so any contiguous range of samples costs only its own rows.
+- design of `lhs` / `sobol` / `saltelli`: ``SeedSequence(seed, spawn_key=(2,))`` drives one
+  scrambled design of all samples; sample i is row i of it. LHS is generated whole (cached per
+  process, samples x dimensions floats); Sobol rows are generated on demand with
+  ``fast_forward``, so any contiguous range of samples costs only its own rows. Saltelli is
+  SALib's design (``SALib.sample.sobol.sample``, first-order and total indices: N(D+2) rows),
+  generated whole and cached like LHS; its columns are the sample-scope inputs, a per-region
+  one as a group of one column per region.
 - sample stream ``SeedSequence(seed, spawn_key=(0, i))``: with `mc`, the design row of
-  sample i (first d numbers); then the per-region draws of sample-scope region uncertainties.
+  sample i (first d numbers); then the per-region draws of sample-scope region uncertainties
+  (except with `saltelli`, whose design holds them).
 - run stream ``SeedSequence(seed, spawn_key=(1, i, j))`` for replicate j of sample i:
   uncertainties with ``scope = "run"``, in name order.
 
@@ -35,6 +39,38 @@ def _gen(seed: int, *key: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(_ss(seed, *key)))
 
 
+# Saltelli designs without the extra rows for second-order indices: N(D+2) rows, not N(2D+2)
+SALTELLI_SECOND_ORDER = False
+
+
+@functools.lru_cache(maxsize=4)
+def _saltelli_design(widths: tuple[int, ...], n: int, seed: int) -> np.ndarray:
+    """SALib's Saltelli design on [0, 1): group k (an input) has widths[k] columns."""
+    from SALib.sample import sobol as saltelli
+
+    cols = sum(widths)
+    problem = {"num_vars": cols, "names": [f"x{j}" for j in range(cols)], "bounds": [[0.0, 1.0]] * cols,
+               "groups": [f"g{k}" for k, w in enumerate(widths) for _ in range(w)]}
+    out = saltelli.sample(problem, n, calc_second_order=SALTELLI_SECOND_ORDER, scramble=True,
+                          seed=_gen(seed, 2))
+    out.setflags(write=False)
+    return out
+
+
+def saltelli_widths(spec: SweepSpec, n_regions: int) -> tuple[int, ...]:
+    """Columns of each input (spec.groups) in the Saltelli design."""
+    return tuple(n_regions if u.per_region else 1 for u in spec.groups)
+
+
+def saltelli_attrs(spec: SweepSpec) -> dict[str, object]:
+    """Store attributes that identify a Saltelli design: sample i is row i of SALib's design,
+    N = `saltelli_base_samples` groups of D + 2 rows (A, AB_1 ... AB_D, B), D = the
+    `saltelli_inputs` (targets in design order)."""
+    if spec.sampler != "saltelli":
+        return {}
+    return {"saltelli_base_samples": spec.samples, "saltelli_inputs": [u.target for u in spec.groups]}
+
+
 @functools.lru_cache(maxsize=4)
 def _lhs_design(d: int, n: int, seed: int) -> np.ndarray:
     from scipy.stats import qmc  # imported on use (slow to import)
@@ -45,9 +81,12 @@ def _lhs_design(d: int, n: int, seed: int) -> np.ndarray:
     return out
 
 
-def unit_rows(spec: SweepSpec, samples: np.ndarray) -> np.ndarray:
-    """Uniform [0, 1) design coordinates (len(samples), d) of the given sample ids."""
+def unit_rows(spec: SweepSpec, samples: np.ndarray, n_regions: int = 1) -> np.ndarray:
+    """Uniform [0, 1) design coordinates (len(samples), d) of the given sample ids: a column per
+    input of spec.design; for saltelli, the columns of spec.groups (saltelli_widths)."""
     samples = np.asarray(samples, np.int64)
+    if spec.sampler == "saltelli":
+        return _saltelli_design(saltelli_widths(spec, n_regions), spec.samples, spec.seed)[samples]
     d = len(spec.design)
     if d == 0:
         return np.empty((len(samples), 0))
@@ -65,9 +104,9 @@ def unit_rows(spec: SweepSpec, samples: np.ndarray) -> np.ndarray:
     return eng.random(hi - lo)[samples - lo]
 
 
-def full_design(spec: SweepSpec) -> np.ndarray:
+def full_design(spec: SweepSpec, n_regions: int = 1) -> np.ndarray:
     """The whole (samples, d) unit design (for tests and diagnostics)."""
-    return unit_rows(spec, np.arange(spec.samples))
+    return unit_rows(spec, np.arange(spec.n_samples), n_regions)
 
 
 def sampled_values(
@@ -78,14 +117,18 @@ def sampled_values(
     replicates = np.asarray(replicates, np.int64)
     n = len(samples)
     out: dict[str, np.ndarray] = {}
-    design = spec.design
+    saltelli = spec.sampler == "saltelli"
+    design = spec.groups if saltelli else spec.design
     if design:
         # rows of distinct samples, then spread to replicates
         uniq, inv = np.unique(samples, return_inverse=True)
-        rows = unit_rows(spec, uniq)[inv]
-        for j, u in enumerate(design):
-            out[u.target] = u.ppf(rows[:, j])
-    sample_side = [u for u in spec.uncertain if u.scope == "sample" and u.per_region]
+        rows = unit_rows(spec, uniq, n_regions)[inv]
+        j = 0
+        for u in design:
+            w = n_regions if u.per_region else 1
+            out[u.target] = u.ppf(rows[:, j:j + w] if u.per_region else rows[:, j])
+            j += w
+    sample_side = [u for u in spec.uncertain if u.scope == "sample" and u.per_region and not saltelli]
     run_side = [u for u in spec.uncertain if u.scope == "run"]
     for u in sample_side + run_side:
         out[u.target] = np.empty((n, n_regions) if u.per_region else (n,))
@@ -134,4 +177,5 @@ def apply_values(
 
 
 # (index into REGION_COLUMNS is what `reg` uses)
-__all__ = ["unit_rows", "full_design", "sampled_values", "apply_values", "Uncertainty"]
+__all__ = ["unit_rows", "full_design", "sampled_values", "apply_values", "saltelli_attrs", "saltelli_widths",
+           "Uncertainty"]

@@ -21,7 +21,7 @@ from gsim.params import PARAM_BOUNDS, show
 from gsim.plugins import get_plugin_manager
 from gsim.scenario import Scenario, ScenarioError, replace_run
 
-SAMPLERS = ("mc", "lhs", "sobol")
+SAMPLERS = ("mc", "lhs", "sobol", "saltelli")
 SAVE_LEVELS = ("indicators", "regions", "full")
 APPLY = ("set", "scale")
 SCOPES = ("sample", "run")
@@ -136,9 +136,23 @@ class SweepSpec:
     t1: float | None = None  # run end override (None: the scenario's)
 
     @property
+    def groups(self) -> tuple[Uncertainty, ...]:
+        """The inputs of a Saltelli design: every sample-scope uncertainty, in spec order (a
+        per-region one is one group of a column per region)."""
+        return tuple(u for u in self.uncertain if u.scope == "sample")
+
+    @property
+    def n_samples(self) -> int:
+        """Samples in the store: `samples`, but for saltelli the N(D+2) rows of its design
+        (N = `samples`, D = len(groups))."""
+        if self.sampler == "saltelli":
+            return self.samples * (len(self.groups) + 2)
+        return self.samples
+
+    @property
     def units(self) -> int:
         """Samples x replicates: the runs of one policy."""
-        return self.samples * self.replicates
+        return self.n_samples * self.replicates
 
     @property
     def n_runs(self) -> int:
@@ -255,9 +269,9 @@ def parse_spec(
 
     samples = ctx.integer(merged.get("samples", 100), "sweep.samples")
     sampler = ctx.choice(merged.get("sampler", "lhs"), "sweep.sampler", SAMPLERS)
-    if sampler == "sobol" and samples & (samples - 1):
+    if sampler in ("sobol", "saltelli") and samples & (samples - 1):
         lo = 1 << (samples.bit_length() - 1)
-        ctx.fail("sweep.samples", f"sobol needs a power of two, got {samples} (use {lo} or {2 * lo})")
+        ctx.fail("sweep.samples", f"{sampler} needs a power of two, got {samples} (use {lo} or {2 * lo})")
     replicates = ctx.integer(merged.get("replicates", 1), "sweep.replicates")
     seed = ctx.integer(merged.get("seed", DEFAULT_SEED), "sweep.seed", low=0)
     save = ctx.choice(merged.get("save", "indicators"), "sweep.save", SAVE_LEVELS)
@@ -294,7 +308,10 @@ def parse_spec(
     if not isinstance(unc_raw, dict):
         ctx.fail("sweep.uncertain", "expected a table of uncertainties")
     unc = tuple(_uncertainty(ctx, sc, name, unc_raw[name]) for name in sorted(unc_raw))
-    return SweepSpec(samples, sampler, replicates, seed, tuple(pols), save, block, years, unc, t1)
+    spec = SweepSpec(samples, sampler, replicates, seed, tuple(pols), save, block, years, unc, t1)
+    if sampler == "saltelli" and len(spec.groups) < 2:
+        ctx.fail("sweep.sampler", f"saltelli needs at least two uncertainties of scope sample, got {len(spec.groups)}")
+    return spec
 
 
 def _uncertainty(ctx: _Ctx, sc: Scenario, target: str, v: Any) -> Uncertainty:
