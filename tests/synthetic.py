@@ -10,9 +10,9 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from gsim.model.layout import VARIABLES
 from gsim.scenario import load_scenario
 from gsim.sweeps import store as st
-from gsim.model.layout import VARIABLES
 from gsim.sweeps.engine import make_plan
 from gsim.sweeps.sampling import sampled_values
 from gsim.sweeps.spec import parse_spec
