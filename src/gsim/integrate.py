@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gsim.model import kernel
+from gsim.model import kernel, lanes
 from gsim.model.calibrate import Calibration, calibrate
 from gsim.model.inputs import BatchInputs, batch_from_scenario, state_slices
 from gsim.policies import Policy, PolicyContext, call_policy, zero_decision
@@ -140,7 +140,9 @@ class Observer:
 
     def __init__(self, inp: BatchInputs, cal: Calibration, parallel: bool):
         self.inp, self.cal = inp, cal
-        self.fn = kernel.observe_parallel if parallel else kernel.observe_serial
+        # the lane-major kernels, for every batch size (one run is a group of one lane)
+        self.kernels = lanes.Kernels(parallel)
+        self.fn = self.kernels.observe
 
     def raw_shapes(self, B: int) -> dict[str, tuple[int, ...]]:
         R, S, NY = self.inp.n_regions, self.inp.n_tiers, self.cal.y0.shape[1]
@@ -178,7 +180,7 @@ def run_batch(
     cal = calibrate(inp) if cal is None else cal
     y = cal.y0.copy()
     observe = Observer(inp, cal, parallel)
-    advance = kernel.advance_parallel if parallel else kernel.advance_serial
+    advance = observe.kernels.advance
     events = list(events)
 
     N, every = grid.n_steps, grid.decision_every
