@@ -550,12 +550,12 @@ _WIDE, _ONE = _kernels(0), _kernels(1)
 def plan_groups(B: int, threads: int = 1) -> tuple[int, int]:
     """(G, L): B runs in G groups of L lanes. One run is one group of one lane (the per-run
     kernel); otherwise L is a multiple of LANES, at most MAX_GROUP unless B needs more, with
-    at least `threads` groups when there are runs for them."""
+    about `threads` groups when there are runs for them, none of them all padding."""
     if B == 1:
         return 1, 1
     G = max(-(-B // MAX_GROUP), min(threads, -(-B // LANES)))
-    L = -(-B // G)
-    return G, -(-L // LANES) * LANES
+    L = -(-(-(-B // G)) // LANES) * LANES
+    return -(-B // L), L
 
 
 def to_lanes(a: np.ndarray, G: int, L: int) -> np.ndarray:
