@@ -122,15 +122,16 @@ def _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, ac
             Z = 0.5 * y[oH + r, l] / lv[HMAX][l] + 0.5 * (y[oI + r, l] / y[oLf + r, l]) / lv[ILMAX][l]
             rv[Z_][r, l] = Z
             rv[EZ][r, l] = vmath.exp(-sp[_KAPPA, l] * Z)
+    for r in range(R):
         for s in range(S):
             for l in range(L):
                 rs[M_][r, s, l] = 1.0 / (1.0 + rv[EZ][r, l] * sv[EKT][s, l])
 
     # 3-6 labour demand, rationing, capacity.  With g = ((1-a)B/w)^(1/a): Dd = K g and,
     # unrationed, K^a Dd^(1-a) = K g^(1-a) = K g / ((1-a)B/w); one power per region-tier.
+    # (Loops with a transcendental function accumulate nothing: with one lane they then
+    # vectorise over tiers or regions instead.)
     for r in range(R):
-        for l in range(L):
-            lv[TOT][l] = 0.0
         for s in range(S):
             for l in range(L):
                 base = ((1.0 - tp[_ALPHA, s, l]) * y[op + s, l] * sp[_U_STAR, l] * rs[M_][r, s, l]
@@ -139,6 +140,11 @@ def _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, ac
                 rs[GG][r, s, l] = g
                 rs[BASE][r, s, l] = base
                 rs[DD][r, s, l] = y[oK + r * S + s, l] * g
+    for r in range(R):
+        for l in range(L):
+            lv[TOT][l] = 0.0
+        for s in range(S):
+            for l in range(L):
                 lv[TOT][l] += rs[DD][r, s, l]
         rationed = False
         for l in range(L):
@@ -212,14 +218,15 @@ def _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, ac
                 margin = surplus / revenue if revenue != 0.0 else 0.0
                 rs[RD][r, s, l] = sp[_RHO, l] * max(0.0, margin)
                 lv[TOP][l] = max(lv[TOP][l], sp[_BETA, l] * pi)
+        for s in range(S):
+            for l in range(L):
+                rs[INV][r, s, l] = y[oK + r * S + s, l] * vmath.exp(sp[_BETA, l] * rs[PI][r, s, l] - lv[TOP][l])
         for l in range(L):
             rv[FSUB][r, l] = lv[FTOT][l]
             lv[TOT][l] = 0.0
         for s in range(S):
             for l in range(L):
-                x = y[oK + r * S + s, l] * vmath.exp(sp[_BETA, l] * rs[PI][r, s, l] - lv[TOP][l])
-                rs[INV][r, s, l] = x
-                lv[TOT][l] += x
+                lv[TOT][l] += rs[INV][r, s, l]
         for s in range(S):
             for l in range(L):
                 rs[INV][r, s, l] = sp[_SIGMA, l] * rv[YR][r, l] * rs[INV][r, s, l] / lv[TOT][l]
@@ -247,7 +254,7 @@ def _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, ac
             n = nrecv[r]
             sv[HSUM][...] = 0.0
             for j in range(n):
-                if not active[r, j]:
+                if active[r, j] == 0:
                     continue
                 q, d = recv[r, j], dist[r, j]
                 for s in range(S):
@@ -255,9 +262,14 @@ def _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, ac
                         G = rs[FA][r, s, l] * rs[FB][q, s, l] + rs[ZD][q, s, l] - rs[PI][r, s, l] - sp[_C_D, l] * d
                         Gp = G if G > 0.0 else 0.0
                         Gp = Gp if Gp < _BIG else _BIG
-                        h = W[r, j, s, l] * (Gp / (sp[_G0, l] + Gp))
-                        hbuf[j, s, l] = h
-                        sv[HSUM][s, l] += h
+                        hbuf[j, s, l] = Gp / (sp[_G0, l] + Gp)
+                if active[r, j] == 1:  # W < 1 somewhere (else W h = h: skip the product)
+                    for s in range(S):
+                        for l in range(L):
+                            hbuf[j, s, l] *= W[r, j, s, l]
+                for s in range(S):
+                    for l in range(L):
+                        sv[HSUM][s, l] += hbuf[j, s, l]
             # T_rqs = coef_rs h_rqs with coef_rs = lambda K_rs / (1 + S_rs); T_r.s sums to coef S
             for s in range(S):
                 for l in range(L):
@@ -269,7 +281,7 @@ def _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, ac
                     A = y[oA + r * S + s, l]
                     sv[AC][s, l] = A if abs(A) < _BIG else _BIG
             for j in range(n):
-                if not active[r, j]:
+                if active[r, j] == 0:
                     continue
                 q = recv[r, j]
                 for s in range(S):
@@ -279,7 +291,7 @@ def _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, ac
                         rs[TINA][q, s, l] += T * sv[AC][s, l]
             if aid:  # pairing aid the sender pays: its receivers' rates times the transfers
                 for j in range(n):
-                    if not active[r, j]:
+                    if active[r, j] == 0:
                         continue
                     q = recv[r, j]
                     for s in range(S):
@@ -392,16 +404,20 @@ def _scratch(R, S, k, L):
 
 @njit(**JIT)
 def _group_flags(W, psi):
-    """What a group's lanes need: the candidate pairs with W > 0 in any tier of any lane,
-    whether there is any, and whether any lane pays pairing aid."""
+    """What a group's lanes need: for each candidate pair, 0 if W = 0 in every tier of every
+    lane, 2 if W = 1 in all of them, 1 otherwise; whether any pair is not 0; whether any lane
+    pays pairing aid."""
     R, k, S, L = W.shape
-    active = np.zeros((R, k), np.bool_)
+    active = np.zeros((R, k), np.int8)
     for r in range(R):
         for j in range(k):
+            some, all_one = False, True
             for s in range(S):
                 for l in range(L):
-                    active[r, j] |= W[r, j, s, l] > 0.0
-    return active, active.any(), (psi > 0.0).any()
+                    some |= W[r, j, s, l] > 0.0
+                    all_one &= W[r, j, s, l] == 1.0
+            active[r, j] = 2 if all_one else (1 if some else 0)
+    return active, (active > 0).any(), (psi > 0.0).any()
 
 
 @njit(**LANE_JIT)
@@ -553,9 +569,13 @@ def plan_groups(B: int, threads: int = 1) -> tuple[int, int]:
     about `threads` groups when there are runs for them, none of them all padding."""
     if B == 1:
         return 1, 1
-    G = max(-(-B // MAX_GROUP), min(threads, -(-B // LANES)))
-    L = -(-(-(-B // G)) // LANES) * LANES
-    return -(-B // L), L
+    G = max(_ceil_div(B, MAX_GROUP), min(threads, _ceil_div(B, LANES)))
+    L = _ceil_div(_ceil_div(B, G), LANES) * LANES
+    return _ceil_div(B, L), L
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
 
 
 def to_lanes(a: np.ndarray, G: int, L: int) -> np.ndarray:

@@ -77,18 +77,15 @@ def exp(x):
     xc = xc if xc == xc else 0.0
     n = (xc * _LOG2E + _SHIFT) - _SHIFT  # nearest integer to x / ln 2
     r = (xc - n * _LN2_HI) - n * _LN2_LO  # |r| <= ln2 / 2
-    p = r * (_E12 + r * _E13)
-    p = r * (_E11 + p)
-    p = r * (_E10 + p)
-    p = r * (_E9 + p)
-    p = r * (_E8 + p)
-    p = r * (_E7 + p)
-    p = r * (_E6 + p)
-    p = r * (_E5 + p)
-    p = r * (_E4 + p)
-    p = r * (_E3 + p)
-    p = r * (_E2 + p)
-    e = 1.0 + (r + r * p)
+    # 1 + r + r^2 q(r), q evaluated by Estrin's scheme: short dependency chains, so that
+    # scalar calls overlap in the CPU's pipeline; vector lanes do not care either way
+    r2 = r * r
+    r4 = r2 * r2
+    b0 = (_E2 + _E3 * r) + (_E4 + _E5 * r) * r2
+    b1 = (_E6 + _E7 * r) + (_E8 + _E9 * r) * r2
+    b2 = (_E10 + _E11 * r) + (_E12 + _E13 * r) * r2
+    q = (b0 + b1 * r4) + b2 * (r4 * r4)
+    e = 1.0 + (r + r2 * q)
     # scale by 2^n in two exact halves, so that results reach the subnormals and overflow
     # to inf without an out-of-range exponent (|n| <= 2020 here)
     h = (n * 0.5 + _SHIFT) - _SHIFT
