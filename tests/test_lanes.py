@@ -228,3 +228,37 @@ def test_plan_pads_groups_to_the_vector_width():
             assert L % lanes.LANES == 0 and G * L >= B > (G - 1) * L
             assert L <= lanes.MAX_GROUP or G == 1
             assert G >= min(threads, -(-B // lanes.LANES)) - 1
+
+
+@pytest.mark.parametrize("B", [1, 3])
+def test_calibration_rest_and_capital_accounting_per_step(B):
+    """Spec §5 (wages start at rest) and the capital identity of an Euler step: the change
+    of sum(K + X) is investment - depreciation - exit - losses, for each lane of a group."""
+    inp = batch_from_scenario(SC, B)
+    inp.sp[:, SP["beta"]] = np.linspace(20.0, 30.0, B)
+    cal = calibrate(inp)
+    W, z, psi = lanes_zero_decision(B, inp)
+    pr, sl, kern = inp.pairs, state_slices(R, S), lanes.Kernels()
+    args = (inp.sp, inp.tp, cal.wmin, cal.D0, cal.Ytot0, pr.recv, pr.dist, pr.nrecv, W, z, psi)
+    obs = [np.empty((B,) + s) for s in OBS_SHAPES]
+    dy = np.empty_like(cal.y0)
+    kern.observe(cal.y0, *args, *obs, dy=dy)
+    wage = sl["wage"][0]
+    assert np.abs(dy[:, wage]).max() <= 1e-12 * cal.y0[:, wage].max()
+
+    W[:] = 1.0  # market: transfers, pipelines, failures and exits all active
+    kern = lanes.Kernels()
+    y, dt, fs, fi = cal.y0.copy(), 0.125, np.full(B, -1), np.full(B, -1)
+    p = {k: inp.sp[:, SP[k]] for k in ("sigma", "delta", "delta_x")}
+    for k in range(80):
+        kern.observe(y, *args, *obs)
+        K = y[:, sl["capital"][0]]
+        pi = obs[0][:, 2].reshape(B, -1)
+        flows = (p["sigma"] * obs[3][:, 0] - p["delta"] * K.sum(axis=1)
+                 - p["delta_x"] * (np.maximum(0.0, -pi) * K).sum(axis=1) - obs[3][:, 6])
+        before = K.sum(axis=1) + y[:, sl["pipeline"][0]].sum(axis=1)
+        kern.advance(y, k, 1, dt, False, *args, fs, fi)
+        after = y[:, sl["capital"][0]].sum(axis=1) + y[:, sl["pipeline"][0]].sum(axis=1)
+        np.testing.assert_allclose((after - before) / dt, flows, rtol=1e-9, atol=1e-9 * before.max())
+        assert (obs[3][:, 4] > 0).all()  # transfers are flowing
+    assert (fs == -1).all()

@@ -36,9 +36,10 @@ from gsim.model.kernel import JIT
 # Lanes are padded to a multiple of this: 8 doubles fill one AVX-512 register (two AVX2
 # ones), so every run of a group goes through the same vector instructions.
 LANES = 8
-# At most this many lanes per group: a group's decision array W (R x k x S x L doubles)
-# and scratch stay within the core's cache (measured in benchmarks/bench_lanes.py).
-MAX_GROUP = 64
+# At most this many lanes per group, so that a group's decision W (R x k x S x L doubles,
+# 1 MB for the default scenario) and its scratch stay near the core's cache: 32 lanes were
+# faster than 16 or 64 in benchmarks/bench_lanes.py.
+MAX_GROUP = 32
 
 # scalar parameter rows (module constants are frozen into the compiled code)
 _DELTA, _DELTA_X, _SIGMA, _BETA = SP["delta"], SP["delta_x"], SP["sigma"], SP["beta"]
