@@ -69,10 +69,10 @@ LANE_JIT = dict(JIT, pipeline_class=_NoAlias)
 # The lane count of a group: read from the arrays, or a compile-time constant in the
 # variants compiled for one lane (see _one_lane), where LLVM then removes the lane loops.
 _FIXED_LANES = 0
-_BIG = 1e300  # finite cap of the relocation terms that a zero W or psi multiplies (see §14)
+_BIG = 1e150  # cap of the relocation terms that a zero W or psi multiplies (see §14)
 
 # rows of a group's scratch arrays: per region-tier, per region, per tier, per lane
-(M_, DD, EE, YC, YY, PI, ZEFF, RD, INV, TOUT, TIN, TINA, FA, FB, ZD, GG, BASE, NRS) = range(18)
+(M_, DD, EE, YC, YY, PI, ZEFF, RD, INV, TOUT, TIN, TINA, FA, FB, ZD, PS, GG, BASE, NRS) = range(19)
 (Z_, EZ, SUMDD, RATION, UNEMP, GDP, YR, FSUB, LNV, AIDIN, AIDOUT, MIGIN, MIGOUT, NRV) = range(14)
 (DEM, QQ, UTIL, ASTAR, EKT, AINV, HSUM, COEF, AC, NSV) = range(10)
 (HMAX, ILMAX, TOT, EMPLOYED, YCTOT, FRAW, CSUB, FTOT, TOP, LEARN, VOLUME, FAILED, LOST, NLV) = range(14)
@@ -81,6 +81,12 @@ _BIG = 1e300  # finite cap of the relocation terms that a zero W or psi multipli
 @njit(**JIT, forceinline=True)
 def _lanes(y):
     return y.shape[1] if _FIXED_LANES == 0 else _FIXED_LANES
+
+
+@njit(**JIT, forceinline=True)
+def _cap(x):
+    """x within [-_BIG, _BIG]; NaN gives -_BIG."""
+    return x if abs(x) < _BIG else (_BIG if x > 0.0 else -_BIG)
 
 
 @njit(**LANE_JIT)
@@ -236,21 +242,23 @@ def _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, ac
     # FB = p m c^((1-a)/a) (u - (1-a) u*), c = (1-a) p u* m / w (receiver).  Since
     # base = c A and g = base^(1/a):  c^((1-a)/a) = c^(1/a) / c = g A / (FA base).
     # Skipping a pair no lane allows (or the aid when no lane pays any) must change no lane's
-    # result, so every term a lane's W = 0 (or psi = 0) multiplies is kept finite: the pull
-    # h in [0, 1] (a NaN gap counts as no gap, an infinite one as full pull) and the sender's
-    # coefficient and technology capped at +-_BIG; the skipped work would then add exact zeros.
+    # result, so every term a lane's W = 0 (or psi = 0) multiplies is kept finite: the terms
+    # of the gap G and the sender's coefficient and technology are capped at +-_BIG (NaN
+    # counts as -_BIG), so h is in [0, 1] and the skipped work would add exact zeros.
     if relocate:
         for r in range(R):
             for s in range(S):
                 for l in range(L):
                     A = y[oA + r * S + s, l]
                     fa = vmath.pow(A, sv[AINV][s, l])
-                    rs[FA][r, s, l] = fa
                     base = rs[BASE][r, s, l]
                     lift = rs[GG][r, s, l] * A / (fa * base) if base > 0.0 else 0.0
-                    rs[FB][r, s, l] = (y[op + s, l] * rs[M_][r, s, l] * lift
-                                       * (sv[UTIL][s, l] - (1.0 - tp[_ALPHA, s, l]) * sp[_U_STAR, l]))
-                    rs[ZD][r, s, l] = rs[ZEFF][r, s, l] - sp[_DELTA, l]
+                    fb = (y[op + s, l] * rs[M_][r, s, l] * lift
+                          * (sv[UTIL][s, l] - (1.0 - tp[_ALPHA, s, l]) * sp[_U_STAR, l]))
+                    rs[FA][r, s, l] = _cap(fa)
+                    rs[FB][r, s, l] = _cap(fb)
+                    rs[ZD][r, s, l] = _cap(rs[ZEFF][r, s, l] - sp[_DELTA, l])
+                    rs[PS][r, s, l] = _cap(rs[PI][r, s, l])
         for r in range(R):
             n = nrecv[r]
             sv[HSUM][...] = 0.0
@@ -258,29 +266,23 @@ def _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, ac
                 if active[r, j] == 0:
                     continue
                 q, d = recv[r, j], dist[r, j]
+                every = active[r, j] == 2  # W = 1 in every lane: W h = h, skip the product
                 for s in range(S):
                     for l in range(L):
-                        G = rs[FA][r, s, l] * rs[FB][q, s, l] + rs[ZD][q, s, l] - rs[PI][r, s, l] - sp[_C_D, l] * d
+                        G = rs[FA][r, s, l] * rs[FB][q, s, l] + rs[ZD][q, s, l] - rs[PS][r, s, l] - sp[_C_D, l] * d
                         Gp = G if G > 0.0 else 0.0
-                        Gp = Gp if Gp < _BIG else _BIG
-                        hbuf[j, s, l] = Gp / (sp[_G0, l] + Gp)
-                if active[r, j] == 1:  # W < 1 somewhere (else W h = h: skip the product)
-                    for s in range(S):
-                        for l in range(L):
-                            hbuf[j, s, l] *= W[r, j, s, l]
-                for s in range(S):
-                    for l in range(L):
-                        sv[HSUM][s, l] += hbuf[j, s, l]
+                        h = Gp / (sp[_G0, l] + Gp)
+                        h = h if every else h * W[r, j, s, l]
+                        hbuf[j, s, l] = h
+                        sv[HSUM][s, l] += h
             # T_rqs = coef_rs h_rqs with coef_rs = lambda K_rs / (1 + S_rs); T_r.s sums to coef S
             for s in range(S):
                 for l in range(L):
                     hs = sv[HSUM][s, l]
-                    coef = sp[_LAMBDA_T, l] * y[oK + r * S + s, l] / (1.0 + hs)
-                    coef = coef if abs(coef) < _BIG else _BIG
+                    coef = _cap(sp[_LAMBDA_T, l] * y[oK + r * S + s, l] / (1.0 + hs))
                     sv[COEF][s, l] = coef
                     rs[TOUT][r, s, l] = coef * hs + 0.0  # + 0.0: never -0.0
-                    A = y[oA + r * S + s, l]
-                    sv[AC][s, l] = A if abs(A) < _BIG else _BIG
+                    sv[AC][s, l] = _cap(y[oA + r * S + s, l])
             for j in range(n):
                 if active[r, j] == 0:
                     continue
@@ -396,7 +398,7 @@ def _scratch(R, S, k, L):
     """A group's scratch: tuples of separate per-quantity arrays (see LANE_JIT)."""
     a, b, c, d = np.empty((NRS, R, S, L)), np.empty((NRV, R, L)), np.empty((NSV, S, L)), np.empty((NLV, L))
     rs = (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13],
-          a[14], a[15], a[16])
+          a[14], a[15], a[16], a[17])
     rv = (b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12])
     sv = (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8])
     lv = (d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12])

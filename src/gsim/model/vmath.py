@@ -16,7 +16,6 @@ nan in gives nan out; pow handles negative bases with integer exponents and y = 
 
 from __future__ import annotations
 
-import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
@@ -30,6 +29,8 @@ _LOG2E = 1.4426950408889634  # 1 / ln 2
 _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
 _SHIFT = 6755399441055744.0  # 1.5 * 2^52: x + _SHIFT - _SHIFT rounds x to an integer
+_EXP_SHIFT = 4503599627371519.0  # 2^52 + 1023 (see _pow2)
+_EXP_BITS = 0x4330000000000000  # the bits of 2^52
 # Taylor coefficients 1/k! of exp on |r| <= ln2/2; the first omitted term is < 5e-18
 _E2, _E3, _E4, _E5 = 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120
 _E6, _E7, _E8, _E9 = 1.0 / 720, 1.0 / 5040, 1.0 / 40320, 1.0 / 362880
@@ -65,8 +66,10 @@ def _bits_of_f64(typingctx, x):
 
 @njit(**MATH)
 def _pow2(n):
-    """2^n for an integer-valued float n in [-1022, 1023], exactly."""
-    return _f64_from_bits((np.int64(n) + 1023) << 52)
+    """2^n for an integer-valued float n in [-1022, 1023], exactly. No conversion between
+    float and int64 (AVX2 has no vector instruction for it): n + 2^52 + 1023 carries
+    n + 1023 in its low bits, which the shift moves into the exponent field."""
+    return _f64_from_bits(_bits_of_f64(n + _EXP_SHIFT) << 52)
 
 
 @njit(**MATH)
@@ -100,12 +103,13 @@ def log(x):
     tiny = x < _TINY  # subnormal (or zero, negative): scale up first
     xs = x * _TWO54 if tiny else x
     bits = _bits_of_f64(xs)
-    k = (bits >> 52) - 1023
     m = _f64_from_bits((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)  # in [1, 2)
+    # the biased exponent as a float, by the same trick as _pow2 (no int64 conversion)
+    dk = _f64_from_bits(((bits >> 52) & 0x7FF) | _EXP_BITS) - _EXP_SHIFT
     big = m > 2.0 * _SQRT2_HALF  # bring m into [sqrt(1/2), sqrt(2))
     m = m * 0.5 if big else m
-    k = k + 1 if big else k
-    dk = float(k) - (54.0 if tiny else 0.0)
+    dk = dk + 1.0 if big else dk
+    dk = dk - 54.0 if tiny else dk
     f = m - 1.0
     s = f / (2.0 + f)
     z = s * s
@@ -126,12 +130,13 @@ def log(x):
 def pow(x, y):
     """x^y as exp(y log|x|), with the C library's sign and special-value rules for x < 0
     (integer y: sign of x^y; otherwise nan) and y = 0 (always 1)."""
-    ax = -x if x < 0.0 else x
+    ax = abs(x)
     out = exp(y * log(ax))
-    integer = y == ((y + _SHIFT) - _SHIFT) or abs(y) >= _TWO52
+    # (bitwise & and |, not `and` / `or`: no branches in a vectorised loop)
+    integer = (y == ((y + _SHIFT) - _SHIFT)) | (abs(y) >= _TWO52)
     half = y * 0.5
-    odd = integer and half != ((half + _SHIFT) - _SHIFT) and abs(y) < 2.0 * _TWO52
-    negative = x < 0.0 or (x == 0.0 and _bits_of_f64(x) < 0)
-    out = -out if (negative and odd) else out
-    out = _NAN if (x < 0.0 and not integer) else out
+    odd = integer & (half != ((half + _SHIFT) - _SHIFT)) & (abs(y) < 2.0 * _TWO52)
+    negative = _bits_of_f64(x) < 0  # x < 0 or x = -0.0
+    out = -out if (negative & odd) else out
+    out = _NAN if ((x < 0.0) & (not integer)) else out
     return 1.0 if y == 0.0 else out
