@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from gsim.scenario import SCALAR_DEFAULTS, TIER_DEFAULTS, Scenario
 
@@ -102,6 +101,8 @@ def _nearest(lat: np.ndarray, lon: np.ndarray, k: int) -> tuple[np.ndarray, np.n
     very values of `haversine_km1000`. A sender whose k-th distance is not clearly below
     the closest receiver the tree left out (a tie or near tie across that line) is ranked
     against all regions instead, one row at a time: memory stays O(R k)."""
+    from scipy.spatial import cKDTree  # a heavy import, needed only here (CLI start-up time)
+
     R = len(lat)
     la, lo = np.radians(lat), np.radians(lon)
     xyz = np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])

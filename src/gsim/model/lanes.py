@@ -582,8 +582,11 @@ def _ceil_div(a: int, b: int) -> int:
 
 
 def to_lanes(a: np.ndarray, G: int, L: int) -> np.ndarray:
-    """(B, ...) run-major -> (G, ..., L) lane-major; padding lanes repeat the last run."""
+    """(B, ...) run-major -> (G, ..., L) lane-major; padding lanes repeat the last run.
+    With one lane per group this is a view of `a` (a C-contiguous array)."""
     B = a.shape[0]
+    if L == 1:
+        return np.ascontiguousarray(a).reshape(a.shape + (1,))
     if G * L > B:
         a = np.concatenate([a, np.repeat(a[-1:], G * L - B, axis=0)])
     return np.ascontiguousarray(np.moveaxis(a.reshape((G, L) + a.shape[1:]), 1, -1))
@@ -592,6 +595,8 @@ def to_lanes(a: np.ndarray, G: int, L: int) -> np.ndarray:
 def from_lanes(a: np.ndarray, B: int) -> np.ndarray:
     """(G, ..., L) lane-major -> (B, ...) run-major (padding lanes dropped)."""
     G, L = a.shape[0], a.shape[-1]
+    if L == 1:
+        return a.reshape(a.shape[:-1])
     return np.moveaxis(a, -1, 1).reshape((G * L,) + a.shape[1:-1])[:B]
 
 
