@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from gsim.events import Event, EventError
-from gsim.model import kernel, rules
+from gsim.model import lanes, rules
 from gsim.model.calibrate import Calibration, calibrate
 from gsim.model.inputs import BatchInputs
 from gsim.model.layout import OBS, REGION_COLUMNS, state_slices, stock_label
@@ -149,7 +149,9 @@ class Observer:
 
     def __init__(self, inp: BatchInputs, cal: Calibration, parallel: bool):
         self.inp, self.cal = inp, cal
-        self.fn = kernel.observe_parallel if parallel else kernel.observe_serial
+        # the lane-major kernels, for every batch size (one run is a group of one lane)
+        self.kernels = lanes.Kernels(parallel)
+        self.fn = self.kernels.observe
 
     def raw_shapes(self, B: int) -> dict[str, tuple[int, ...]]:
         R, S, NY = self.inp.n_regions, self.inp.n_tiers, self.cal.y0.shape[1]
@@ -188,7 +190,7 @@ def run_batch(
     cal = calibrate(inp) if cal is None else cal
     y = cal.y0.copy()
     observe = Observer(inp, cal, parallel)
-    advance = kernel.advance_parallel if parallel else kernel.advance_serial
+    advance = observe.kernels.advance
 
     N, every = grid.n_steps, grid.decision_every
     save_steps = grid.save_steps
