@@ -31,13 +31,46 @@ from numba import njit
 from numba.core.compiler import CompilerBase, DefaultPassBuilder
 
 from gsim.model import vmath
-from gsim.model.kernel import (
+from gsim.model.kernel import (  # the parameter columns and slots kernel.py freezes into compiled code
     _A,
+    _ALPHA,
+    _BETA,
+    _C_D,
+    _C_M,
+    _CHI,
+    _DELTA,
+    _DELTA_I,
+    _DELTA_X,
+    _E_STAR,
+    _ELL_F,
+    _ELL_H,
+    _ELL_R,
+    _EPS,
+    _ETA,
+    _G0,
+    _G0_TFP,
+    _GAMMA_H,
     _H,
+    _H_BAR,
     _I,
+    _IOTA,
     _K,
+    _K_EPS,
+    _KAPPA,
+    _LAMBDA_T,
     _LF,
+    _MU,
+    _N,
+    _NU0,
+    _OMEGA,
     _P,
+    _PHI_P,
+    _PHI_W,
+    _RHO,
+    _SIGMA,
+    _TAU_T,
+    _THETA,
+    _U_STAR,
     _W,
     _X,
     _XA,
@@ -62,7 +95,7 @@ from gsim.model.kernel import (
     O_UTIL,
     O_VOLUME,
 )
-from gsim.model.layout import SP, TP, stock_offset
+from gsim.model.layout import stock_offset
 from gsim.params import READY_THRESHOLD
 
 # Lanes are padded to a multiple of this: 8 doubles fill one AVX-512 register (two AVX2
@@ -72,16 +105,6 @@ LANES = 8
 # 1 MB for the default scenario) and its scratch stay near the core's cache: 32 lanes were
 # faster than 16 or 64 in benchmarks/bench_lanes.py.
 MAX_GROUP = 32
-
-# scalar parameter rows (module constants are frozen into the compiled code)
-_DELTA, _DELTA_X, _SIGMA, _BETA = SP["delta"], SP["delta_x"], SP["sigma"], SP["beta"]
-_PHI_P, _U_STAR, _PHI_W, _E_STAR = SP["phi_p"], SP["u_star"], SP["phi_w"], SP["e_star"]
-_G0_TFP, _CHI, _RHO, _NU0 = SP["g0"], SP["chi"], SP["rho"], SP["nu0"]
-_H_BAR, _GAMMA_H, _ELL_H, _KAPPA = SP["H_bar"], SP["gamma_H"], SP["ell_H"], SP["kappa"]
-_IOTA, _DELTA_I, _MU, _C_M, _N = SP["iota"], SP["delta_I"], SP["mu"], SP["c_m"], SP["n"]
-_LAMBDA_T, _G0, _C_D, _TAU_T = SP["lambda_T"], SP["G0"], SP["c_d"], SP["tau_T"]
-_ELL_R, _ELL_F, _K_EPS = SP["ell_R"], SP["ell_F"], SP["K_eps"]
-_ALPHA, _THETA, _EPS, _ETA, _OMEGA = TP["alpha"], TP["theta"], TP["epsilon"], TP["eta"], TP["omega"]
 
 
 
