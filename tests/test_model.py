@@ -9,10 +9,10 @@ from helpers import BUILTIN, assert_spec_agree, compiled, random_scenario
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gsim.integrate import TimeGrid, batch_from_scenario, run_batch
-from gsim.model import kernel
+from gsim.integrate import Observer, TimeGrid, batch_from_scenario, run_batch
 from gsim.model.calibrate import calibrate
-from gsim.model.layout import GROUP_AGGREGATES, SP, VARIABLES, state_slices
+from gsim.model.kernel import Inputs, Kernels
+from gsim.model.layout import GROUP_AGGREGATES, OBS, SP, VARIABLES, state_slices
 from gsim.plugins import get_policy
 from gsim.policies import zero_decision
 from gsim.scenario import load_scenario
@@ -83,9 +83,6 @@ def _t0_state(sc):
 def test_calibration_claims_at_t0(default):
     """Spec §5: labour demand = E0, wages at rest, equal profit rates per region, u = u0."""
     inp, cal, W, z, psi = _t0_state(default)
-    pr = inp.pairs
-    from gsim.integrate import Observer
-
     obs = Observer(inp, cal, parallel=False)(cal.y0, W, z, psi)
     _, consts = twin.calibrate(default)
     np.testing.assert_allclose(obs["employment"][0], consts["E0"], rtol=1e-12)
@@ -94,38 +91,9 @@ def test_calibration_claims_at_t0(default):
     pi = obs["profit_rate"][0]
     np.testing.assert_allclose(pi, pi[:, :1].repeat(pi.shape[1], axis=1), rtol=1e-10)
     dy = np.empty_like(cal.y0)
-    kernel.derivatives(cal.y0, inp.sp, inp.tp, cal.wmin, cal.D0, cal.Ytot0, pr.recv, pr.dist,
-                       pr.nrecv, W, z, psi, dy)
+    Kernels().observe(cal.y0, Inputs.of(inp, cal), (W, z, psi), [np.empty_like(obs.raw[g]) for g in OBS], dy=dy)
     wage = state_slices(len(default.regions), len(default.tiers))["wage"][0]
     assert np.abs(dy[0, wage]).max() <= 1e-12 * cal.y0[0, wage].max()
-
-
-def test_capital_accounting_identity_per_step(default):
-    """Change of sum(K + X) over an Euler step = investment - depreciation - exit - losses."""
-    inp, cal, W, z, psi = _t0_state(default)
-    W[:] = 1.0  # market: transfers, pipelines, failures and exits all active
-    pr, R, S = inp.pairs, len(default.regions), len(default.tiers)
-    sl = state_slices(R, S)
-    from gsim.integrate import Observer
-
-    observe = Observer(inp, cal, parallel=False)
-    y, dt = cal.y0.copy(), 0.125
-    fs, fi = np.full(1, -1), np.full(1, -1)
-    args = (inp.sp, inp.tp, cal.wmin, cal.D0, cal.Ytot0, pr.recv, pr.dist, pr.nrecv, W, z, psi, fs, fi)
-    sp = default.params
-    checked = 0
-    for k in range(0, 80):
-        o = observe(y, W, z, psi)
-        K = o["capital"][0]
-        flows = (sp["sigma"] * o["real_gdp"][0] - sp["delta"] * K.sum()
-                 - sp["delta_x"] * (np.maximum(0.0, -o["profit_rate"][0]) * K).sum()
-                 - o["lost_capital"][0])
-        before = y[0, sl["capital"][0]].sum() + y[0, sl["pipeline"][0]].sum()
-        kernel.advance_serial(y, k, 1, dt, False, *args)
-        after = y[0, sl["capital"][0]].sum() + y[0, sl["pipeline"][0]].sum()
-        assert (after - before) / dt == pytest.approx(flows, rel=1e-9, abs=1e-9 * before)
-        checked += o["transfer_volume"][0] > 0
-    assert checked == 80 and fs[0] == -1
 
 
 def _final_state(sc, method, dt):

@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from gsim.events import Event, EventError
-from gsim.model import lanes, rules
+from gsim.model import rules
 from gsim.model.calibrate import Calibration, calibrate
 from gsim.model.inputs import BatchInputs
+from gsim.model.kernel import Inputs, Kernels
 from gsim.model.layout import OBS, REGION_COLUMNS, state_slices, stock_label
 from gsim.params import METHODS, RunSettings
 from gsim.policies import Decision, Policy, PolicyContext, PolicyError, call_policy, zero_decision
@@ -149,9 +150,9 @@ class Observer:
 
     def __init__(self, inp: BatchInputs, cal: Calibration, parallel: bool):
         self.inp, self.cal = inp, cal
+        self.inputs = Inputs.of(inp, cal)
         # the lane-major kernels, for every batch size (one run is a group of one lane)
-        self.kernels = lanes.Kernels(parallel)
-        self.fn = self.kernels.observe
+        self.kernels = Kernels(parallel)
 
     def raw_shapes(self, B: int) -> dict[str, tuple[int, ...]]:
         R, S, NY = self.inp.n_regions, self.inp.n_tiers, self.cal.y0.shape[1]
@@ -159,12 +160,10 @@ class Observer:
         return {"y": (B, NY), **{g: (B, len(names)) + size[g] for g, names in OBS.items()}}
 
     def __call__(self, y: np.ndarray, W, z, psi) -> Observation:
-        inp, cal, pr = self.inp, self.cal, self.inp.pairs
         raw = {k: np.empty(shape) for k, shape in self.raw_shapes(y.shape[0]).items() if k != "y"}
         raw["y"] = y.copy()
-        self.fn(y, inp.sp, inp.tp, cal.wmin, cal.D0, cal.Ytot0, pr.recv, pr.dist, pr.nrecv,
-                W, z, psi, raw["rs"], raw["r"], raw["s"], raw["o0"])
-        return Observation(raw, inp.n_regions, inp.n_tiers)
+        self.kernels.observe(y, self.inputs, (W, z, psi), tuple(raw[g] for g in OBS))
+        return Observation(raw, self.inp.n_regions, self.inp.n_tiers)
 
 
 def run_batch(
@@ -210,9 +209,8 @@ def run_batch(
     k_now = 0
     for k in sorted(event_steps):
         if k > k_now:
-            advance(y, k_now, k - k_now, grid.dt, METHODS[method], inp.sp, inp.tp, cal.wmin,
-                    cal.D0, cal.Ytot0, pr.recv, pr.dist, pr.nrecv, W, z, psi, fail_step,
-                    fail_index)
+            advance(y, observe.inputs, (W, z, psi), k_now, k - k_now, grid.dt, METHODS[method],
+                    fail_step, fail_index)
             k_now = k
         t = grid.t0 + k * grid.dt
         due = [ev for ev in events if k in ev.steps]

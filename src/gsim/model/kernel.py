@@ -1,21 +1,65 @@
-"""Compiled GTM-1 kernels: auxiliaries (spec §6), derivatives (§7), Euler/RK4 steps (§9).
+"""The compiled GTM-1 kernel: auxiliaries (spec §6), derivatives (§7), Euler/RK4 steps (§9),
+with the runs of a batch as the innermost axis of every array.
 
-Everything here works on one run's flat state vector and scratch arrays; the public entry
-points (`advance`, `observe`) loop over the runs of a batch with `prange`. No Python object
-and no hook is ever called from inside these loops: a policy is fixed for the whole call.
+A batch of B runs is cut into G groups of L lanes, L a multiple of LANES (the vector width).
+Each group's arrays end in the lane axis: state y[NY, L], scalar parameters sp[NP, L], tier
+parameters tp[NT, S, L], decisions W[R, k, S, L], z[R, S, L], psi[R, L], scratch rs[., R, S, L]
+and so on. Every loop over regions, tiers and pairs has a loop over lanes inside it that does
+the same IEEE operations on contiguous memory, which LLVM turns into vector instructions.
+
+Why results do not depend on lane, group width or thread count: lanes never interact. Every
+operation is element-wise along the lane axis, without fastmath, fused multiply-adds or sums
+across lanes, and the transcendental functions are the arithmetic ones of `gsim.model.vmath`,
+so a vector lane computes exactly what scalar code computes. The only decisions taken for a
+whole group (skip the relocation block when no lane allows a transfer, skip a pair no lane
+allows, skip a rationing power no lane needs) are written so that the skipped work would
+have added exact zeros. A group of one lane is therefore the per-run kernel.
+
+`Kernels` is the way in: its `advance` and `observe` take run-major arrays (run axis first)
+bundled as `Inputs` and a decision (W, z, psi), and convert to and from lanes inside. No
+Python object and no hook is ever called from inside the compiled loops.
 """
 
 from __future__ import annotations
 
-import math
 import types
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, NamedTuple
 
+import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
+from numba.core.compiler import CompilerBase, DefaultPassBuilder
 
+from gsim.model import vmath
+from gsim.model.calibrate import Calibration
+from gsim.model.inputs import BatchInputs
 from gsim.model.layout import OBS, SP, STOCK, TP, stock_offset
 from gsim.params import READY_THRESHOLD
+
+
+class Inputs(NamedTuple):
+    """What the kernels read besides the state and the decision: the parameters, the
+    calibration constants and the candidate pairs. Run-major for `Kernels` (run axis first);
+    inside a group the first PER_RUN fields end in the lane axis instead."""
+
+    sp: np.ndarray  # (B, NP) scalar parameters, columns layout.SCALAR_NAMES
+    tp: np.ndarray  # (B, NT, S) tier parameters, rows layout.TIER_NAMES
+    wmin: np.ndarray  # (B, R) wage floors
+    D0: np.ndarray  # (B, S) base demand
+    Ytot0: np.ndarray  # (B,) capacity at t0
+    recv: np.ndarray  # (R, k) candidate receivers of each sender (shared by all runs)
+    dist: np.ndarray  # (R, k) their distances
+    nrecv: np.ndarray  # (R,) number of candidates of each sender
+
+    @classmethod
+    def of(cls, inp: BatchInputs, cal: Calibration) -> Inputs:
+        pr = inp.pairs
+        return cls(inp.sp, inp.tp, cal.wmin, cal.D0, cal.Ytot0, pr.recv, pr.dist, pr.nrecv)
+
+
+PER_RUN = 5  # Inputs fields with a run axis; the pairs are shared
 
 # numba options in one place: cached machine code, IEEE semantics (no fastmath), and the
 # NumPy error model so a division by zero yields inf/nan that failure detection reports.
@@ -31,12 +75,6 @@ _LAMBDA_T, _G0, _C_D, _TAU_T = SP["lambda_T"], SP["G0"], SP["c_d"], SP["tau_T"]
 _ELL_R, _ELL_F, _K_EPS = SP["ell_R"], SP["ell_F"], SP["K_eps"]
 _ALPHA, _THETA, _EPS, _ETA, _OMEGA = TP["alpha"], TP["theta"], TP["epsilon"], TP["eta"], TP["omega"]
 
-# rows of the per-run scratch arrays
-(M_, DD, EE, YC, YY, PI, ZEFF, RD, INV, TOUT, TIN, TINA, FA, FB, GG, BASE, NRS) = range(17)
-(Z_, SUMDD, UNEMP, GDP, YR, FSUB, LNV, AIDIN, AIDOUT, DLF, NRV) = range(11)
-(DEM, QQ, UTIL, ASTAR, EKT, NSV) = range(6)
-(VOLUME, FAILED, LOST, NSC) = range(4)
-
 # slots of the observation arrays, by name from the variable table (gsim.model.layout)
 (O_OUTPUT, O_EMPLOYMENT, O_PROFIT, O_READY, O_TOUT, O_TIN) = (OBS["rs"].index(n) for n in (
     "output", "employment", "profit_rate", "readiness", "transfer_out", "transfer_in"))
@@ -50,388 +88,640 @@ _K, _A, _X, _XA, _LF, _W, _H, _I, _P = (STOCK[n] for n in (
     "infrastructure", "price"))
 
 
-@njit(**JIT)
-def _stock(y, i, R, S):
-    return y[stock_offset(i, R, S):stock_offset(i + 1, R, S)]
+# Lanes are padded to a multiple of this: 8 doubles fill one AVX-512 register (two AVX2
+# ones), so every run of a group goes through the same vector instructions.
+LANES = 8
+# At most this many lanes per group, so that a group's decision W (R x k x S x L doubles,
+# 1 MB for the default scenario) and its scratch stay near the core's cache: 32 lanes were
+# faster than 16 or 64 in benchmarks/bench_kernel.py.
+MAX_GROUP = 32
 
 
-@njit(**JIT)
-def _views(y, R, S):
-    """The stocks of a flat state (or of its derivative) as views: K, A, X, XA (R, S);
-    Lf, w, H, I (R,); p (S,)."""
-    return (_stock(y, _K, R, S).reshape((R, S)), _stock(y, _A, R, S).reshape((R, S)),
-            _stock(y, _X, R, S).reshape((R, S)), _stock(y, _XA, R, S).reshape((R, S)),
-            _stock(y, _LF, R, S), _stock(y, _W, R, S), _stock(y, _H, R, S), _stock(y, _I, R, S),
-            _stock(y, _P, R, S))
+class _NoAlias(CompilerBase):
+    """numba's nopython pipeline, with every array argument marked `noalias` for LLVM."""
+
+    def define_pipelines(self):
+        self.state.flags.noalias = True
+        return [DefaultPassBuilder.define_nopython_pipeline(self.state)]
 
 
-@njit(**JIT)
-def _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, active, relocate,
-              rs, rv, sv, hbuf, sc, dy, want_dy):
-    """Auxiliaries of §6 into the scratch arrays and, if want_dy, the derivatives of §7."""
-    K, A, X, XA, Lf, w, H, I, p = _views(y, R, S)
-    alpha, theta, eps, eta = tp[_ALPHA], tp[_THETA], tp[_EPS], tp[_ETA]
-    u_star, kappa, delta = sp[_U_STAR], sp[_KAPPA], sp[_DELTA]
+# The group kernels below never receive two overlapping arrays (every scratch quantity is
+# its own array; a derivative never lands in the state it is computed from). Saying so lets
+# LLVM vectorise their short lane loops without runtime overlap checks, which otherwise cost
+# more than the loops themselves. Floating-point semantics are unchanged.
+LANE_JIT: dict[str, Any] = dict(JIT, pipeline_class=_NoAlias)
+# The lane count of a group: read from the arrays, or a compile-time constant in the
+# variants compiled for one lane (see _kernels), where LLVM then removes the lane loops.
+_FIXED_LANES = 0
+_BIG = 1e150  # cap of the relocation terms that a zero W or psi multiplies (see §14)
 
-    rs[TOUT:TINA + 1] = 0.0
-    rv[AIDIN] = 0.0
-    rv[AIDOUT] = 0.0
-    rv[DLF] = 0.0
-    sc[:] = 0.0
+# rows of a group's scratch arrays: per region-tier, per region, per tier, per lane
+(M_, DD, EE, YC, YY, PI, ZEFF, RD, INV, TOUT, TIN, TINA, FA, FB, ZD, PS, GG, BASE, NRS) = range(19)
+(Z_, EZ, SUMDD, RATION, UNEMP, GDP, YR, FSUB, LNV, AIDIN, AIDOUT, MIGIN, MIGOUT, NRV) = range(14)
+(DEM, QQ, UTIL, ASTAR, EKT, AINV, HSUM, COEF, AC, NSV) = range(10)
+(HMAX, ILMAX, TOT, EMPLOYED, YCTOT, FRAW, CSUB, FTOT, TOP, LEARN, VOLUME, FAILED, LOST, NLV) = range(14)
 
-    # 1-2 readiness relative to the current leaders
-    Hmax, ILmax = H[0], I[0] / Lf[0]
-    for r in range(1, R):
-        Hmax = max(Hmax, H[r])
-        ILmax = max(ILmax, I[r] / Lf[r])
-    # exp(-kappa (Z - theta)) = exp(-kappa Z) exp(kappa theta): one exp per region
+
+@njit(**JIT, forceinline=True)
+def _lanes(y):
+    return y.shape[1] if _FIXED_LANES == 0 else _FIXED_LANES
+
+
+@njit(**JIT, forceinline=True)
+def _cap(x):
+    """x within [-_BIG, _BIG]; NaN gives -_BIG."""
+    return x if abs(x) < _BIG else (_BIG if x > 0.0 else -_BIG)
+
+
+@njit(**LANE_JIT)
+def _evaluate(y, R, S, inp, decision, flags, scratch, dy):
+    """Spec §6 into the scratch arrays and, unless dy has no rows, §7 into dy, for every lane
+    of a group."""
+    sp, tp, wmin, D0, Ytot0, recv, dist, nrecv = inp
+    W, z, psi = decision
+    active, relocate, aid = flags
+    rs, rv, sv, hbuf, lv = scratch
+    L = _lanes(y)
+    # rows of the stocks in y (and dy)
+    oK, oA, oX, oXA = stock_offset(_K, R, S), stock_offset(_A, R, S), stock_offset(_X, R, S), stock_offset(_XA, R, S)
+    oLf, ow, oH, oI = stock_offset(_LF, R, S), stock_offset(_W, R, S), stock_offset(_H, R, S), stock_offset(_I, R, S)
+    op = stock_offset(_P, R, S)
+
+    rs[TOUT][...] = 0.0
+    rs[TIN][...] = 0.0
+    rs[TINA][...] = 0.0
+    rv[AIDIN][...] = 0.0
+    rv[AIDOUT][...] = 0.0
+    rv[MIGIN][...] = 0.0
+    rv[MIGOUT][...] = 0.0
+    lv[VOLUME][...] = 0.0
+    lv[FAILED][...] = 0.0
     for s in range(S):
-        sv[EKT, s] = math.exp(kappa * theta[s])
+        for l in range(L):
+            sv[AINV][s, l] = 1.0 / tp[_ALPHA, s, l]
+
+    # 1-2 readiness relative to the current leaders; exp(-k(Z - theta)) = exp(-k Z) exp(k theta)
+    for l in range(L):
+        lv[HMAX][l] = y[oH, l]
+        lv[ILMAX][l] = y[oI, l] / y[oLf, l]
+    for r in range(1, R):
+        for l in range(L):
+            lv[HMAX][l] = max(lv[HMAX][l], y[oH + r, l])
+            lv[ILMAX][l] = max(lv[ILMAX][l], y[oI + r, l] / y[oLf + r, l])
+    for s in range(S):
+        for l in range(L):
+            sv[EKT][s, l] = vmath.exp(sp[_KAPPA, l] * tp[_THETA, s, l])
     for r in range(R):
-        rv[Z_, r] = 0.5 * H[r] / Hmax + 0.5 * (I[r] / Lf[r]) / ILmax
-        e = math.exp(-kappa * rv[Z_, r])
+        for l in range(L):
+            Z = 0.5 * y[oH + r, l] / lv[HMAX][l] + 0.5 * (y[oI + r, l] / y[oLf + r, l]) / lv[ILMAX][l]
+            rv[Z_][r, l] = Z
+            rv[EZ][r, l] = vmath.exp(-sp[_KAPPA, l] * Z)
+    for r in range(R):
         for s in range(S):
-            rs[M_, r, s] = 1.0 / (1.0 + e * sv[EKT, s])
+            for l in range(L):
+                rs[M_][r, s, l] = 1.0 / (1.0 + rv[EZ][r, l] * sv[EKT][s, l])
 
     # 3-6 labour demand, rationing, capacity.  With g = ((1-a)B/w)^(1/a): Dd = K g and,
     # unrationed, K^a Dd^(1-a) = K g^(1-a) = K g / ((1-a)B/w); one power per region-tier.
+    # (Loops with a transcendental function accumulate nothing: with one lane they then
+    # vectorise over tiers or regions instead.)
     for r in range(R):
-        tot = 0.0
         for s in range(S):
-            base = (1.0 - alpha[s]) * p[s] * u_star * rs[M_, r, s] * A[r, s] / w[r]
-            g = base ** (1.0 / alpha[s])
-            rs[GG, r, s] = g
-            rs[BASE, r, s] = base
-            rs[DD, r, s] = K[r, s] * g
-            tot += rs[DD, r, s]
-        rv[SUMDD, r] = tot
-        ration = min(1.0, Lf[r] / tot) if tot > 0.0 else 1.0
-        employed = 0.0
+            for l in range(L):
+                base = ((1.0 - tp[_ALPHA, s, l]) * y[op + s, l] * sp[_U_STAR, l] * rs[M_][r, s, l]
+                        * y[oA + r * S + s, l] / y[ow + r, l])
+                g = vmath.pow(base, sv[AINV][s, l])
+                rs[GG][r, s, l] = g
+                rs[BASE][r, s, l] = base
+                rs[DD][r, s, l] = y[oK + r * S + s, l] * g
+    for r in range(R):
+        for l in range(L):
+            lv[TOT][l] = 0.0
         for s in range(S):
-            rs[EE, r, s] = rs[DD, r, s] * ration
-            employed += rs[EE, r, s]
-            base, g = rs[BASE, r, s], rs[GG, r, s]
-            cap = rs[M_, r, s] * A[r, s] * K[r, s] * (g / base) if base > 0.0 else 0.0
-            if ration < 1.0:
-                cap *= ration ** (1.0 - alpha[s])
-            rs[YC, r, s] = cap
-        rv[UNEMP, r] = 1.0 - employed / Lf[r]
+            for l in range(L):
+                lv[TOT][l] += rs[DD][r, s, l]
+        rationed = False
+        for l in range(L):
+            tot = lv[TOT][l]
+            rv[SUMDD][r, l] = tot
+            ration = min(1.0, y[oLf + r, l] / tot) if tot > 0.0 else 1.0
+            rv[RATION][r, l] = ration
+            rationed |= ration < 1.0
+            lv[EMPLOYED][l] = 0.0
+        for s in range(S):
+            for l in range(L):
+                rs[EE][r, s, l] = rs[DD][r, s, l] * rv[RATION][r, l]
+                lv[EMPLOYED][l] += rs[EE][r, s, l]
+                base = rs[BASE][r, s, l]
+                rs[YC][r, s, l] = (rs[M_][r, s, l] * y[oA + r * S + s, l] * y[oK + r * S + s, l]
+                                   * (rs[GG][r, s, l] / base) if base > 0.0 else 0.0)
+        if rationed:  # a lane with ration = 1 keeps its capacity unchanged
+            for s in range(S):
+                for l in range(L):
+                    ration = rv[RATION][r, l]
+                    cut = vmath.pow(ration, 1.0 - tp[_ALPHA, s, l])
+                    rs[YC][r, s, l] = rs[YC][r, s, l] * cut if ration < 1.0 else rs[YC][r, s, l]
+        for l in range(L):
+            rv[UNEMP][r, l] = 1.0 - lv[EMPLOYED][l] / y[oLf + r, l]
 
     # 7-8 demand and utilisation
-    Yc_tot = 0.0
+    for l in range(L):
+        lv[YCTOT][l] = 0.0
     for s in range(S):
-        q = 0.0
+        for l in range(L):
+            sv[QQ][s, l] = 0.0
         for r in range(R):
-            q += rs[YC, r, s]
-        sv[QQ, s] = q
-        Yc_tot += q
+            for l in range(L):
+                sv[QQ][s, l] += rs[YC][r, s, l]
+        for l in range(L):
+            lv[YCTOT][l] += sv[QQ][s, l]
     for s in range(S):
-        sv[DEM, s] = D0[s] * (Yc_tot / Ytot0) ** eta[s] * p[s] ** (-eps[s])
-        sv[UTIL, s] = min(1.0, sv[DEM, s] / sv[QQ, s])
+        for l in range(L):
+            sv[DEM][s, l] = (D0[s, l] * vmath.pow(lv[YCTOT][l] / Ytot0[l], tp[_ETA, s, l])
+                             * vmath.pow(y[op + s, l], -tp[_EPS, s, l]))
+            sv[UTIL][s, l] = min(1.0, sv[DEM][s, l] / sv[QQ][s, l])
 
     # 9-13 output, subsidies, profit rates, R&D, investment
-    beta, sigma = sp[_BETA], sp[_SIGMA]
     for r in range(R):
-        gdp, yr, fraw = 0.0, 0.0, 0.0
+        for l in range(L):
+            rv[GDP][r, l] = 0.0
+            rv[YR][r, l] = 0.0
+            lv[FRAW][l] = 0.0
         for s in range(S):
-            rs[YY, r, s] = sv[UTIL, s] * rs[YC, r, s]
-            gdp += p[s] * rs[YY, r, s]
-            yr += rs[YY, r, s]
-            fraw += z[r, s] * K[r, s]
-        rv[GDP, r], rv[YR, r] = gdp, yr
-        c = min(1.0, sp[_IOTA] * yr / fraw) if fraw > 0.0 else 1.0
-        f, top = 0.0, -np.inf
+            for l in range(L):
+                Y = sv[UTIL][s, l] * rs[YC][r, s, l]
+                rs[YY][r, s, l] = Y
+                rv[GDP][r, l] += y[op + s, l] * Y
+                rv[YR][r, l] += Y
+                lv[FRAW][l] += z[r, s, l] * y[oK + r * S + s, l]
+        for l in range(L):
+            fraw = lv[FRAW][l]
+            lv[CSUB][l] = min(1.0, sp[_IOTA, l] * rv[YR][r, l] / fraw) if fraw > 0.0 else 1.0
+            lv[FTOT][l] = 0.0
+            lv[TOP][l] = -np.inf
         for s in range(S):
-            rs[ZEFF, r, s] = c * z[r, s]
-            f += rs[ZEFF, r, s] * K[r, s]
-            revenue = p[s] * rs[YY, r, s]
-            surplus = revenue - w[r] * rs[EE, r, s]
-            rs[PI, r, s] = surplus / max(K[r, s], sp[_K_EPS]) - delta + rs[ZEFF, r, s]
-            margin = surplus / revenue if revenue != 0.0 else 0.0
-            rs[RD, r, s] = sp[_RHO] * max(0.0, margin)
-            top = max(top, beta * rs[PI, r, s])
-        rv[FSUB, r] = f
-        tot = 0.0
+            for l in range(L):
+                K = y[oK + r * S + s, l]
+                zeff = lv[CSUB][l] * z[r, s, l]
+                rs[ZEFF][r, s, l] = zeff
+                lv[FTOT][l] += zeff * K
+                revenue = y[op + s, l] * rs[YY][r, s, l]
+                surplus = revenue - y[ow + r, l] * rs[EE][r, s, l]
+                pi = surplus / max(K, sp[_K_EPS, l]) - sp[_DELTA, l] + zeff
+                rs[PI][r, s, l] = pi
+                margin = surplus / revenue if revenue != 0.0 else 0.0
+                rs[RD][r, s, l] = sp[_RHO, l] * max(0.0, margin)
+                lv[TOP][l] = max(lv[TOP][l], sp[_BETA, l] * pi)
         for s in range(S):
-            rs[INV, r, s] = K[r, s] * math.exp(beta * rs[PI, r, s] - top)
-            tot += rs[INV, r, s]
+            for l in range(L):
+                rs[INV][r, s, l] = y[oK + r * S + s, l] * vmath.exp(sp[_BETA, l] * rs[PI][r, s, l] - lv[TOP][l])
+        for l in range(L):
+            rv[FSUB][r, l] = lv[FTOT][l]
+            lv[TOT][l] = 0.0
         for s in range(S):
-            rs[INV, r, s] = sigma * yr * rs[INV, r, s] / tot
+            for l in range(L):
+                lv[TOT][l] += rs[INV][r, s, l]
+        for s in range(S):
+            for l in range(L):
+                rs[INV][r, s, l] = sp[_SIGMA, l] * rv[YR][r, l] * rs[INV][r, s, l] / lv[TOT][l]
 
     # 14 relocation.  pi_e = FA_rs FB_qs - delta + zeff_qs with FA = A^(1/a) (sender) and
     # FB = p m c^((1-a)/a) (u - (1-a) u*), c = (1-a) p u* m / w (receiver).  Since
     # base = c A and g = base^(1/a):  c^((1-a)/a) = c^(1/a) / c = g A / (FA base).
+    # Skipping a pair no lane allows (or the aid when no lane pays any) must change no lane's
+    # result, so every term a lane's W = 0 (or psi = 0) multiplies is kept finite: the terms
+    # of the gap G and the sender's coefficient and technology are capped at +-_BIG (NaN
+    # counts as -_BIG), so h is in [0, 1] and the skipped work would add exact zeros.
     if relocate:
         for r in range(R):
             for s in range(S):
-                a_inv = 1.0 / alpha[s]
-                rs[FA, r, s] = A[r, s] ** a_inv
-                base = rs[BASE, r, s]
-                lift = rs[GG, r, s] * A[r, s] / (rs[FA, r, s] * base) if base > 0.0 else 0.0
-                rs[FB, r, s] = (p[s] * rs[M_, r, s] * lift
-                                * (sv[UTIL, s] - (1.0 - alpha[s]) * u_star))
-        lam, G0, c_d = sp[_LAMBDA_T], sp[_G0], sp[_C_D]
-        fa, fb, zeff, pi, m = rs[FA], rs[FB], rs[ZEFF], rs[PI], rs[M_]
-        tin, tina, tout = rs[TIN], rs[TINA], rs[TOUT]
-        srow = hbuf.shape[0] - 1  # hbuf[j, s] = W h of receiver j; hbuf[srow, s] = S_rs
+                for l in range(L):
+                    A = y[oA + r * S + s, l]
+                    fa = vmath.pow(A, sv[AINV][s, l])
+                    base = rs[BASE][r, s, l]
+                    lift = rs[GG][r, s, l] * A / (fa * base) if base > 0.0 else 0.0
+                    fb = (y[op + s, l] * rs[M_][r, s, l] * lift
+                          * (sv[UTIL][s, l] - (1.0 - tp[_ALPHA, s, l]) * sp[_U_STAR, l]))
+                    rs[FA][r, s, l] = _cap(fa)
+                    rs[FB][r, s, l] = _cap(fb)
+                    rs[ZD][r, s, l] = _cap(rs[ZEFF][r, s, l] - sp[_DELTA, l])
+                    rs[PS][r, s, l] = _cap(rs[PI][r, s, l])
         for r in range(R):
             n = nrecv[r]
-            Wr = W[r]
-            for s in range(S):
-                hbuf[srow, s] = 0.0
+            sv[HSUM][...] = 0.0
             for j in range(n):
-                if not active[r, j]:  # sparse policies (gradient) forbid most pairs
-                    for s in range(S):
-                        hbuf[j, s] = 0.0
+                if active[r, j] == 0:
                     continue
-                q, cd = recv[r, j], c_d * dist[r, j]
-                for s in range(S):  # branch-free so the tier loop vectorises
-                    G = fa[r, s] * fb[q, s] - delta + zeff[q, s] - pi[r, s] - cd
-                    Gp = max(G, 0.0)
-                    hbuf[j, s] = Wr[j, s] * (Gp / (G0 + Gp))
-                    hbuf[srow, s] += hbuf[j, s]
-            # T_rqs = coef_rs h_rqs with coef_rs = lambda K_rs / (1 + S_rs)
-            for s in range(S):
-                tout[r, s] = lam * K[r, s] * hbuf[srow, s] / (1.0 + hbuf[srow, s])
-                hbuf[srow, s] = lam * K[r, s] / (1.0 + hbuf[srow, s])
-            aid_out = 0.0
-            for j in range(n):
-                q = recv[r, j]
-                total, failed = 0.0, 0.0
+                q, d = recv[r, j], dist[r, j]
+                every = active[r, j] == 2  # W = 1 in every lane: W h = h, skip the product
                 for s in range(S):
-                    T = hbuf[srow, s] * hbuf[j, s]
-                    tin[q, s] += T
-                    tina[q, s] += T * A[r, s]
-                    total += T
-                    failed += T if m[q, s] < READY_THRESHOLD else 0.0
-                rv[AIDIN, q] += psi[q] * total
-                aid_out += psi[q] * total
-                sc[VOLUME] += total
-                sc[FAILED] += failed
-            rv[AIDOUT, r] += aid_out
+                    for l in range(L):
+                        G = rs[FA][r, s, l] * rs[FB][q, s, l] + rs[ZD][q, s, l] - rs[PS][r, s, l] - sp[_C_D, l] * d
+                        Gp = G if G > 0.0 else 0.0
+                        h = Gp / (sp[_G0, l] + Gp)
+                        h = h if every else h * W[r, j, s, l]
+                        hbuf[j, s, l] = h
+                        sv[HSUM][s, l] += h
+            # T_rqs = coef_rs h_rqs with coef_rs = lambda K_rs / (1 + S_rs); T_r.s sums to coef S
+            for s in range(S):
+                for l in range(L):
+                    hs = sv[HSUM][s, l]
+                    coef = _cap(sp[_LAMBDA_T, l] * y[oK + r * S + s, l] / (1.0 + hs))
+                    sv[COEF][s, l] = coef
+                    rs[TOUT][r, s, l] = coef * hs + 0.0  # + 0.0: never -0.0
+                    sv[AC][s, l] = _cap(y[oA + r * S + s, l])
+            for j in range(n):
+                if active[r, j] == 0:
+                    continue
+                q = recv[r, j]
+                for s in range(S):
+                    for l in range(L):
+                        T = sv[COEF][s, l] * hbuf[j, s, l]
+                        rs[TIN][q, s, l] += T
+                        rs[TINA][q, s, l] += T * sv[AC][s, l]
+            if aid:  # pairing aid the sender pays: its receivers' rates times the transfers
+                for j in range(n):
+                    if active[r, j] == 0:
+                        continue
+                    q = recv[r, j]
+                    for s in range(S):
+                        for l in range(L):
+                            rv[AIDOUT][r, l] += psi[q, l] * (sv[COEF][s, l] * hbuf[j, s, l])
+        # sums over senders, from the receivers' side: sum_rqs T = sum_qs TIN, and the aid a
+        # receiver gets is its own rate times everything it receives
+        for q in range(R):
+            for s in range(S):
+                for l in range(L):
+                    T = rs[TIN][q, s, l]
+                    lv[VOLUME][l] += T
+                    lv[FAILED][l] += T if rs[M_][q, s, l] < READY_THRESHOLD else 0.0
+        if aid:
+            for q in range(R):
+                for s in range(S):
+                    for l in range(L):
+                        rv[AIDIN][q, l] += psi[q, l] * rs[TIN][q, s, l]
 
     # 15 arrivals and their failures; 16 frontier
-    tau, ell_F = sp[_TAU_T], sp[_ELL_F]
-    lost = 0.0
+    for l in range(L):
+        lv[LOST][l] = 0.0
     for r in range(R):
         for s in range(S):
-            lost += ell_F * (1.0 - rs[M_, r, s]) * X[r, s] / tau
-    sc[LOST] = lost + sp[_ELL_R] * sc[VOLUME]
+            for l in range(L):
+                lv[LOST][l] += (sp[_ELL_F, l] * (1.0 - rs[M_][r, s, l]) * y[oX + r * S + s, l]
+                                / sp[_TAU_T, l])
+    for l in range(L):
+        lv[LOST][l] += sp[_ELL_R, l] * lv[VOLUME][l]
     for s in range(S):
-        a = A[0, s]
+        for l in range(L):
+            sv[ASTAR][s, l] = y[oA + s, l]
         for r in range(1, R):
-            a = max(a, A[r, s])
-        sv[ASTAR, s] = a
+            for l in range(L):
+                sv[ASTAR][s, l] = max(sv[ASTAR][s, l], y[oA + r * S + s, l])
 
     # 17 migration along candidate pairs, in log-wage units
     for r in range(R):
-        rv[LNV, r] = math.log(w[r] * max(1.0 - rv[UNEMP, r], 1e-6))
-    mu, c_m = sp[_MU], sp[_C_M]
+        for l in range(L):
+            rv[LNV][r, l] = vmath.log(y[ow + r, l] * max(1.0 - rv[UNEMP][r, l], 1e-6))
     for r in range(R):
         n = nrecv[r]
         for j in range(n):
-            q = recv[r, j]
-            gap = rv[LNV, q] - rv[LNV, r] - c_m * dist[r, j]
-            if gap > 0.0:
-                M = mu * Lf[r] * gap / n
-                rv[DLF, r] -= M
-                rv[DLF, q] += M
+            q, d = recv[r, j], dist[r, j]
+            for l in range(L):
+                gap = rv[LNV][q, l] - rv[LNV][r, l] - sp[_C_M, l] * d
+                M = sp[_MU, l] * y[oLf + r, l] * gap / n if gap > 0.0 else 0.0
+                rv[MIGOUT][r, l] += M
+                rv[MIGIN][q, l] += M
 
-    if not want_dy:
+    if dy.shape[0] == 0:
         return
 
     # §7 derivatives
-    dK, dA, dX, dXA, dLf, dw_, dH, dI, dp = _views(dy, R, S)
-    omega = tp[_OMEGA]
-    keep = 1.0 - sp[_ELL_R]
     for r in range(R):
-        learn = 0.0
         for s in range(S):
-            arr, arrA = X[r, s] / tau, XA[r, s] / tau
-            surv = 1.0 - ell_F * (1.0 - rs[M_, r, s])
-            exit_rate = delta + sp[_DELTA_X] * max(0.0, -rs[PI, r, s])
-            dK[r, s] = rs[INV, r, s] - exit_rate * K[r, s] - rs[TOUT, r, s] + surv * arr
-            dX[r, s] = keep * rs[TIN, r, s] - arr
-            dXA[r, s] = keep * rs[TINA, r, s] - arrA
-            dA[r, s] = (A[r, s] * (sp[_G0_TFP] + sp[_CHI] * rs[RD, r, s])
-                        + sp[_NU0] * (H[r] / Hmax) * (sv[ASTAR, s] - A[r, s])
-                        + rs[M_, r, s] * surv * (arrA - A[r, s] * arr) / max(K[r, s], sp[_K_EPS]))
-            learn += omega[s] * rs[EE, r, s]
-        dLf[r] = sp[_N] * Lf[r] + rv[DLF, r]
-        dw = sp[_PHI_W] * w[r] * (rv[SUMDD, r] / Lf[r] - sp[_E_STAR])
-        dw_[r] = 0.0 if (w[r] <= wmin[r] and dw < 0.0) else dw
-        dH[r] = sp[_GAMMA_H] * (sp[_H_BAR] - H[r]) + sp[_ELL_H] * learn / Lf[r]
-        dI[r] = (sp[_IOTA] * rv[YR, r] - rv[FSUB, r] + rv[AIDIN, r] - rv[AIDOUT, r]
-                             - sp[_DELTA_I] * I[r])
+            for l in range(L):
+                i = r * S + s
+                arr = y[oX + i, l] / sp[_TAU_T, l]
+                surv = 1.0 - sp[_ELL_F, l] * (1.0 - rs[M_][r, s, l])
+                exit_rate = sp[_DELTA, l] + sp[_DELTA_X, l] * max(0.0, -rs[PI][r, s, l])
+                dy[oK + i, l] = (rs[INV][r, s, l] - exit_rate * y[oK + i, l] - rs[TOUT][r, s, l]
+                                 + surv * arr)
+            for l in range(L):
+                i = r * S + s
+                keep = 1.0 - sp[_ELL_R, l]
+                dy[oX + i, l] = keep * rs[TIN][r, s, l] - y[oX + i, l] / sp[_TAU_T, l]
+                dy[oXA + i, l] = keep * rs[TINA][r, s, l] - y[oXA + i, l] / sp[_TAU_T, l]
+            for l in range(L):
+                i = r * S + s
+                A = y[oA + i, l]
+                arr, arrA = y[oX + i, l] / sp[_TAU_T, l], y[oXA + i, l] / sp[_TAU_T, l]
+                surv = 1.0 - sp[_ELL_F, l] * (1.0 - rs[M_][r, s, l])
+                dy[oA + i, l] = (A * (sp[_G0_TFP, l] + sp[_CHI, l] * rs[RD][r, s, l])
+                                 + sp[_NU0, l] * (y[oH + r, l] / lv[HMAX][l]) * (sv[ASTAR][s, l] - A)
+                                 + rs[M_][r, s, l] * surv * (arrA - A * arr)
+                                 / max(y[oK + i, l], sp[_K_EPS, l]))
+        for l in range(L):
+            lv[LEARN][l] = 0.0
+        for s in range(S):
+            for l in range(L):
+                lv[LEARN][l] += tp[_OMEGA, s, l] * rs[EE][r, s, l]
+        for l in range(L):
+            Lf, w = y[oLf + r, l], y[ow + r, l]
+            dy[oLf + r, l] = sp[_N, l] * Lf + (rv[MIGIN][r, l] - rv[MIGOUT][r, l])
+            dw = sp[_PHI_W, l] * w * (rv[SUMDD][r, l] / Lf - sp[_E_STAR, l])
+            dy[ow + r, l] = 0.0 if (w <= wmin[r, l] and dw < 0.0) else dw
+        for l in range(L):
+            dy[oH + r, l] = (sp[_GAMMA_H, l] * (sp[_H_BAR, l] - y[oH + r, l])
+                             + sp[_ELL_H, l] * lv[LEARN][l] / y[oLf + r, l])
+            dy[oI + r, l] = (sp[_IOTA, l] * rv[YR][r, l] - rv[FSUB][r, l] + rv[AIDIN][r, l]
+                             - rv[AIDOUT][r, l] - sp[_DELTA_I, l] * y[oI + r, l])
     for s in range(S):
-        dp[s] = sp[_PHI_P] * p[s] * (sv[DEM, s] / sv[QQ, s] - u_star)
+        for l in range(L):
+            dy[op + s, l] = (sp[_PHI_P, l] * y[op + s, l]
+                             * (sv[DEM][s, l] / sv[QQ][s, l] - sp[_U_STAR, l]))
 
 
 @njit(**JIT)
-def _active_pairs(W):
-    """Candidate pairs with any W > 0, and whether any transfer is allowed at all."""
-    R, k, S = W.shape
-    active = np.zeros((R, k), np.bool_)
+def _scratch(R, S, k, L):
+    """A group's scratch: tuples of separate per-quantity arrays (see LANE_JIT)."""
+    a, b, c, d = np.empty((NRS, R, S, L)), np.empty((NRV, R, L)), np.empty((NSV, S, L)), np.empty((NLV, L))
+    rs = (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13],
+          a[14], a[15], a[16], a[17])
+    rv = (b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12])
+    sv = (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8])
+    lv = (d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12])
+    return rs, rv, sv, np.empty((k, S, L)), lv
+
+
+@njit(**JIT)
+def _group_flags(W, psi):
+    """What a group's lanes need: for each candidate pair, 0 if W = 0 in every tier of every
+    lane, 2 if W = 1 in all of them, 1 otherwise; whether any pair is not 0; whether any lane
+    pays pairing aid."""
+    R, k, S, L = W.shape
+    active = np.zeros((R, k), np.int8)
     for r in range(R):
         for j in range(k):
+            some, all_one = False, True
             for s in range(S):
-                if W[r, j, s] > 0.0:
-                    active[r, j] = True
-                    break
-    return active, active.any()
+                for l in range(L):
+                    some |= W[r, j, s, l] > 0.0
+                    all_one &= W[r, j, s, l] == 1.0
+            active[r, j] = 2 if all_one else (1 if some else 0)
+    return active, (active > 0).any(), (psi > 0.0).any()
 
 
-@njit(**JIT)
-def _scratch(R, S, k):
-    return (np.empty((NRS, R, S)), np.empty((NRV, R)), np.empty((NSV, S)),
-            np.empty((k + 1, S)), np.empty(NSC))
-
-
-@njit(**JIT)
-def _first_bad(y):
-    """Index of the first negative or non-finite stock, or -1."""
-    for i in range(y.size):
-        v = y[i]
-        if not (v >= 0.0) or v == np.inf:  # catches NaN too
-            return i
-    return -1
-
-
-@njit(**JIT)
-def _advance_run(y, nsteps, dt, rk4, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi):
-    """Advance one run by nsteps steps; returns (steps done before failure, bad index)."""
-    R, S = wmin.size, D0.size
-    rs, rv, sv, hbuf, sc = _scratch(R, S, recv.shape[1])
-    active, relocate = _active_pairs(W)
-    n = y.size
-    k1 = np.empty(n)
-    if rk4:
-        k2, k3, k4, yt = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
-    else:
-        k2, k3, k4, yt = k1, k1, k1, k1
+@njit(**LANE_JIT)
+def _advance_group(y, k0, nsteps, dt, rk4, inp, decision, fail_step, fail_index):
+    """Advance the live lanes of one group by nsteps steps; a lane whose new state y_k has a
+    negative or non-finite stock records k and the stock's index and is frozen from then on."""
+    NY, L = y.shape[0], _lanes(y)
+    R, S = inp.wmin.shape[0], inp.D0.shape[0]
+    scratch = _scratch(R, S, inp.recv.shape[1], L)
+    flags = _group_flags(decision[0], decision[2])
+    live = np.empty(L, np.bool_)
+    for l in range(L):
+        live[l] = fail_step[l] < 0
+    stages = 4 if rk4 else 1
+    ks = np.empty((stages, NY, L))
+    yt = np.empty((NY, L))
+    first = np.empty(L, np.int64)
     for step in range(nsteps):
-        _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, active, relocate,
-                  rs, rv, sv, hbuf, sc, k1, True)
+        if not live.any():
+            return
+        for stage in range(stages):  # one call site: LLVM inlines _evaluate at most once
+            k = ks[stage]
+            _evaluate(y if stage == 0 else yt, R, S, inp, decision, flags, scratch, k)
+            if stage < stages - 1:  # the next RK4 stage's state
+                h = 0.5 * dt if stage < 2 else dt
+                for i in range(NY):
+                    for l in range(L):
+                        yt[i, l] = y[i, l] + h * k[i, l]
         if rk4:
-            for i in range(n):
-                yt[i] = y[i] + 0.5 * dt * k1[i]
-            _evaluate(yt, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, active, relocate,
-                      rs, rv, sv, hbuf, sc, k2, True)
-            for i in range(n):
-                yt[i] = y[i] + 0.5 * dt * k2[i]
-            _evaluate(yt, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, active, relocate,
-                      rs, rv, sv, hbuf, sc, k3, True)
-            for i in range(n):
-                yt[i] = y[i] + dt * k3[i]
-            _evaluate(yt, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, active, relocate,
-                      rs, rv, sv, hbuf, sc, k4, True)
-            for i in range(n):
-                yt[i] = y[i] + dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
+            for i in range(NY):
+                for l in range(L):
+                    yt[i, l] = y[i, l] + dt / 6.0 * (ks[0, i, l] + 2.0 * ks[1, i, l] + 2.0 * ks[2, i, l]
+                                                     + ks[3, i, l])
         else:
-            yt = k1
-            for i in range(n):
-                yt[i] = y[i] + dt * k1[i]
-        bad = _first_bad(yt)
-        if bad >= 0:
-            return step, bad
-        y[:] = yt
-    return nsteps, -1
+            for i in range(NY):
+                for l in range(L):
+                    yt[i, l] = y[i, l] + dt * ks[0, i, l]
+        for l in range(L):
+            first[l] = NY
+        for i in range(NY - 1, -1, -1):  # backwards: the lowest bad index wins
+            for l in range(L):
+                v = yt[i, l]
+                first[l] = i if not (v >= 0.0 and v != np.inf) else first[l]
+        for l in range(L):
+            if live[l] and first[l] < NY:
+                fail_step[l] = k0 + step + 1
+                fail_index[l] = first[l]
+                live[l] = False
+        for i in range(NY):
+            for l in range(L):
+                y[i, l] = yt[i, l] if live[l] else y[i, l]
 
 
-def _advance_batch(Y, k0, nsteps, dt, rk4, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi,
-                   fail_step, fail_index):
-    """Advance every live run from step k0 by nsteps; a run that fails records the step k
-    whose new state y_k was bad and the index of the bad stock, and is then left alone."""
-    for b in prange(Y.shape[0]):
-        if fail_step[b] >= 0:
-            continue
-        done, bad = _advance_run(Y[b], nsteps, dt, rk4, sp[b], tp[b], wmin[b], D0[b], Ytot0[b],
-                                 recv, dist, nrecv, W[b], z[b], psi[b])
-        if bad >= 0:
-            fail_step[b] = k0 + done + 1
-            fail_index[b] = bad
-
-
-@njit(**JIT)
-def _observe_run(y, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, ors, orr, ors_, o0):
-    R, S = wmin.size, D0.size
-    rs, rv, sv, hbuf, sc = _scratch(R, S, recv.shape[1])
-    active, relocate = _active_pairs(W)
-    _evaluate(y, R, S, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, active, relocate,
-              rs, rv, sv, hbuf, sc, y, False)
-    _K_, _A_, _X_, _XA_, Lf, w, _H_, _I_, p = _views(y, R, S)
+@njit(**LANE_JIT)
+def _observe_group(y, inp, decision, out, dy):
+    """Every §10 quantity of one group's lanes (the non-state ones; see gsim.integrate) into
+    out = (ors, orr, ors_, o0) and, unless dy has no rows, the derivatives of §7 into dy."""
+    L = _lanes(y)
+    R, S = inp.wmin.shape[0], inp.D0.shape[0]
+    scratch = _scratch(R, S, inp.recv.shape[1], L)
+    _evaluate(y, R, S, inp, decision, _group_flags(decision[0], decision[2]), scratch, dy)
+    rs, rv, sv, hbuf, lv = scratch
+    ors, orr, ors_, o0 = out
+    oLf, ow, op = stock_offset(_LF, R, S), stock_offset(_W, R, S), stock_offset(_P, R, S)
+    for i, a in ((O_OUTPUT, rs[YY]), (O_EMPLOYMENT, rs[EE]), (O_PROFIT, rs[PI]), (O_READY, rs[M_]),
+                 (O_TOUT, rs[TOUT]), (O_TIN, rs[TIN])):
+        ors[i] = a
+    G, Lsum = np.zeros(L), np.zeros(L)
     for r in range(R):
+        for l in range(L):
+            G[l] += rv[GDP][r, l]
+            Lsum[l] += y[oLf + r, l]
+    theil, rd, weighted = np.zeros(L), np.zeros(L), np.zeros(L)
+    ladder = np.empty(L)
+    for r in range(R):
+        for l in range(L):
+            ladder[l] = 0.0
         for s in range(S):
-            ors[O_OUTPUT, r, s] = rs[YY, r, s]
-            ors[O_EMPLOYMENT, r, s] = rs[EE, r, s]
-            ors[O_PROFIT, r, s] = rs[PI, r, s]
-            ors[O_READY, r, s] = rs[M_, r, s]
-            ors[O_TOUT, r, s] = rs[TOUT, r, s]
-            ors[O_TIN, r, s] = rs[TIN, r, s]
-    G, L, rd, weighted = 0.0, 0.0, 0.0, 0.0
-    for r in range(R):
-        G += rv[GDP, r]
-        L += Lf[r]
-    theil = 0.0
-    for r in range(R):
-        gdp = rv[GDP, r]
-        ladder = 0.0
-        for s in range(S):
-            value = p[s] * rs[YY, r, s]
-            ladder += (s + 1) * value
-            rd += rs[RD, r, s] * value
-        orr[O_GDP, r] = gdp
-        orr[O_REAL, r] = rv[YR, r]
-        orr[O_SUI, r] = ladder / gdp
-        weighted += ladder
-        if gdp > 0.0:
-            theil += (gdp / G) * math.log((gdp / G) / (Lf[r] / L))
+            for l in range(L):
+                value = y[op + s, l] * rs[YY][r, s, l]
+                ladder[l] += (s + 1) * value
+                rd[l] += rs[RD][r, s, l] * value
+        for l in range(L):
+            gdp = rv[GDP][r, l]
+            orr[O_GDP, r, l] = gdp
+            orr[O_REAL, r, l] = rv[YR][r, l]
+            orr[O_SUI, r, l] = ladder[l] / gdp
+            weighted[l] += ladder[l]
+            share = gdp / G[l]
+            term = share * vmath.log(share / (y[oLf + r, l] / Lsum[l]))
+            theil[l] += term if gdp > 0.0 else 0.0
+    revenue, surplus = np.empty(L), np.empty(L)
     for s in range(S):
-        revenue, surplus = 0.0, 0.0
+        for l in range(L):
+            revenue[l] = 0.0
+            surplus[l] = 0.0
         for r in range(R):
-            revenue += p[s] * rs[YY, r, s]
-            surplus += p[s] * rs[YY, r, s] - w[r] * rs[EE, r, s]
-        ors_[O_UTIL, s] = sv[UTIL, s]
-        ors_[O_OVER, s] = 1.0 - sv[UTIL, s]
-        ors_[O_MARGIN, s] = surplus / revenue if revenue != 0.0 else 0.0
-    real = 0.0
-    for r in range(R):
-        real += rv[YR, r]
-    o0[O_REAL_GDP] = real
-    o0[O_THEIL] = theil
-    o0[O_SUI_NAT] = weighted / G
-    o0[O_RD] = rd / G
-    o0[O_VOLUME] = sc[VOLUME]
-    o0[O_FAILED] = sc[FAILED] / sc[VOLUME] if sc[VOLUME] > 0.0 else 0.0
-    o0[O_LOST] = sc[LOST]
+            for l in range(L):
+                value = y[op + s, l] * rs[YY][r, s, l]
+                revenue[l] += value
+                surplus[l] += value - y[ow + r, l] * rs[EE][r, s, l]
+        for l in range(L):
+            ors_[O_UTIL, s, l] = sv[UTIL][s, l]
+            ors_[O_OVER, s, l] = 1.0 - sv[UTIL][s, l]
+            ors_[O_MARGIN, s, l] = surplus[l] / revenue[l] if revenue[l] != 0.0 else 0.0
+    for l in range(L):
+        real = 0.0
+        for r in range(R):
+            real += rv[YR][r, l]
+        o0[O_REAL_GDP, l] = real
+        o0[O_THEIL, l] = theil[l]
+        o0[O_SUI_NAT, l] = weighted[l] / G[l]
+        o0[O_RD, l] = rd[l] / G[l]
+        o0[O_VOLUME, l] = lv[VOLUME][l]
+        o0[O_FAILED, l] = lv[FAILED][l] / lv[VOLUME][l] if lv[VOLUME][l] > 0.0 else 0.0
+        o0[O_LOST, l] = lv[LOST][l]
 
 
-def _observe_batch(Y, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, ors, orr, ors_, o0):
-    for b in prange(Y.shape[0]):
-        _observe_run(Y[b], sp[b], tp[b], wmin[b], D0[b], Ytot0[b], recv, dist, nrecv,
-                     W[b], z[b], psi[b], ors[b], orr[b], ors_[b], o0[b])
+def _compile(fn, scope: dict, suffix: str, options: dict):
+    """Compile a copy of `fn` that looks its globals up in `scope`, under its own cache name."""
+    py = getattr(fn, "py_func", fn)
+    copy = types.FunctionType(py.__code__, scope, py.__name__ + suffix, py.__defaults__)
+    copy.__qualname__ = py.__qualname__ + suffix
+    return njit(**options)(copy)
 
 
-@njit(**JIT)
-def derivatives(Y, sp, tp, wmin, D0, Ytot0, recv, dist, nrecv, W, z, psi, DY):
-    """dY/dt (spec §7) of every run of a batch into DY; for tests and diagnostics."""
-    R, S = wmin.shape[1], D0.shape[1]
-    for b in range(Y.shape[0]):
-        rs, rv, sv, hbuf, sc = _scratch(R, S, recv.shape[1])
-        active, relocate = _active_pairs(W[b])
-        _evaluate(Y[b], R, S, sp[b], tp[b], wmin[b], D0[b], Ytot0[b], recv, dist, nrecv,
-                  W[b], z[b], psi[b], active, relocate, rs, rv, sv, hbuf, sc, DY[b], True)
+def _kernels(lanes: int) -> tuple:
+    """(advance, observe) group kernels for groups of any width (lanes = 0) or of exactly
+    `lanes` lanes. With one lane, a compile-time constant, LLVM drops the lane loops and
+    vectorises the tier loops instead: the per-run kernel, from the same source, doing the
+    same operations in the same order as every lane of the lane kernel."""
+    if not lanes:
+        return _advance_group, _observe_group
+    scope = dict(globals(), _FIXED_LANES=lanes)
+    suffix = f"_{lanes}lane"
+    scope["_lanes"] = _compile(_lanes, scope, suffix, dict(JIT, forceinline=True))
+    for fn in (_evaluate, _advance_group, _observe_group):  # callees first
+        scope[fn.py_func.__name__] = _compile(fn, scope, suffix, LANE_JIT)
+    return scope["_advance_group"], scope["_observe_group"]
 
 
-def _variant(fn, suffix: str, **options):
-    """Compile a copy of `fn` under its own name, so each variant has its own cache entry."""
-    copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + suffix)
-    copy.__qualname__ = fn.__qualname__ + suffix
-    return njit(**options, **JIT)(copy)
+_WIDE, _ONE = _kernels(0), _kernels(1)
 
 
-# serial and parallel variants of the batch loops, from one body each
-advance_serial = _variant(_advance_batch, "_serial")
-advance_parallel = _variant(_advance_batch, "_parallel", parallel=True)
-observe_serial = _variant(_observe_batch, "_serial")
-observe_parallel = _variant(_observe_batch, "_parallel", parallel=True)
+def plan_groups(B: int, threads: int = 1) -> tuple[int, int]:
+    """(G, L): B runs in G groups of L lanes. One run is one group of one lane (the per-run
+    kernel); otherwise L is a multiple of LANES, at most MAX_GROUP unless B needs more, with
+    about `threads` groups when there are runs for them, none of them all padding."""
+    if B == 1:
+        return 1, 1
+    G = max(_ceil_div(B, MAX_GROUP), min(threads, _ceil_div(B, LANES)))
+    L = _ceil_div(_ceil_div(B, G), LANES) * LANES
+    return _ceil_div(B, L), L
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def to_lanes(a: np.ndarray, G: int, L: int) -> np.ndarray:
+    """(B, ...) run-major -> (G, ..., L) lane-major; padding lanes repeat the last run.
+    With one lane per group this is a view of `a` (a C-contiguous array)."""
+    B = a.shape[0]
+    if L == 1:
+        return np.ascontiguousarray(a).reshape(a.shape + (1,))
+    if G * L > B:
+        a = np.concatenate([a, np.repeat(a[-1:], G * L - B, axis=0)])
+    return np.ascontiguousarray(np.moveaxis(a.reshape((G, L) + a.shape[1:]), 1, -1))
+
+
+def from_lanes(a: np.ndarray, B: int) -> np.ndarray:
+    """(G, ..., L) lane-major -> (B, ...) run-major (padding lanes dropped)."""
+    G, L = a.shape[0], a.shape[-1]
+    if L == 1:
+        return a.reshape(a.shape[:-1])
+    return np.moveaxis(a, -1, 1).reshape((G * L,) + a.shape[1:-1])[:B]
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _each_group(fn, G: int, threads: int, args: Callable[[int], tuple]) -> None:
+    """fn(*args(g)) for every group g, on `threads` threads (the kernels release the GIL;
+    groups never share memory, so the thread count changes no result)."""
+    def work(gs):
+        for g in gs:
+            fn(*args(g))
+
+    if threads <= 1:
+        work(range(G))
+        return
+    global _POOL
+    if _POOL is None or _POOL._max_workers < threads:
+        _POOL = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gsim-lanes")
+    for f in [_POOL.submit(work, range(t, G, threads)) for t in range(threads)]:
+        f.result()
+
+
+class Kernels:
+    """The kernels for one batch, with run-major arguments: the state y (B, NY), the batch's
+    `Inputs` and a decision (W, z, psi) with W (B, R, k, S), z (B, R, S), psi (B, R).
+
+    Each call packs its arrays into lanes and unpacks the results. A decision is packed once
+    and reused while the same three arrays come back (run_batch passes the same ones until the
+    policy changes its decision), so they must not be edited in place. `groups` = (G, L)
+    overrides `plan_groups` (tests use it to move runs between lanes).
+    """
+
+    def __init__(self, parallel: bool = False, groups: tuple[int, int] | None = None):
+        self.parallel, self.groups = parallel, groups
+        self._decision: tuple = ()
+
+    def _plan(self, B: int):
+        threads = numba.get_num_threads() if self.parallel else 1
+        G, L = plan_groups(B, threads) if self.groups is None else self.groups
+        return G, L, _ONE if L == 1 else _WIDE, min(threads, G)
+
+    def _lanes_decision(self, decision: tuple, G: int, L: int) -> list[np.ndarray]:
+        d = self._decision
+        if not (d and all(a is b for a, b in zip(d[0], decision)) and d[1] == (G, L)):
+            d = self._decision = (tuple(decision), (G, L), [to_lanes(a, G, L) for a in decision])
+        return d[2]
+
+    @staticmethod
+    def _group_inputs(inputs: Inputs, G: int, L: int) -> Callable[[int], Inputs]:
+        per_run = [to_lanes(a, G, L) for a in inputs[:PER_RUN]]
+        shared = inputs[PER_RUN:]
+        return lambda g: Inputs(*(a[g] for a in per_run), *shared)
+
+    def advance(self, y, inputs: Inputs, decision, k0: int, nsteps: int, dt: float, rk4: bool,
+                fail_step, fail_index) -> None:
+        """Advance every live run from step k0 by nsteps; a run that fails records the step k
+        whose new state y_k was bad and the index of the bad stock, and is then left alone."""
+        B = y.shape[0]
+        G, L, (adv, _), threads = self._plan(B)
+        yl, fs, fi = (to_lanes(a, G, L) for a in (y, fail_step, fail_index))
+        inp, dec = self._group_inputs(inputs, G, L), self._lanes_decision(decision, G, L)
+        _each_group(adv, G, threads,
+                    lambda g: (yl[g], k0, nsteps, dt, rk4, inp(g), tuple(a[g] for a in dec), fs[g], fi[g]))
+        y[:] = from_lanes(yl, B)
+        fail_step[:] = from_lanes(fs, B)
+        fail_index[:] = from_lanes(fi, B)
+
+    def observe(self, y, inputs: Inputs, decision, out, dy=None) -> None:
+        """The §10 quantities of every run into out = (ors, orr, ors_, o0) (see
+        gsim.integrate.Observer) and, with `dy` (like y), the derivatives of spec §7."""
+        B = y.shape[0]
+        G, L, (_, obs), threads = self._plan(B)
+        yl = to_lanes(y, G, L)
+        inp, dec = self._group_inputs(inputs, G, L), self._lanes_decision(decision, G, L)
+        res = [np.empty((G,) + a.shape[1:] + (L,)) for a in out]
+        dyl = np.empty((G, y.shape[1] if dy is not None else 0, L))
+        _each_group(obs, G, threads, lambda g: (yl[g], inp(g), tuple(a[g] for a in dec),
+                                                tuple(a[g] for a in res), dyl[g]))
+        for a, b in zip((*out, dy), (*res, dyl)):
+            if a is not None:
+                a[:] = from_lanes(b, B)

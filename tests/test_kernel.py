@@ -1,5 +1,5 @@
-"""The lane-major kernels: a run's result does not depend on its lane, its group's width,
-the batch around it or the thread count; batches agree with the NumPy twin."""
+"""The compiled kernel (lane-major): a run's result does not depend on its lane, its group's
+width, the batch around it or the thread count; batches agree with the NumPy twin."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 
 from gsim.api import resolve_policy
 from gsim.integrate import TimeGrid, batch_from_scenario, run_batch
-from gsim.model import lanes
+from gsim.model import kernel
 from gsim.model.calibrate import calibrate
 from gsim.model.inputs import BatchInputs
+from gsim.model.kernel import Inputs, Kernels
 from gsim.model.layout import GROUP_AGGREGATES, SP, VARIABLES, state_slices
 from gsim.scenario import load_scenario
 
@@ -42,16 +43,15 @@ def batch(B: int, rng: np.random.Generator):
     return inp, cal, (W, z, psi)
 
 
-def advance_and_observe(kern: lanes.Kernels, inp, cal, decision, y, steps, dt, rk4, fail=None):
+def advance_and_observe(kern: Kernels, inp, cal, decision, y, steps, dt, rk4, fail=None):
     """Advance (B, NY) states by `steps` steps, then observe them; returns every output."""
-    B, pr = y.shape[0], inp.pairs
+    B, inputs = y.shape[0], Inputs.of(inp, cal)
     y = y.copy()
     fs, fi = (np.full(B, -1), np.full(B, -1)) if fail is None else (fail[0].copy(), fail[1].copy())
-    args = (inp.sp, inp.tp, cal.wmin, cal.D0, cal.Ytot0, pr.recv, pr.dist, pr.nrecv, *decision)
-    kern.advance(y, 0, steps, dt, rk4, *args, fs, fi)
+    kern.advance(y, inputs, decision, 0, steps, dt, rk4, fs, fi)
     obs = [np.empty((B,) + s) for s in OBS_SHAPES]
     dy = np.empty_like(y)
-    kern.observe(y, *args, *obs, dy=dy)
+    kern.observe(y, inputs, decision, obs, dy=dy)
     return [y, fs, fi, *obs, dy]
 
 
@@ -83,11 +83,11 @@ def test_a_run_does_not_depend_on_lane_block_size_or_threads(seed, B, width, par
     inp, cal, decision = batch(B, rng)
     perm = rng.permutation(B)
     groups = None if width is None else (-(-B // width), width)
-    together = advance_and_observe(lanes.Kernels(parallel, groups), *take(inp, cal, decision, perm),
+    together = advance_and_observe(Kernels(parallel, groups), *take(inp, cal, decision, perm),
                                    take(inp, cal, decision, perm)[1].y0, 24, 0.5, rk4)
     for pos, b in enumerate(perm):
         i, c, d = take(inp, cal, decision, [b])
-        alone = advance_and_observe(lanes.Kernels(), i, c, d, c.y0, 24, 0.5, rk4)
+        alone = advance_and_observe(Kernels(), i, c, d, c.y0, 24, 0.5, rk4)
         for name, x, y in zip(("y", "fail_step", "fail_index", "rs", "r", "s", "o0", "dy"), together, alone):
             if x.dtype.kind == "f":
                 assert_same_bits(x[pos], y[0], f"run {b} at lane {pos}: {name}")
@@ -106,19 +106,19 @@ def test_a_failed_lane_is_frozen_and_the_others_go_on():
     decision = tuple(np.ones_like(a) if i == 0 else np.zeros_like(a)
                      for i, a in enumerate(lanes_zero_decision(B, inp)))
     steps = 30
-    y, fs, fi = advance_and_observe(lanes.Kernels(), inp, cal, decision, cal.y0, steps, 0.5, False)[:3]
+    y, fs, fi = advance_and_observe(Kernels(), inp, cal, decision, cal.y0, steps, 0.5, False)[:3]
     assert (fs < 0).sum() >= 2 and len(set(fs[fs >= 0])) >= 3  # some fail, at different steps
     for b in range(B):
         i, c, d = take(inp, cal, decision, [b])
-        y1, fs1, fi1 = advance_and_observe(lanes.Kernels(), i, c, d, c.y0, steps, 0.5, False)[:3]
+        y1, fs1, fi1 = advance_and_observe(Kernels(), i, c, d, c.y0, steps, 0.5, False)[:3]
         assert (fs[b], fi[b]) == (fs1[0], fi1[0])
         assert_same_bits(y[b], y1[0], f"run {b}")
         if fs[b] >= 0:  # frozen at y_{k-1}: one step less reproduces it, and it is valid
-            y2 = advance_and_observe(lanes.Kernels(), i, c, d, c.y0, int(fs[b]) - 1, 0.5, False)[0]
+            y2 = advance_and_observe(Kernels(), i, c, d, c.y0, int(fs[b]) - 1, 0.5, False)[0]
             assert_same_bits(y[b], y2[0], f"run {b} frozen")
             assert np.isfinite(y[b]).all() and (y[b] >= 0).all()
     # a failed run stays as it is when advanced further
-    y3, fs3, fi3 = advance_and_observe(lanes.Kernels(), inp, cal, decision, y, 5, 0.5, False, (fs, fi))[:3]
+    y3, fs3, fi3 = advance_and_observe(Kernels(), inp, cal, decision, y, 5, 0.5, False, (fs, fi))[:3]
     assert_same_bits(y3[fs >= 0], y[fs >= 0])
     assert np.array_equal(fs3[fs >= 0], fs[fs >= 0]) and np.array_equal(fi3[fs >= 0], fi[fs >= 0])
 
@@ -142,8 +142,6 @@ def test_skipped_work_is_exact_zeros_even_for_non_finite_lanes():
     y[0, sl["capital"][0].start + 9] = np.inf
     y[0, sl["wage"][0].start + 3] = np.nan
     y[1:] *= rng.uniform(0.9, 1.1, y[1:].shape)
-    pr = inp.pairs
-    args = (inp.sp, inp.tp, cal.wmin, cal.D0, cal.Ytot0, pr.recv, pr.dist, pr.nrecv)
     for senders in (0, 3):  # run 0 allows no transfer at all, or only those of a few senders
         W, z, psi = lanes_zero_decision(4, inp)
         W[0, :senders] = 1.0
@@ -154,8 +152,7 @@ def test_skipped_work_is_exact_zeros_even_for_non_finite_lanes():
             i, c, (Wb, zb, pb) = take(inp, cal, (W, z, psi), rows)
             obs = [np.empty((len(rows),) + s) for s in OBS_SHAPES]
             dy = np.empty((len(rows), y.shape[1]))
-            lanes.Kernels().observe(np.ascontiguousarray(y[rows]), *(a[rows] for a in args[:5]), *args[5:],
-                                    Wb, zb, pb, *obs, dy=dy)
+            Kernels().observe(np.ascontiguousarray(y[rows]), Inputs.of(i, c), (Wb, zb, pb), obs, dy=dy)
             outs.append([o[0] for o in (*obs, dy)])
         assert np.isnan(outs[0][-1]).any() and np.isinf(outs[0][-1]).any()  # the lane is not finite
         for a, b in zip(*outs):
@@ -180,8 +177,7 @@ def test_derivatives_against_the_twin_on_random_states_and_decisions():
         psi = rng.uniform(0, 0.2, (B, R_))
         obs = [np.empty((B,) + s) for s in ((6, R_, S), (3, R_), (3, S), (7,))]
         dy = np.empty_like(y)
-        lanes.Kernels().observe(y, inp.sp, inp.tp, cal.wmin, cal.D0, cal.Ytot0, pr.recv, pr.dist, pr.nrecv,
-                                W, z, psi, *obs, dy=dy)
+        Kernels().observe(y, Inputs.of(inp, cal), (W, z, psi), obs, dy=dy)
         _, consts = twin.calibrate(sc)
         for b in range(B):
             state = {n: y[b, sl].reshape(shape) for n, (sl, shape) in
@@ -223,13 +219,13 @@ def test_batches_agree_with_the_twin(policy, method):
 
 
 def test_plan_pads_groups_to_the_vector_width():
-    assert lanes.plan_groups(1) == (1, 1)
+    assert kernel.plan_groups(1) == (1, 1)
     for B in range(2, 300):
         for threads in (1, 2, 4):
-            G, L = lanes.plan_groups(B, threads)
-            assert L % lanes.LANES == 0 and G * L >= B > (G - 1) * L
-            assert L <= lanes.MAX_GROUP or G == 1
-            assert G >= min(threads, -(-B // lanes.LANES)) - 1
+            G, L = kernel.plan_groups(B, threads)
+            assert L % kernel.LANES == 0 and G * L >= B > (G - 1) * L
+            assert L <= kernel.MAX_GROUP or G == 1
+            assert G >= min(threads, -(-B // kernel.LANES)) - 1
 
 
 @pytest.mark.parametrize("B", [1, 3])
@@ -240,26 +236,26 @@ def test_calibration_rest_and_capital_accounting_per_step(B):
     inp.sp[:, SP["beta"]] = np.linspace(20.0, 30.0, B)
     cal = calibrate(inp)
     W, z, psi = lanes_zero_decision(B, inp)
-    pr, sl, kern = inp.pairs, state_slices(R, S), lanes.Kernels()
-    args = (inp.sp, inp.tp, cal.wmin, cal.D0, cal.Ytot0, pr.recv, pr.dist, pr.nrecv, W, z, psi)
+    sl, kern = state_slices(R, S), Kernels()
+    inputs, decision = Inputs.of(inp, cal), (W, z, psi)
     obs = [np.empty((B,) + s) for s in OBS_SHAPES]
     dy = np.empty_like(cal.y0)
-    kern.observe(cal.y0, *args, *obs, dy=dy)
+    kern.observe(cal.y0, inputs, decision, obs, dy=dy)
     wage = sl["wage"][0]
     assert np.abs(dy[:, wage]).max() <= 1e-12 * cal.y0[:, wage].max()
 
     W[:] = 1.0  # market: transfers, pipelines, failures and exits all active
-    kern = lanes.Kernels()
+    kern = Kernels()
     y, dt, fs, fi = cal.y0.copy(), 0.125, np.full(B, -1), np.full(B, -1)
     p = {k: inp.sp[:, SP[k]] for k in ("sigma", "delta", "delta_x")}
     for k in range(80):
-        kern.observe(y, *args, *obs)
+        kern.observe(y, inputs, decision, obs)
         K = y[:, sl["capital"][0]]
         pi = obs[0][:, 2].reshape(B, -1)
         flows = (p["sigma"] * obs[3][:, 0] - p["delta"] * K.sum(axis=1)
                  - p["delta_x"] * (np.maximum(0.0, -pi) * K).sum(axis=1) - obs[3][:, 6])
         before = K.sum(axis=1) + y[:, sl["pipeline"][0]].sum(axis=1)
-        kern.advance(y, k, 1, dt, False, *args, fs, fi)
+        kern.advance(y, inputs, decision, k, 1, dt, False, fs, fi)
         after = y[:, sl["capital"][0]].sum(axis=1) + y[:, sl["pipeline"][0]].sum(axis=1)
         np.testing.assert_allclose((after - before) / dt, flows, rtol=1e-9, atol=1e-9 * before.max())
         assert (obs[3][:, 4] > 0).all()  # transfers are flowing

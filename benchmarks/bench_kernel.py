@@ -1,12 +1,11 @@
-"""Lane-major kernels against the per-run layout, side by side in one process.
+"""The compiled kernel's lane layout, side by side in one process.
 
-Run:  .venv/bin/python benchmarks/bench_lanes.py [--quick] [--asm]
+Run:  .venv/bin/python benchmarks/bench_kernel.py [--quick] [--asm]
 
 1. kernel alone, default scenario (31 regions, all 930 pairs), market (W = 1), Euler, 216 steps
-   from t0, one thread: the per-run kernel of gsim.model.kernel (one run at a time, the layout
-   before lanes), the lane kernel with one lane (what a single run uses now), and the lane
-   kernel with groups of 8 to 64 lanes; microseconds per right-hand-side evaluation per run
-   and milliseconds per 216-step run;
+   from t0, one thread: one lane per group (what a single run uses), and groups of 8 to 64
+   lanes; microseconds per right-hand-side evaluation per run and milliseconds per 216-step
+   run;
 2. the same through run_batch (policy decisions, observation, saving) for a block of 64 runs,
    and the default sweep end to end with the local executor, -j 1 and -j 2;
 3. exp / log / pow: gsim.model.vmath in a vectorised loop against the C library, ns per call;
@@ -44,7 +43,7 @@ from test_pairs import dense_candidate_pairs  # noqa: E402
 
 from gsim.api import resolve_policy  # noqa: E402
 from gsim.integrate import TimeGrid, batch_from_scenario, run_batch  # noqa: E402
-from gsim.model import kernel, lanes, vmath  # noqa: E402
+from gsim.model import kernel, vmath  # noqa: E402
 from gsim.model.calibrate import calibrate  # noqa: E402
 from gsim.model.pairs import candidate_pairs  # noqa: E402
 from gsim.policies import zero_decision  # noqa: E402
@@ -72,46 +71,20 @@ def interleaved(fns, repeat: int) -> list[float]:
 
 
 def kernel_runs(sc, B: int, how: str):
-    """A function advancing B market runs by STEPS Euler steps with one kernel layout."""
+    """A function advancing B market runs by STEPS Euler steps in groups of `how` lanes."""
     inp = batch_from_scenario(sc, B)
     cal = calibrate(inp)
-    pr = inp.pairs
-    W, z, psi = zero_decision(B, pr, len(sc.tiers))
-    W[:] = 1.0
-    if how == "per-run":
-        step = kernel.advance_serial
-    else:
-        groups = (B, 1) if how == "one lane" else (-(-B // int(how)), int(how))
-        step = lanes.Kernels(groups=groups).advance
+    decision = zero_decision(B, inp.pairs, len(sc.tiers))
+    decision[0][:] = 1.0
+    inputs = kernel.Inputs.of(inp, cal)
+    groups = (B, 1) if how == "one lane" else (-(-B // int(how)), int(how))
+    step = kernel.Kernels(groups=groups).advance
 
     def run():
         y, fs, fi = cal.y0.copy(), np.full(B, -1), np.full(B, -1)
-        step(y, 0, STEPS, 0.125, False, inp.sp, inp.tp, cal.wmin, cal.D0, cal.Ytot0, pr.recv, pr.dist,
-             pr.nrecv, W, z, psi, fs, fi)
+        step(y, inputs, decision, 0, STEPS, 0.125, False, fs, fi)
         assert (fs < 0).all()
     return run
-
-
-class _PerRunKernels:
-    """gsim.model.kernel behind the interface of lanes.Kernels (run_batch before lanes)."""
-
-    def __init__(self, parallel=False, groups=None):
-        self.advance = kernel.advance_parallel if parallel else kernel.advance_serial
-        self._observe = kernel.observe_parallel if parallel else kernel.observe_serial
-
-    def observe(self, *args):
-        self._observe(*args)
-
-
-def per_run_layout(fn):
-    """fn run with run_batch using the per-run kernels."""
-    def call():
-        real, lanes.Kernels = lanes.Kernels, _PerRunKernels
-        try:
-            fn()
-        finally:
-            lanes.Kernels = real
-    return call
 
 
 @njit
@@ -174,18 +147,16 @@ def vector_instructions() -> str:
     """Compile the lane kernel afresh (cached code cannot be inspected) and count vector ops."""
     code = """
 import re, numpy as np
-from gsim.model import lanes
+from gsim.model import kernel
 from gsim.model.calibrate import calibrate
 from gsim.integrate import batch_from_scenario
 from gsim.policies import zero_decision
 from gsim.scenario import load_scenario
 sc = load_scenario(); B = 16
-inp = batch_from_scenario(sc, B); cal = calibrate(inp); pr = inp.pairs
-W, z, psi = zero_decision(B, pr, 4)
+inp = batch_from_scenario(sc, B); cal = calibrate(inp)
 y, fs, fi = cal.y0.copy(), np.full(B, -1), np.full(B, -1)
-lanes.Kernels().advance(y, 0, 1, 0.125, False, inp.sp, inp.tp, cal.wmin, cal.D0, cal.Ytot0, pr.recv, pr.dist,
-                        pr.nrecv, W, z, psi, fs, fi)
-adv = lanes._WIDE[0]
+kernel.Kernels().advance(y, kernel.Inputs.of(inp, cal), zero_decision(B, inp.pairs, 4), 0, 1, 0.125, False, fs, fi)
+adv = kernel._WIDE[0]
 asm = adv.inspect_asm(adv.signatures[0])
 ir = adv.inspect_llvm(adv.signatures[0])
 ops = {k: len(re.findall(k, asm)) for k in ("vdivpd", "vdivsd", "vmulpd", "vmulsd", "vfmadd")}
@@ -210,51 +181,44 @@ def main() -> None:
 
     # 1. kernel alone
     B = 64
-    hows = ["per-run", "one lane", "8", "16", "32", "64"]
+    hows = ["one lane", "8", "16", "32", "64"]
     fns = [kernel_runs(sc, B, h) for h in hows]
     t = dict(zip(hows, interleaved(fns, repeat)))
     for h, fn in zip(hows, fns):
-        label = {"per-run": "per-run layout (gsim.model.kernel)", "one lane": "lane kernel, one lane per group"}.get(
-            h, f"lane kernel, groups of {h} lanes")
+        label = "one lane per group" if h == "one lane" else f"groups of {h} lanes"
         rows.append((f"kernel alone, market, all pairs, {label}",
                      f"{t[h] / (STEPS * B) * 1e6:.2f} us/evaluation, {t[h] / B * 1e3:.2f} ms/run "
                      f"(fastest repeat {MINIMA[id(fn)] / (STEPS * B) * 1e6:.2f} us)"))
-    best = min(hows[2:], key=lambda h: t[h])
-    fastest = MINIMA[id(fns[0])] / min(MINIMA[id(f)] for f in fns[2:])
-    rows.append(("speed-up of the best lane group over the per-run layout",
-                 f"{t['per-run'] / t[best]:.2f}x (fastest repeats {fastest:.2f}x)"))
-    fns = [kernel_runs(sc, 1, "per-run"), kernel_runs(sc, 1, "one lane"), kernel_runs(sc, 1, "8")]
+    best = min(hows[1:], key=lambda h: t[h])
+    rows.append(("speed-up of the best lane group over one lane per group", f"{t['one lane'] / t[best]:.2f}x"))
+    fns = [kernel_runs(sc, 1, "one lane"), kernel_runs(sc, 1, "8")]
     t1 = interleaved(fns, repeat)
-    rows.append(("one run: per-run layout / one lane / one lane padded to 8, ms per run",
+    rows.append(("one run: one lane / one lane padded to 8, ms per run",
                  " / ".join(f"{v * 1e3:.2f}" for v in t1)
                  + " (fastest " + " / ".join(f"{MINIMA[id(f)] * 1e3:.2f}" for f in fns) + ")"))
 
-    # 2. end to end through run_batch, one thread
+    # 2. end to end through run_batch, one thread, and the default sweep (sampling, 4 policies,
+    # indicators, store writes) on one and two threads
     grid = TimeGrid.of(sc.run)
     inp = batch_from_scenario(sc, B)
-    for policy in ("market", "gradient"):
+    def batch(policy):
         pol, params = resolve_policy(sc, policy)
-        batch = lambda: run_batch(inp, grid, pol, params, tiers=sc.tiers, regions=sc.regions.name,  # noqa: E731, B023
-                                  parallel=False)
-        fns = [per_run_layout(batch), batch]
-        t_old, t_new = interleaved(fns, max(3, repeat // 2))
-        rows.append((f"run_batch, {B} runs, {policy}, one thread: per-run layout / lanes",
-                     f"{t_old / B * 1e3:.2f} / {t_new / B * 1e3:.2f} ms/run (fastest "
-                     f"{MINIMA[id(fns[0])] / B * 1e3:.2f} / {MINIMA[id(fns[1])] / B * 1e3:.2f})"))
-
-    # the default sweep end to end (sampling, 4 policies, indicators, store writes)
+        return lambda: run_batch(inp, grid, pol, params, tiers=sc.tiers, regions=sc.regions.name, parallel=False)
+    batches = [batch("market"), batch("gradient")]
+    n = 4 * (32 if args.quick else 64)
     with tempfile.TemporaryDirectory() as tmp:
-        for j in (1, 2):
-            def one_sweep(j=j):
-                path = Path(tmp) / "s.zarr"
-                sweep(path, sc, {"samples": 32 if args.quick else 64}, executor=LocalExecutor(j))
-                shutil.rmtree(path)
-            n = 4 * (32 if args.quick else 64)
-            fns = [per_run_layout(one_sweep), one_sweep]
-            t_old, t_new = interleaved(fns, max(3, repeat // 2))
-            rows.append((f"default sweep, {n} runs, -j {j}: per-run layout / lanes, runs/s",
-                         f"{n / t_old:.0f} / {n / t_new:.0f} (fastest {n / MINIMA[id(fns[0])]:.0f} / "
-                         f"{n / MINIMA[id(fns[1])]:.0f})"))
+        def one_sweep(j):
+            path = Path(tmp) / "s.zarr"
+            sweep(path, sc, {"samples": n // 4}, executor=LocalExecutor(j))
+            shutil.rmtree(path)
+        fns = [*batches, lambda: one_sweep(1), lambda: one_sweep(2)]
+        t = interleaved(fns, max(3, repeat // 2))
+    for policy, v, fn in zip(("market", "gradient"), t, fns):
+        rows.append((f"run_batch, {B} runs, {policy}, one thread",
+                     f"{v / B * 1e3:.2f} ms/run (fastest {MINIMA[id(fn)] / B * 1e3:.2f})"))
+    for j, v, fn in zip((1, 2), t[2:], fns[2:]):
+        rows.append((f"default sweep, {n} runs, -j {j}", f"{n / v:.0f} runs/s (fastest {n / MINIMA[id(fn)]:.0f})"))
+    rows.append(("1 -> 2 core efficiency of the sweep", f"{t[2] / (2 * t[3]):.2f}"))
 
     # 3. transcendentals
     rows += transcendentals(repeat)
