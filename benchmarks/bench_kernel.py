@@ -1,4 +1,5 @@
-"""The compiled kernel's lane layout, side by side in one process.
+"""The compiled kernel: lane layouts, the compiled run loop, the roofline of one evaluation,
+side by side in one process.
 
 Run:  .venv/bin/python benchmarks/bench_kernel.py [--quick] [--asm]
 
@@ -6,9 +7,12 @@ Run:  .venv/bin/python benchmarks/bench_kernel.py [--quick] [--asm]
    from t0, one thread: one lane per group (what a single run uses), and groups of 8 to 64
    lanes; microseconds per right-hand-side evaluation per run and milliseconds per 216-step
    run;
-2. the same through run_batch (policy decisions, observation, saving) for a block of 64 runs,
-   and the default sweep end to end with the local executor, -j 1 and -j 2;
+2. run_batch (decisions, observation, saving) for 64 runs and for one run, market and
+   gradient, with the built-in policy in the compiled run loop and through the Python loop;
+   gsim.simulate against the NumPy twin; the default sweep end to end with the local
+   executor, -j 1 and -j 2;
 3. exp / log / pow: gsim.model.vmath in a vectorised loop against the C library, ns per call;
+   the roofline of one evaluation: its sections' measured costs against their limits;
 4. candidate_pairs at R = 310 and 3,100 with nearest = 32: the dense implementation it
    replaced against the KD-tree one, time and peak memory (tracemalloc);
 5. with --asm: vector instructions in the lane kernel's machine code (compiled afresh in a
@@ -19,6 +23,7 @@ Timings are medians of interleaved repeats (A, B, A, B, ...), so machine noise h
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import shutil
@@ -38,10 +43,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import twin  # noqa: E402
 from bench_model import synthetic  # noqa: E402
 from test_pairs import dense_candidate_pairs  # noqa: E402
 
-from gsim.api import resolve_policy  # noqa: E402
+from gsim.api import resolve_policy, simulate  # noqa: E402
 from gsim.integrate import TimeGrid, batch_from_scenario, run_batch  # noqa: E402
 from gsim.model import kernel, vmath  # noqa: E402
 from gsim.model.calibrate import calibrate  # noqa: E402
@@ -70,12 +76,13 @@ def interleaved(fns, repeat: int) -> list[float]:
     return [statistics.median(ts) for ts in times]
 
 
-def kernel_runs(sc, B: int, how: str):
-    """A function advancing B market runs by STEPS Euler steps in groups of `how` lanes."""
+def kernel_runs(sc, B: int, how: str, market: bool = True):
+    """A function advancing B market runs (or runs allowing no transfer) by STEPS Euler
+    steps in groups of `how` lanes."""
     inp = batch_from_scenario(sc, B)
     cal = calibrate(inp)
     decision = zero_decision(B, inp.pairs, len(sc.tiers))
-    decision[0][:] = 1.0
+    decision[0][:] = 1.0 if market else 0.0
     inputs = kernel.Inputs.of(inp, cal)
     groups = (B, 1) if how == "one lane" else (-(-B // int(how)), int(how))
     step = kernel.Kernels(groups=groups).advance
@@ -123,8 +130,78 @@ def transcendentals(repeat: int) -> list[tuple[str, str]]:
                                           (_libm_log, False), (vmath.pow, True), (_libm_pow, True))]
     fns = [lambda g=g: [g(x, out) for _ in range(reps)] for g in loops]
     t = [v / reps / x.size * 1e9 for v in interleaved(fns, repeat)]
-    return [(f"{name}: gsim.model.vmath / C library, ns per call", f"{t[i]:.2f} / {t[i + 1]:.2f}")
+    rows = [(f"{name}: gsim.model.vmath / C library, ns per call", f"{t[i]:.2f} / {t[i + 1]:.2f}")
             for i, name in zip((0, 2, 4), ("exp", "log", "pow"))]
+    return rows, {"exp": t[0], "log": t[2], "pow": t[4]}
+
+
+def _pull(FA, FB, ZD, PS, recv, dist, cd, G0, W, hbuf, hsum):
+    """The pair pull of one evaluation (spec §6.14), as the kernel's loop computes it."""
+    R, k = recv.shape
+    S, L = FA.shape[1], FA.shape[2]
+    for r in range(R):
+        hsum[...] = 0.0
+        for j in range(k):
+            q, d = recv[r, j], dist[r, j]
+            for s in range(S):
+                for l in range(L):
+                    G = FA[r, s, l] * FB[q, s, l] + ZD[q, s, l] - PS[r, s, l] - cd[l] * d
+                    Gp = G if G > 0.0 else 0.0
+                    h = Gp / (G0[l] + Gp) * W[r, j, s, l]
+                    hbuf[r, j, s, l] = h
+                    hsum[s, l] += h
+
+
+def _scatter(coef, hbuf, AC, recv, tin, tina):
+    """The scatter of transfers to receivers of one evaluation, as the kernel's loop."""
+    R, k = recv.shape
+    S, L = coef.shape[1], coef.shape[2]
+    for r in range(R):
+        for j in range(k):
+            q = recv[r, j]
+            for s in range(S):
+                for l in range(L):
+                    T = coef[r, s, l] * hbuf[r, j, s, l]
+                    tin[q, s, l] += T
+                    tina[q, s, l] += T * AC[r, s, l]
+
+
+def roofline(sc, repeat: int, ns_per_call: dict[str, float]) -> list[tuple[str, str]]:
+    """Per-evaluation cost (32 lanes, one thread, per run) of the kernel's sections: the whole
+    evaluation with all pairs (market) and with none (no relocation block), the pair pull and
+    the scatter as stand-alone compiled loops of the same shapes, and the transcendental
+    calls (their count times their cost in a vectorised loop); against each section's limit."""
+    B, L = 64, 32
+    market, none = kernel_runs(sc, B, str(L)), kernel_runs(sc, B, str(L), market=False)
+    pr = sc.pairs
+    R, k, S = pr.recv.shape + (len(sc.tiers),)
+    rng = np.random.default_rng(0)
+    a = lambda *shape: rng.uniform(0.5, 1.5, shape)  # noqa: E731
+    pull, scatter = (njit(**kernel.LANE_JIT)(f) for f in (_pull, _scatter))
+    args_pull = (a(R, S, L), a(R, S, L), a(R, S, L) - 1.0, a(R, S, L) - 1.0, pr.recv, pr.dist, a(L) * 0.01, a(L),
+                 np.ones((R, k, S, L)), np.empty((R, k, S, L)), np.empty((S, L)))
+    args_scatter = (a(R, S, L), a(R, k, S, L), a(R, S, L), pr.recv, np.zeros((R, S, L)), np.zeros((R, S, L)))
+    reps = 50
+    fns = [market, none, lambda: [pull(*args_pull) for _ in range(reps)],
+           lambda: [scatter(*args_scatter) for _ in range(reps)]]
+    t = interleaved(fns, repeat)
+    per_eval = [t[0] / (STEPS * B), t[1] / (STEPS * B), t[2] / reps / L, t[3] / reps / L]
+    calls = {"exp": S + R + R * S, "pow": 2 * R * S + 2 * S, "log": R}  # per evaluation and run
+    trans = sum(n * ns_per_call[f] for f, n in calls.items()) * 1e-9
+    ghz = 2.45  # the nominal clock of this machine's cores
+    pairs = int(pr.nrecv.sum()) * S  # pair-tier elements per evaluation and run
+    us = lambda v: f"{v * 1e6:.2f} us"  # noqa: E731
+    return [
+        ("roofline: whole evaluation, all pairs / no relocation (per run)", f"{us(per_eval[0])} / {us(per_eval[1])}"),
+        (f"roofline: pair pull, {pairs} elements, one division each; limit at 4 lanes, 5 cycles per vdivpd",
+         f"{us(per_eval[2])}; limit {us(pairs / 4 * 5 / ghz * 1e-9)}"),
+        ("roofline: scatter, 2 read-modify-writes per element; limit at one 256-bit store per cycle",
+         f"{us(per_eval[3])}; limit {us(pairs / 4 * 2 / ghz * 1e-9)}"),
+        (f"roofline: transcendentals ({', '.join(f'{n} {f}' for f, n in calls.items())}) at their vectorised cost",
+         us(trans)),
+        ("roofline: the rest (whole - pull - scatter - transcendentals)",
+         us(per_eval[0] - per_eval[2] - per_eval[3] - trans)),
+    ]
 
 
 def pairs_cost(sc, R: int, repeat: int):
@@ -197,31 +274,42 @@ def main() -> None:
                  " / ".join(f"{v * 1e3:.2f}" for v in t1)
                  + " (fastest " + " / ".join(f"{MINIMA[id(f)] * 1e3:.2f}" for f in fns) + ")"))
 
-    # 2. end to end through run_batch, one thread, and the default sweep (sampling, 4 policies,
-    # indicators, store writes) on one and two threads
+    # 2. end to end through run_batch, one thread: the built-in policy in the compiled run loop
+    # against the same policy through the Python loop; one run through gsim.simulate against
+    # the NumPy twin; the default sweep (sampling, 4 policies, indicators, store writes) on
+    # one and two threads
     grid = TimeGrid.of(sc.run)
-    inp = batch_from_scenario(sc, B)
-    def batch(policy):
+
+    def batch(policy, runs, compiled=True):
+        inp = batch_from_scenario(sc, runs)
         pol, params = resolve_policy(sc, policy)
+        pol = pol if compiled else dataclasses.replace(pol, compiled=None)
         return lambda: run_batch(inp, grid, pol, params, tiers=sc.tiers, regions=sc.regions.name, parallel=False)
-    batches = [batch("market"), batch("gradient")]
+
+    for policy, runs in (("market", B), ("gradient", B), ("market", 1), ("gradient", 1)):
+        fns = [batch(policy, runs), batch(policy, runs, compiled=False)]
+        t = interleaved(fns, repeat)
+        rows.append((f"run_batch, {runs} run(s), {policy}, one thread: compiled run loop / Python loop",
+                     f"{t[0] / runs * 1e3:.2f} / {t[1] / runs * 1e3:.2f} ms/run ({t[1] / t[0]:.2f}x)"))
+    fns = [lambda: simulate(sc, "market"), lambda: twin.simulate_twin(sc, "market", "euler")]
+    t = interleaved(fns, 3)
+    rows.append(("gsim.simulate, market, warm / NumPy twin (tests/twin.py), ms",
+                 f"{t[0] * 1e3:.2f} / {t[1] * 1e3:.0f} ({t[1] / t[0]:.0f}x)"))
     n = 4 * (32 if args.quick else 64)
     with tempfile.TemporaryDirectory() as tmp:
         def one_sweep(j):
             path = Path(tmp) / "s.zarr"
             sweep(path, sc, {"samples": n // 4}, executor=LocalExecutor(j))
             shutil.rmtree(path)
-        fns = [*batches, lambda: one_sweep(1), lambda: one_sweep(2)]
+        fns = [lambda: one_sweep(1), lambda: one_sweep(2)]
         t = interleaved(fns, max(3, repeat // 2))
-    for policy, v, fn in zip(("market", "gradient"), t, fns):
-        rows.append((f"run_batch, {B} runs, {policy}, one thread",
-                     f"{v / B * 1e3:.2f} ms/run (fastest {MINIMA[id(fn)] / B * 1e3:.2f})"))
-    for j, v, fn in zip((1, 2), t[2:], fns[2:]):
+    for j, v, fn in zip((1, 2), t, fns):
         rows.append((f"default sweep, {n} runs, -j {j}", f"{n / v:.0f} runs/s (fastest {n / MINIMA[id(fn)]:.0f})"))
-    rows.append(("1 -> 2 core efficiency of the sweep", f"{t[2] / (2 * t[3]):.2f}"))
+    rows.append(("1 -> 2 core efficiency of the sweep", f"{t[0] / (2 * t[1]):.2f}"))
 
-    # 3. transcendentals
-    rows += transcendentals(repeat)
+    # 3. transcendentals, and the roofline of one evaluation
+    trans_rows, ns_per_call = transcendentals(repeat)
+    rows += trans_rows + roofline(sc, repeat, ns_per_call)
 
     # 4. candidate pairs
     for R in (310,) if args.quick else (310, 3100):

@@ -1,9 +1,12 @@
 """Time integration of a batch of runs: policy periods, zero-order hold, saving (spec §8-§9).
 
-A Python loop visits only the *event* steps (policy decisions and saves); between two events
-one compiled call advances every run of the batch. Policies therefore run once per period
-for the whole batch, never inside the compiled loop. This module knows no plugin registry and
-no output format: callers hand it the resolved policy and events (see `gsim.api`).
+The built-in policies have compiled twins (`Policy.compiled`): without events, a batch's whole
+horizon is then one compiled call (`gsim.model.kernel.Kernels.run`). Any other policy, and any
+scenario with events, goes through a Python loop over the *event* steps (policy decisions,
+events, saves) with one compiled call advancing every run between two of them; the policy
+decides once per period for the whole batch. Both paths take the same steps in the same
+order, so they give the same bits. This module knows no plugin registry and no output format:
+callers hand it the resolved policy and events (see `gsim.api`).
 """
 
 from __future__ import annotations
@@ -189,25 +192,55 @@ def run_batch(
     cal = calibrate(inp) if cal is None else cal
     y = cal.y0.copy()
     observe = Observer(inp, cal, parallel)
-    advance = observe.kernels.advance
 
     N, every = grid.n_steps, grid.decision_every
     save_steps = grid.save_steps
     event_steps = set(save_steps) | set(range(0, N + 1, every))
     for ev in events:
         event_steps |= {k for k in ev.steps if 0 <= k <= N}
+    steps = sorted(event_steps)
     fail_step = np.full(B, -1, np.int64)
     fail_index = np.full(B, -1, np.int64)
-    W, z, psi = zero_decision(B, inp.pairs, S)
     T = len(save_steps)
     save_index = {int(k): i for i, k in enumerate(save_steps)}
     saved = {k: np.full((shape[0], T) + shape[1:], np.nan)
              for k, shape in observe.raw_shapes(B).items()}
-    pr = inp.pairs
-    model = inp.model_params
     faults: dict[int, Exception] = {}
+    if policy.compiled is not None and not events:  # the whole horizon in one compiled call
+        save_at = [save_index.get(int(k), -1) for k in steps]
+        observe.kernels.run(y, observe.inputs, policy.compiled(params, tiers), steps, every, save_at,
+                            grid.dt, METHODS[method], list(saved.values()), fail_step, fail_index)
+    else:
+        _python_loop(inp, grid, policy, params, tiers, regions, method, events, observe, y, steps,
+                     save_index, saved, fail_step, fail_index, faults)
+
+    for i in np.flatnonzero(fail_step >= 0):  # nothing after a failure is a valid value
+        first = int(np.searchsorted(save_steps, fail_step[i]))
+        for arr in saved.values():
+            arr[i, first:] = np.nan
+    obs = Observation(saved, R, S, lead=2)
+    names = obs.keys() if save is None else [n for n in obs if n in set(save)]
+    values = {n: obs[n] if save is None else obs[n].copy() for n in names}
+
+    status = np.where(fail_step >= 0, RunStatus.FAILED, RunStatus.OK).astype(np.int8)
+    status[list(faults)] = RunStatus.PLUGIN_FAULT
+    return BatchResult(grid.save_times, values, status, fail_step, fail_index, grid.t0, grid.dt, faults)
+
+
+def _python_loop(inp: BatchInputs, grid: TimeGrid, policy: Policy, params: Mapping[str, object],
+                 tiers: tuple[str, ...], regions: tuple[str, ...], method: str, events: list[Event],
+                 observe: Observer, y: np.ndarray, steps: list[int], save_index: dict[int, int],
+                 saved: dict[str, np.ndarray], fail_step: np.ndarray, fail_index: np.ndarray,
+                 faults: dict[int, Exception]) -> None:
+    """run_batch's loop over the event steps for a policy or events written in Python: the
+    policy decides for the whole batch at each decision step, events edit the state between
+    compiled calls, and a fault stops only its runs (into `faults`)."""
+    B, S, every = y.shape[0], inp.n_tiers, grid.decision_every
+    W, z, psi = zero_decision(B, inp.pairs, S)
+    advance = observe.kernels.advance
+    pr, model = inp.pairs, inp.model_params
     k_now = 0
-    for k in sorted(event_steps):
+    for k in steps:
         if k > k_now:
             advance(y, observe.inputs, (W, z, psi), k_now, k - k_now, grid.dt, METHODS[method],
                     fail_step, fail_index)
@@ -231,18 +264,6 @@ def run_batch(
             current = observe(y, W, z, psi) if current is None else current
             for name, arr in current.raw.items():
                 saved[name][:, save_index[k]] = arr
-
-    for i in np.flatnonzero(fail_step >= 0):  # nothing after a failure is a valid value
-        first = int(np.searchsorted(save_steps, fail_step[i]))
-        for arr in saved.values():
-            arr[i, first:] = np.nan
-    obs = Observation(saved, R, S, lead=2)
-    names = obs.keys() if save is None else [n for n in obs if n in set(save)]
-    values = {n: obs[n] if save is None else obs[n].copy() for n in names}
-
-    status = np.where(fail_step >= 0, RunStatus.FAILED, RunStatus.OK).astype(np.int8)
-    status[list(faults)] = RunStatus.PLUGIN_FAULT
-    return BatchResult(grid.save_times, values, status, fail_step, fail_index, grid.t0, grid.dt, faults)
 
 
 def _decide(policy: Policy, ctx: PolicyContext, live: np.ndarray) -> tuple[Decision, dict[int, Exception]]:

@@ -586,6 +586,110 @@ def _observe_group(y, inp, decision, out, dy):
         o0[O_LOST, l] = lv[LOST][l]
 
 
+# --- the run loop, with the built-in policies (spec §8) compiled into it ------------------
+# Compiled twins of gsim.policies.builtin: the same comparisons on the same observed values,
+# so the same decisions bit for bit (tests/test_kernel.py compares them). With them a
+# group's whole horizon is one compiled call (`Kernels.run`).
+NO_TRANSFER, MARKET, SUBSIDY_RACE, GRADIENT = range(4)
+
+
+@njit(**JIT)
+def _median_lanes(x):
+    """Median over the first axis of x (R, L) for each lane, as numpy.median computes it
+    (the mean of the middle two for even R; NaN if any value is NaN)."""
+    R, L = x.shape
+    med = np.empty(L)
+    col = np.empty(R)
+    for l in range(L):
+        for r in range(R):
+            col[r] = x[r, l]
+        if np.isnan(col).any():
+            med[l] = np.nan
+            continue
+        col.sort()
+        med[l] = col[R // 2] if R % 2 else (col[R // 2 - 1] + col[R // 2]) / 2.0
+    return med
+
+
+@njit(**JIT)
+def _decide(code, par, tiers, y, out, recv, decision):
+    """Built-in policy `code` (parameters par; tiers, a mask of the tiers subsidy_race
+    subsidises) decides from a group's state y and observation out, into the decision
+    arrays in place; returns whether any value changed."""
+    ors, orr, ors_, o0 = out
+    W, z, psi = decision
+    R, k, S, L = W.shape
+    oLf = stock_offset(_LF, R, S)
+    gpl = np.empty((R, L))  # gdp per labour-force member
+    for r in range(R):
+        for l in range(L):
+            gpl[r, l] = orr[O_GDP, r, l] / y[oLf + r, l]
+    new_W = np.zeros((R, k, S, L))
+    new_z = np.zeros((R, S, L))
+    new_psi = np.zeros((R, L))
+    if code == GRADIENT:  # see policies.builtin._gradient, conditions (i)-(iv)
+        ratio, ready, room, aid = par[0], par[1], par[2], par[3]
+        frontier = np.full((R, L), -1)
+        for r in range(R):
+            for s in range(S):
+                for l in range(L):
+                    frontier[r, l] = s if ors[O_READY, r, s, l] >= ready else frontier[r, l]
+        for r in range(R):
+            for j in range(k):
+                q = recv[r, j]
+                for s in range(S):
+                    for l in range(L):
+                        allow = (gpl[r, l] >= ratio * gpl[q, l] and s < frontier[r, l]
+                                 and ors[O_READY, q, s, l] >= ready and ors_[O_UTIL, s, l] >= room)
+                        new_W[r, j, s, l] = 1.0 if allow else 0.0
+        new_psi[...] = aid
+    elif code == MARKET or code == SUBSIDY_RACE:
+        new_W[...] = 1.0
+        if code == SUBSIDY_RACE:  # regions strictly below the median subsidise the tiers
+            med = _median_lanes(gpl)
+            for r in range(R):
+                for s in range(S):
+                    for l in range(L):
+                        new_z[r, s, l] = par[0] if (tiers[s] and gpl[r, l] < med[l]) else 0.0
+    changed = (W != new_W).any() or (z != new_z).any() or (psi != new_psi).any()
+    W[...] = new_W
+    z[...] = new_z
+    psi[...] = new_psi
+    return changed
+
+
+@njit(**LANE_JIT)
+def _run_group(y, inp, decision, policy, steps, every, save_at, dt, rk4, saved, fail_step, fail_index):
+    """One group from step 0 through the sorted event steps `steps`: advance to each, and at
+    a decision step (k % every == 0) observe and let the built-in policy decide; at a save
+    step (save_at >= 0) store the state and the observation of the decision in force. The
+    same sequence as gsim.integrate.run_batch's Python loop, in one compiled call."""
+    code, par, tiers = policy
+    L = _lanes(y)
+    out = (np.empty(saved[1].shape[1:]), np.empty(saved[2].shape[1:]), np.empty(saved[3].shape[1:]),
+           np.empty(saved[4].shape[1:]))
+    no_dy = np.empty((0, L))
+    k_now = 0
+    for e in range(steps.size):
+        k = steps[e]
+        if k > k_now:
+            _advance_group(y, k_now, k - k_now, dt, rk4, inp, decision, fail_step, fail_index)
+            k_now = k
+        observed = False
+        if k % every == 0:
+            _observe_group(y, inp, decision, out, no_dy)
+            observed = not _decide(code, par, tiers, y, out, inp.recv, decision)
+        t = save_at[e]
+        if t >= 0:
+            if not observed:
+                _observe_group(y, inp, decision, out, no_dy)
+            saved[0][t] = y
+            saved[1][t] = out[0]
+            saved[2][t] = out[1]
+            saved[3][t] = out[2]
+            saved[4][t] = out[3]
+
+
 def _compile(fn, scope: dict, suffix: str, options: dict):
     """Compile a copy of `fn` that looks its globals up in `scope`, under its own cache name."""
     py = getattr(fn, "py_func", fn)
@@ -595,18 +699,18 @@ def _compile(fn, scope: dict, suffix: str, options: dict):
 
 
 def _kernels(lanes: int) -> tuple:
-    """(advance, observe) group kernels for groups of any width (lanes = 0) or of exactly
+    """(advance, observe, run) group kernels for groups of any width (lanes = 0) or of exactly
     `lanes` lanes. With one lane, a compile-time constant, LLVM drops the lane loops and
     vectorises the tier loops instead: the per-run kernel, from the same source, doing the
     same operations in the same order as every lane of the lane kernel."""
     if not lanes:
-        return _advance_group, _observe_group
+        return _advance_group, _observe_group, _run_group
     scope = dict(globals(), _FIXED_LANES=lanes)
     suffix = f"_{lanes}lane"
     scope["_lanes"] = _compile(_lanes, scope, suffix, dict(JIT, forceinline=True))
-    for fn in (_evaluate, _advance_group, _observe_group):  # callees first
+    for fn in (_evaluate, _advance_group, _observe_group, _run_group):  # callees first
         scope[fn.py_func.__name__] = _compile(fn, scope, suffix, LANE_JIT)
-    return scope["_advance_group"], scope["_observe_group"]
+    return scope["_advance_group"], scope["_observe_group"], scope["_run_group"]
 
 
 _WIDE, _ONE = _kernels(0), _kernels(1)
@@ -702,7 +806,7 @@ class Kernels:
         """Advance every live run from step k0 by nsteps; a run that fails records the step k
         whose new state y_k was bad and the index of the bad stock, and is then left alone."""
         B = y.shape[0]
-        G, L, (adv, _), threads = self._plan(B)
+        G, L, (adv, _, _), threads = self._plan(B)
         yl, fs, fi = (to_lanes(a, G, L) for a in (y, fail_step, fail_index))
         inp, dec = self._group_inputs(inputs, G, L), self._lanes_decision(decision, G, L)
         _each_group(adv, G, threads,
@@ -715,7 +819,7 @@ class Kernels:
         """The §10 quantities of every run into out = (ors, orr, ors_, o0) (see
         gsim.integrate.Observer) and, with `dy` (like y), the derivatives of spec §7."""
         B = y.shape[0]
-        G, L, (_, obs), threads = self._plan(B)
+        G, L, (_, obs, _), threads = self._plan(B)
         yl = to_lanes(y, G, L)
         inp, dec = self._group_inputs(inputs, G, L), self._lanes_decision(decision, G, L)
         res = [np.empty((G,) + a.shape[1:] + (L,)) for a in out]
@@ -725,3 +829,23 @@ class Kernels:
         for a, b in zip((*out, dy), (*res, dyl)):
             if a is not None:
                 a[:] = from_lanes(b, B)
+
+    def run(self, y, inputs: Inputs, policy: tuple, steps, every: int, save_at, dt: float, rk4: bool,
+            saved: list, fail_step, fail_index) -> None:
+        """Every run from step 0 through the event steps `steps` under the built-in policy
+        `policy` = (code, parameters, tier mask), deciding every `every` steps, into `saved`
+        (y and the four observation arrays, each (B, T, ...)) at save_at[e] >= 0; see
+        `_run_group`. y ends in the last state."""
+        B = y.shape[0]
+        G, L, (_, _, run), threads = self._plan(B)
+        R, k = inputs.recv.shape
+        S = inputs.D0.shape[1]
+        yl, fs, fi = (to_lanes(a, G, L) for a in (y, fail_step, fail_index))
+        inp = self._group_inputs(inputs, G, L)
+        dec = [np.zeros((G,) + shape + (L,)) for shape in ((R, k, S), (R, S), (R,))]
+        res = [np.empty((G,) + a.shape[1:] + (L,)) for a in saved]
+        steps, save_at = np.asarray(steps, np.int64), np.asarray(save_at, np.int64)
+        _each_group(run, G, threads, lambda g: (yl[g], inp(g), tuple(a[g] for a in dec), policy, steps, every,
+                                                save_at, dt, rk4, tuple(a[g] for a in res), fs[g], fi[g]))
+        for a, b in zip((y, *saved, fail_step, fail_index), (yl, *res, fs, fi)):
+            a[:] = from_lanes(b, B)

@@ -64,6 +64,10 @@ class Policy:
     the bounds, unit and meaning of numeric parameters (`gsim.params.ParamSpec`, e.g.
     ``spec(0, 1, True, True, "1", "readiness needed")``); a scenario value outside them is
     rejected when the scenario is loaded. Every parameter's type is that of its default.
+
+    ``compiled`` is for gsim's built-in policies only: given the resolved parameters and the
+    scenario's tiers, their compiled twin in the run loop (`gsim.model.kernel`) as (code,
+    parameters, tier mask), so that a batch's whole horizon runs in one compiled call.
     """
 
     name: str
@@ -72,6 +76,7 @@ class Policy:
     description: str = ""
     plugin: str = ""
     schema: Mapping[str, ParamSpec] = field(default_factory=dict)
+    compiled: Callable[[Mapping[str, Any], tuple[str, ...]], tuple[int, np.ndarray, np.ndarray]] | None = None
 
 
 def zero_decision(B: int, pairs: Pairs, S: int) -> Decision:

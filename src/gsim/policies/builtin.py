@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
+from gsim.model import kernel
 from gsim.params import INF, spec
 from gsim.policies import Policy, PolicyContext, zero_decision
 
@@ -49,14 +53,25 @@ def _gradient(ctx: PolicyContext):
     return W, z, psi
 
 
+def _twin(code: int, *names: str):
+    """The compiled twin's (code, parameters, tier mask) of a built-in policy."""
+    def pack(P: Mapping[str, Any], tiers: tuple[str, ...]):
+        raced = np.isin(tiers, P.get("tiers", ()))
+        return code, np.array([float(P[n]) for n in names]), raced
+    return pack
+
+
 BUILTIN_POLICIES = (
-    Policy("none", _no_transfer, {}, "No transfer: W = 0, no subsidies, no aid."),
-    Policy("market", _market, {}, "Unguided market relocation: W = 1 on every candidate pair."),
+    Policy("none", _no_transfer, {}, "No transfer: W = 0, no subsidies, no aid.",
+           compiled=_twin(kernel.NO_TRANSFER)),
+    Policy("market", _market, {}, "Unguided market relocation: W = 1 on every candidate pair.",
+           compiled=_twin(kernel.MARKET)),
     Policy(
         "subsidy_race", _subsidy_race, {"rate": 0.03, "tiers": ["labor", "capital"]},
         "Homogeneous competition: regions below the median output per worker subsidise "
         "the same tiers; W = 1.",
         schema={"rate": spec(0, INF, True, False, "1/yr", "subsidy z on the raced tiers, profit-rate units")},
+        compiled=_twin(kernel.SUBSIDY_RACE, "rate"),
     ),
     Policy(
         "gradient", _gradient,
@@ -69,5 +84,6 @@ BUILTIN_POLICIES = (
             "min_utilization": spec(0, 1, True, True, "1", "minimum utilisation u_s of a tier to allow transfer"),
             "aid": spec(0, INF, True, False, "1", "pairing-aid rate ψ paid by senders per unit transferred"),
         },
+        compiled=_twin(kernel.GRADIENT, "gradient_ratio", "readiness", "min_utilization", "aid"),
     ),
 )
