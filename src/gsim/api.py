@@ -7,6 +7,7 @@ objects the integrator runs, for single runs and sweeps alike.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -67,6 +68,14 @@ class ScenarioRun:
         return add_indicators(ds, get_plugin_manager().indicators())
 
 
+@functools.lru_cache(maxsize=32)
+def _with_run(sc: Scenario, policy: str | None, method: str | None, dt: float | None,
+              t1: float | None) -> Scenario:
+    """`replace_run`, remembered: scenarios are frozen, and re-validating one costs more than
+    a warm run (a loop of simulate calls asks for the same few variants again and again)."""
+    return replace_run(sc, policy=policy, method=method, dt=dt, t1=t1)
+
+
 def run_scenario(
     scenario: Scenario | None = None,
     policy: str | None = None,
@@ -79,7 +88,7 @@ def run_scenario(
     """Run one scenario under one policy (see `simulate`), without building a Dataset."""
     sc = load_scenario() if scenario is None else scenario
     if any(v is not None for v in (policy, method, dt, t1)):  # validated like a file
-        sc = replace_run(sc, policy=policy, method=method, dt=dt, t1=t1)
+        sc = _with_run(sc, policy, method, dt, t1)
     policy, method, grid = sc.run.policy, sc.run.method, TimeGrid.of(sc.run)
     pol, params = resolve_policy(sc, policy)
     events = [*events, *scenario_events(sc, grid)]  # the scenario's [[events]] (plugins)

@@ -15,9 +15,10 @@ whole group (skip the relocation block when no lane allows a transfer, skip a pa
 allows, skip a rationing power no lane needs) are written so that the skipped work would
 have added exact zeros. A group of one lane is therefore the per-run kernel.
 
-`Kernels` is the way in: its `advance` and `observe` take run-major arrays (run axis first)
-bundled as `Inputs` and a decision (W, z, psi), and convert to and from lanes inside. No
-Python object and no hook is ever called from inside the compiled loops.
+`Kernels` is the way in: `advance`, `observe` and `run` (a whole horizon under a built-in
+policy, whose compiled twin decides inside the loop) take run-major arrays (run axis first)
+bundled as `Inputs`, and convert to and from lanes inside. No Python object and no hook is
+ever called from inside the compiled loops.
 """
 
 from __future__ import annotations
