@@ -9,8 +9,7 @@ Run:  .venv/bin/python benchmarks/bench_kernel.py [--quick] [--asm]
    run;
 2. run_batch (decisions, observation, saving) for 64 runs and for one run, market and
    gradient, with the built-in policy in the compiled run loop and through the Python loop;
-   gsim.simulate against the NumPy twin; the default sweep end to end with the local
-   executor, -j 1 and -j 2;
+   gsim.simulate against the NumPy twin (whole sweeps: benchmarks/bench_sweep.py);
 3. exp / log / pow: gsim.model.vmath in a vectorised loop against the C library, ns per call;
    the roofline of one evaluation: its sections' measured costs against their limits;
 4. candidate_pairs at R = 310 and 3,100 with nearest = 32: the dense implementation it
@@ -26,7 +25,6 @@ import argparse
 import dataclasses
 import math
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -54,7 +52,6 @@ from gsim.model.calibrate import calibrate  # noqa: E402
 from gsim.model.pairs import candidate_pairs  # noqa: E402
 from gsim.policies import zero_decision  # noqa: E402
 from gsim.scenario import load_scenario  # noqa: E402
-from gsim.sweeps.engine import LocalExecutor, sweep  # noqa: E402
 
 STEPS = 216
 
@@ -276,8 +273,7 @@ def main() -> None:
 
     # 2. end to end through run_batch, one thread: the built-in policy in the compiled run loop
     # against the same policy through the Python loop; one run through gsim.simulate against
-    # the NumPy twin; the default sweep (sampling, 4 policies, indicators, store writes) on
-    # one and two threads
+    # the NumPy twin (whole sweeps: benchmarks/bench_sweep.py)
     grid = TimeGrid.of(sc.run)
 
     def batch(policy, runs, compiled=True):
@@ -295,17 +291,6 @@ def main() -> None:
     t = interleaved(fns, 3)
     rows.append(("gsim.simulate, market, warm / NumPy twin (tests/twin.py), ms",
                  f"{t[0] * 1e3:.2f} / {t[1] * 1e3:.0f} ({t[1] / t[0]:.0f}x)"))
-    n = 4 * (32 if args.quick else 64)
-    with tempfile.TemporaryDirectory() as tmp:
-        def one_sweep(j):
-            path = Path(tmp) / "s.zarr"
-            sweep(path, sc, {"samples": n // 4}, executor=LocalExecutor(j))
-            shutil.rmtree(path)
-        fns = [lambda: one_sweep(1), lambda: one_sweep(2)]
-        t = interleaved(fns, max(3, repeat // 2))
-    for j, v, fn in zip((1, 2), t, fns):
-        rows.append((f"default sweep, {n} runs, -j {j}", f"{n / v:.0f} runs/s (fastest {n / MINIMA[id(fn)]:.0f})"))
-    rows.append(("1 -> 2 core efficiency of the sweep", f"{t[0] / (2 * t[1]):.2f}"))
 
     # 3. transcendentals, and the roofline of one evaluation
     trans_rows, ns_per_call = transcendentals(repeat)

@@ -7,7 +7,8 @@ Run:  .venv/bin/python benchmarks/bench_model.py [--quick]
 2. first-call latency in a fresh process, with an empty and with a warm numba cache;
    (timings that are compared are taken interleaved, so machine noise hits both alike)
 3. `gsim run` end to end with a warm cache;
-4. scaling with synthetic regions R = 31, 310, 3100 (nearest = 32);
+4. scaling with synthetic regions R = 31, 310, 3100 (nearest = 32): warm gsim.simulate
+   calls, and the peak RSS of a fresh process making one such call;
 5. a batch of runs on 1 vs 2 threads (the parallel kernel).
 """
 
@@ -31,7 +32,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import twin  # noqa: E402
 
-from gsim.api import resolve_policy  # noqa: E402
+from gsim.api import resolve_policy, simulate  # noqa: E402
 from gsim.integrate import TimeGrid, batch_from_scenario, run_batch  # noqa: E402
 from gsim.scenario import Regions, load_scenario  # noqa: E402
 
@@ -91,6 +92,16 @@ def fresh_process_seconds(code: str, env: dict) -> float:
     return time.perf_counter() - t
 
 
+def peak_rss_simulate(R: int) -> float:
+    """Peak RSS (MiB) of a fresh process that imports gsim and simulates R synthetic regions."""
+    code = (f"import resource, sys; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); "
+            f"sys.path.insert(0, {str(ROOT / 'tests')!r}); import gsim; from bench_model import synthetic; "
+            f"gsim.simulate(synthetic(gsim.load_scenario(), {R}, nearest={min(32, R - 1)}), 'market'); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    return int(out.split()[-1]) / 1024
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer repeats, skip R = 3100")
@@ -124,12 +135,15 @@ def main() -> None:
     subprocess.run([gsim_cli, "run"], check=True, capture_output=True)
     rows.append(("`gsim run` end to end, warm cache", f"{time.perf_counter() - t:.2f} s"))
 
-    # 4. scaling with regions (nearest = 32)
+    # 4. scaling with regions (nearest = 32), through gsim.simulate
     sizes = (31, 310) if args.quick else (31, 310, 3100)
-    runs = [compiled_run(synthetic(sc, R, nearest=min(32, R - 1)), parallel=False) for R in sizes]
+    scenarios = [synthetic(sc, R, nearest=min(32, R - 1)) for R in sizes]
+    runs = [lambda s=s: simulate(s, "market") for s in scenarios]
     per_size = dict(zip(sizes, interleaved(runs, 5)))
     for R in sizes:
-        rows.append((f"R = {R}, nearest 32, market, Euler", f"{per_size[R] * 1e3:.1f} ms"))
+        rows.append((f"gsim.simulate, R = {R}, nearest 32, market, Euler",
+                     f"{per_size[R] * 1e3:.1f} ms, peak RSS of a process making one call "
+                     f"{peak_rss_simulate(R):.0f} MiB"))
     if 3100 in per_size:
         ratio = per_size[3100] / (10 * per_size[310])
         rows.append(("R = 3100 time / (10 x R = 310 time)", f"{ratio:.2f}"))

@@ -1,10 +1,12 @@
-"""Side-by-side cost of a NumPy policy *plugin* vs the equivalent built-in policy.
+"""Side-by-side cost of a NumPy policy *plugin* vs the equivalent built-in policy, which
+runs in the compiled run loop, and vs the same built-in through the Python loop a plugin
+policy takes (what the plugin machinery itself costs).
 
 The plugin registers (through gsim_register_policies, like any external plugin) a policy whose
 `decide` is a plain-NumPy copy of the built-in `gradient` rules. Both are run in the same
 process, interleaved, on the default china31 scenario (R = 31, all pairs):
 
-- single run: `simulate()` over the full horizon 2023-2050 (dt 0.125);
+- single run: `run_batch` of one run over the full horizon 2023-2050 (dt 0.125);
 - batch: `run_batch` of N runs (default 1000) over a shortened horizon (default 2023-2028).
 
 Usage:  python benchmarks/bench_plugins.py [--repeats 21] [--batch 1000] [--batch-t1 2028]
@@ -14,6 +16,7 @@ Usage:  python benchmarks/bench_plugins.py [--repeats 21] [--batch 1000] [--batc
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 import time
@@ -81,42 +84,41 @@ def main(argv=None) -> int:
     sc = load_scenario()
     with use_plugin_manager(pm):
         builtin, plug = pm.policies()["gradient"], pm.policies()["gradient_plugin"]
-        # same results
-        d1, d2 = simulate(sc, "gradient"), simulate(sc, "gradient_plugin")
+        contestants = {"built-in, compiled run loop": builtin,
+                       "built-in, Python loop": dataclasses.replace(builtin, compiled=None),
+                       "plugin (NumPy)": plug}
+        d1, d2 = simulate(sc, "gradient"), simulate(sc, "gradient_plugin")  # same results
         assert np.array_equal(d1.capital.values, d2.capital.values)
 
-        single = {"gradient (built-in)": [], "gradient_plugin (plugin)": []}
-        for _ in range(a.repeats):  # interleaved
-            single["gradient (built-in)"] += _timeit(lambda: simulate(sc, "gradient"), 1)
-            single["gradient_plugin (plugin)"] += _timeit(
-                lambda: simulate(sc, "gradient_plugin"), 1)
+        def runs(n, t1):
+            inp = batch_from_scenario(sc, n)
+            cal = calibrate(inp)
+            grid = TimeGrid(sc.run.t0, t1, sc.run.dt)
+            return lambda pol: run_batch(inp, grid, pol, dict(pol.defaults), tiers=sc.tiers,
+                                         regions=sc.regions.name, cal=cal, save=("real_gdp",))
 
-        inp = batch_from_scenario(sc, a.batch)
-        cal = calibrate(inp)
-        grid = TimeGrid(sc.run.t0, a.batch_t1, sc.run.dt)
-
-        def batch(pol):
-            return run_batch(inp, grid, pol, dict(pol.defaults), tiers=sc.tiers,
-                             regions=sc.regions.name, cal=cal, save=("real_gdp",))
-
-        batch(builtin)  # warm-up (compile parallel kernels)
-        batched = {"gradient (built-in)": [], "gradient_plugin (plugin)": []}
-        for _ in range(a.batch_repeats):
-            batched["gradient (built-in)"] += _timeit(lambda: batch(builtin), 1)
-            batched["gradient_plugin (plugin)"] += _timeit(lambda: batch(plug), 1)
+        results = {}
+        for title, run, repeats in (
+                (f"single run, R=31, {sc.run.t0:g}-{sc.run.t1:g}, dt {sc.run.dt:g}", runs(1, sc.run.t1), a.repeats),
+                (f"batch of {a.batch} runs, R=31, {sc.run.t0:g}-{a.batch_t1:g}, dt {sc.run.dt:g}",
+                 runs(a.batch, a.batch_t1), a.batch_repeats)):
+            for pol in contestants.values():
+                run(pol)  # warm-up (compilation)
+            times: dict[str, list[float]] = {k: [] for k in contestants}
+            for _ in range(repeats):  # interleaved
+                for k, pol in contestants.items():
+                    times[k] += _timeit(lambda pol=pol, run=run: run(pol), 1)
+            results[title] = times
 
     print(f"gsim {gsim.__version__}, python {sys.version.split()[0]}, numpy {np.__version__}")
-    for title, res in ((f"single run, R=31, {sc.run.t0:g}-{sc.run.t1:g}, dt {sc.run.dt:g}",
-                        single),
-                       (f"batch of {a.batch} runs, R=31, {sc.run.t0:g}-{a.batch_t1:g}, "
-                        f"dt {sc.run.dt:g}", batched)):
+    for title, res in results.items():
         print(f"\n{title} (median / min of {len(next(iter(res.values())))}, seconds)")
         med = {k: statistics.median(v) for k, v in res.items()}
         for k, v in res.items():
-            print(f"  {k:26s} {med[k]:9.4f} {min(v):9.4f}")
-        b, p = med.values()
-        print(f"  plugin / built-in: {p / b:.3f} (median), "
-              f"{min(res['gradient_plugin (plugin)']) / min(res['gradient (built-in)']):.3f} (min)")
+            print(f"  {k:30s} {med[k]:9.4f} {min(v):9.4f}")
+        for ref in ("built-in, Python loop", "built-in, compiled run loop"):
+            print(f"  plugin / {ref}: {med['plugin (NumPy)'] / med[ref]:.3f} (median), "
+                  f"{min(res['plugin (NumPy)']) / min(res[ref]):.3f} (min)")
     return 0
 
 
