@@ -417,10 +417,12 @@ def _execute(g, plan: Plan, executor, progress: ProgressFn | None, path: str, *,
         if progress is not None:
             progress(Progress(plan.spec.n_runs, counts["done"], counts["computed"], counts["failed"]))
 
+    arrays: dict = {}  # the store's array handles, looked up once
+
     def write(b: int, data: st.BlockData) -> None:
         r0, r1 = plan.runs(b)
         try:
-            st.write_block(g, r0, data)
+            st.write_block(g, r0, data, arrays)
         except OSError as e:
             raise st.StoreIOError(f"{st.io_error(path, f'write runs {r0}-{r1 - 1}', e)}; the {counts['done']} "
                                   f"runs done are kept: fix the cause, then gsim sweep --resume {path}") from None

@@ -403,13 +403,23 @@ def _check_group(g: zarr.Group, path: str | Path) -> zarr.Group:
                        "the store cannot be verified, start a new one")
 
 
-def write_block(g: zarr.Group, r0: int, data: BlockData) -> None:
-    """Write one block's rows [r0, r0 + n): the data, then its checksums, `done` last."""
+def write_block(g: zarr.Group, r0: int, data: BlockData, arrays: dict[str, Any] | None = None) -> None:
+    """Write one block's rows [r0, r0 + n): the data, then its checksums, `done` last.
+
+    `arrays`, a dict the caller keeps between blocks, remembers the array handles: looking one
+    up reads and parses its metadata, which costs more than writing a block's rows."""
+    arrays = {} if arrays is None else arrays
+
+    def array(name: str) -> Any:
+        if name not in arrays:
+            arrays[name] = g[name]
+        return arrays[name]
+
     r1 = r0 + len(data.status)
     for name, v in data.arrays().items():
-        g[name][r0:r1] = v
-    g[CHECK]["checksum"][r0:r1] = data.checksum
-    g["done"][r0:r1] = True
+        array(name)[r0:r1] = v
+    array(f"{CHECK}/checksum")[r0:r1] = data.checksum
+    array("done")[r0:r1] = True
 
 
 def clear_done(g: zarr.Group, r0: int, r1: int) -> None:
