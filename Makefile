@@ -2,8 +2,8 @@
 #   make run   install, then the main job on the embedded default scenario: a sweep, its
 #              report (out/report.html) and the claim verdicts
 #   make test  install; both example plugins (installed, their own tests, an end-to-end run);
-#              the package's layering (import-linter) and types (mypy); then the whole test
-#              suite, which never loads installed plugins
+#              style (ruff), the package's layering (import-linter) and types (mypy); then the
+#              whole test suite, which never loads installed plugins
 # and for CI:
 #   make test-lowest  the lowest versions pyproject.toml allows, installed exactly, and the
 #                     tests of the model, scenarios, sweeps and outputs against them
@@ -31,6 +31,7 @@ run: install
 	$(BIN)/gsim claims out/sweep.zarr
 
 lint: install-test
+	$(BIN)/ruff check src tests benchmarks plugins
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 

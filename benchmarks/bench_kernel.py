@@ -25,11 +25,9 @@ import argparse
 import dataclasses
 import math
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -44,6 +42,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import twin  # noqa: E402
 from bench_model import synthetic  # noqa: E402
 from test_pairs import dense_candidate_pairs  # noqa: E402
+from timing import FASTEST, interleaved, print_table  # noqa: E402
 
 from gsim.api import resolve_policy, simulate  # noqa: E402
 from gsim.integrate import TimeGrid, batch_from_scenario, run_batch  # noqa: E402
@@ -54,23 +53,6 @@ from gsim.policies import zero_decision  # noqa: E402
 from gsim.scenario import load_scenario  # noqa: E402
 
 STEPS = 216
-
-
-MINIMA: dict[int, float] = {}  # id(fn) -> fastest repeat, reported next to the median
-
-
-def interleaved(fns, repeat: int) -> list[float]:
-    """Median seconds of each fn, calls alternating so that machine noise hits all alike."""
-    for fn in fns:
-        fn()  # warm-up (and compilation)
-    times = [[] for _ in fns]
-    for _ in range(repeat):
-        for fn, ts in zip(fns, times):
-            t = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - t)
-    MINIMA.update({id(fn): min(ts) for fn, ts in zip(fns, times)})
-    return [statistics.median(ts) for ts in times]
 
 
 def kernel_runs(sc, B: int, how: str, market: bool = True):
@@ -262,14 +244,14 @@ def main() -> None:
         label = "one lane per group" if h == "one lane" else f"groups of {h} lanes"
         rows.append((f"kernel alone, market, all pairs, {label}",
                      f"{t[h] / (STEPS * B) * 1e6:.2f} us/evaluation, {t[h] / B * 1e3:.2f} ms/run "
-                     f"(fastest repeat {MINIMA[id(fn)] / (STEPS * B) * 1e6:.2f} us)"))
+                     f"(fastest repeat {FASTEST[id(fn)] / (STEPS * B) * 1e6:.2f} us)"))
     best = min(hows[1:], key=lambda h: t[h])
     rows.append(("speed-up of the best lane group over one lane per group", f"{t['one lane'] / t[best]:.2f}x"))
     fns = [kernel_runs(sc, 1, "one lane"), kernel_runs(sc, 1, "8")]
     t1 = interleaved(fns, repeat)
     rows.append(("one run: one lane / one lane padded to 8, ms per run",
                  " / ".join(f"{v * 1e3:.2f}" for v in t1)
-                 + " (fastest " + " / ".join(f"{MINIMA[id(f)] * 1e3:.2f}" for f in fns) + ")"))
+                 + " (fastest " + " / ".join(f"{FASTEST[id(f)] * 1e3:.2f}" for f in fns) + ")"))
 
     # 2. end to end through run_batch, one thread: the built-in policy in the compiled run loop
     # against the same policy through the Python loop; one run through gsim.simulate against
@@ -305,10 +287,7 @@ def main() -> None:
     if args.asm:
         rows.append(("lane kernel machine code (advance)", vector_instructions()))
 
-    print(f"| measurement ({os.cpu_count()} cores, numba {numba.__version__}) | result |")
-    print("|---|---|")
-    for name, value in rows:
-        print(f"| {name} | {value} |")
+    print_table(rows)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,8 +28,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import twin  # noqa: E402
+from timing import interleaved, print_table  # noqa: E402
 
 from gsim.api import resolve_policy, simulate  # noqa: E402
 from gsim.integrate import TimeGrid, batch_from_scenario, run_batch  # noqa: E402
@@ -39,19 +40,6 @@ from gsim.scenario import Regions, load_scenario  # noqa: E402
 
 def median_time(fn, repeat: int) -> float:
     return interleaved([fn], repeat)[0]
-
-
-def interleaved(fns, repeat: int) -> list[float]:
-    """Median seconds of each fn, calls alternating so that machine noise hits all alike."""
-    for fn in fns:
-        fn()  # warm-up
-    times = [[] for _ in fns]
-    for _ in range(repeat):
-        for fn, ts in zip(fns, times):
-            t = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - t)
-    return [statistics.median(ts) for ts in times]
 
 
 def with_threads(fn, n: int):
@@ -155,10 +143,7 @@ def main() -> None:
     rows.append(("batch of 64 market runs, 2 threads", f"{t2:.3f} s ({64 / t2:.0f} runs/s)"))
     rows.append(("parallel efficiency 1 -> 2 threads", f"{t1 / (2 * t2):.2f}"))
 
-    print(f"| measurement ({os.cpu_count()} cores, numba {numba.__version__}) | result |")
-    print("|---|---|")
-    for name, value in rows:
-        print(f"| {name} | {value} |")
+    print_table(rows)
 
 
 if __name__ == "__main__":

@@ -3,15 +3,42 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+from pathlib import Path
 
 import numpy as np
 
 from gsim.api import resolve_policy
 from gsim.integrate import TimeGrid, batch_from_scenario, run_batch
 from gsim.params import DEFAULT_TIERS, SCALAR_DEFAULTS, TIER_DEFAULTS, RunSettings
-from gsim.scenario import Regions, Scenario
+from gsim.scenario import Regions, Scenario, load_scenario
+from gsim.sweeps.engine import compute_block
 
 BUILTIN = ("none", "market", "subsidy_race", "gradient")
+
+# a small real sweep for analysis tests: two saved years, short horizon, blocks of 4 samples
+_DEFAULT = load_scenario()
+SMALL = dataclasses.replace(_DEFAULT, sweep={**_DEFAULT.sweep, "years": [2025, 2026]})
+SMALL_OPTS = {"samples": 8, "t1": 2026, "block_size": 4}
+
+
+class FirstBlockOnly:
+    """A sweep executor that computes the first block only: a partial store, as a killed
+    sweep leaves it."""
+
+    def run(self, plan, blocks, write):
+        b = next(iter(blocks))
+        write(b, compute_block(plan, b, parallel=False))
+
+
+def tree_digest(path: Path) -> str:
+    """sha256 of every file name and content under path (to show nothing was written)."""
+    h = hashlib.sha256()
+    for f in sorted(path.rglob("*")):
+        h.update(str(f.relative_to(path)).encode())
+        if f.is_file():
+            h.update(f.read_bytes())
+    return h.hexdigest()
 
 
 def random_scenario(rng: np.random.Generator, R: int, nearest: int | None = None,

@@ -4,13 +4,12 @@ computations), partial and failed stores, errors, and the `gsim claims` / `gsim 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from helpers import SMALL, SMALL_OPTS, FirstBlockOnly, tree_digest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -22,27 +21,16 @@ from gsim.analysis import claims as cl
 from gsim.cli import main
 from gsim.plugins import PluginError, make_plugin_manager, use_plugin_manager
 from gsim.scenario import load_scenario
-from gsim.sweeps.engine import LocalExecutor, compute_block, sweep
+from gsim.sweeps.engine import LocalExecutor, sweep
 
 SC = load_scenario()
-SMALL = dataclasses.replace(SC, sweep={**SC.sweep, "years": [2025, 2026]})
-OPTS = {"samples": 8, "t1": 2026, "block_size": 4}
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     p = tmp_path_factory.mktemp("claims") / "s.zarr"
-    sweep(p, SMALL, OPTS, executor=LocalExecutor(2))
+    sweep(p, SMALL, SMALL_OPTS, executor=LocalExecutor(2))
     return p
-
-
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    for f in sorted(path.rglob("*")):
-        h.update(str(f.relative_to(path)).encode())
-        if f.is_file():
-            h.update(f.read_bytes())
-    return h.hexdigest()
 
 
 # --- statistics --------------------------------------------------------------------------------
@@ -119,9 +107,9 @@ def test_trapezoid_weights_integrate_like_numpy():
 
 # --- the verdicts of a store -------------------------------------------------------------------
 def test_claims_equal_direct_xarray_computations(store):
-    before = _digest(store)
+    before = tree_digest(store)
     res = gsim.claims(store)
-    assert _digest(store) == before  # nothing is written into the store it reads
+    assert tree_digest(store) == before  # nothing is written into the store it reads
     ds = gsim.open_sweep(store)
     assert list(res.year.values) == [2025.0, 2026.0] and res.attrs["n_ok"] == 32
     assert res.attrs["n_pending"] == res.attrs["n_failed"] == 0 and res.attrs["skipped"] == []
@@ -155,13 +143,8 @@ def test_claims_equal_direct_xarray_computations(store):
 
 
 def test_only_done_runs_are_analysed_and_outputs_say_so(tmp_path):
-    class FirstBlockOnly:
-        def run(self, plan, blocks, write):
-            b = next(iter(blocks))
-            write(b, compute_block(plan, b, parallel=False))
-
     p = tmp_path / "partial.zarr"
-    sweep(p, SMALL, OPTS, executor=FirstBlockOnly())
+    sweep(p, SMALL, SMALL_OPTS, executor=FirstBlockOnly())
     res = gsim.claims(p, years=[2026])
     assert res.attrs["n_pending"] == 16 and res.attrs["n_ok"] == 16
     assert (res.n == 4).all()  # the 4 samples of the one block done
@@ -196,7 +179,7 @@ def test_bad_claims_and_years_are_one_line_errors(store, kwargs, message):
 
 def test_a_store_without_the_policies_of_an_asked_claim(tmp_path):
     p = tmp_path / "two.zarr"
-    sweep(p, SMALL, {**OPTS, "samples": 2, "policies": "none,market"}, executor=LocalExecutor(1))
+    sweep(p, SMALL, {**SMALL_OPTS, "samples": 2, "policies": "none,market"}, executor=LocalExecutor(1))
     with pytest.raises(cl.ClaimError, match="claim win_win compares gradient with none; the store "
                                             "has the policies none, market"):
         gsim.claims(p, claim=["win_win"])

@@ -6,17 +6,16 @@ in a real headless Chromium with the network blocked."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import io
 import re
 import types
-from pathlib import Path
 
 import browser
 import numpy as np
 import pytest
 import xarray as xr
 from click.testing import CliRunner
+from helpers import SMALL, SMALL_OPTS, FirstBlockOnly, tree_digest
 
 import gsim
 from gsim.analysis import figures as fg
@@ -24,35 +23,24 @@ from gsim.analysis import report as rp
 from gsim.analysis.claims import ClaimError
 from gsim.cli import main
 from gsim.scenario import load_scenario
-from gsim.sweeps.engine import LocalExecutor, compute_block, sweep
+from gsim.sweeps.engine import LocalExecutor, sweep
 
 SC = load_scenario()
-SMALL = dataclasses.replace(SC, sweep={**SC.sweep, "years": [2025, 2026]})
-OPTS = {"samples": 8, "t1": 2026, "block_size": 4}
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     """Every output saved (the map and the flows need regions and full)."""
     p = tmp_path_factory.mktemp("report") / "full.zarr"
-    sweep(p, SMALL, {**OPTS, "save": "full"}, executor=LocalExecutor(2))
+    sweep(p, SMALL, {**SMALL_OPTS, "save": "full"}, executor=LocalExecutor(2))
     return p
 
 
 @pytest.fixture(scope="module")
 def indicators(tmp_path_factory):
     p = tmp_path_factory.mktemp("report") / "ind.zarr"
-    sweep(p, SMALL, {**OPTS, "samples": 4}, executor=LocalExecutor(2))
+    sweep(p, SMALL, {**SMALL_OPTS, "samples": 4}, executor=LocalExecutor(2))
     return p
-
-
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    for f in sorted(path.rglob("*")):
-        h.update(str(f.relative_to(path)).encode())
-        if f.is_file():
-            h.update(f.read_bytes())
-    return h.hexdigest()
 
 
 # --- stand-ins for the sensitivity and discovery results ------------------------------------------
@@ -242,10 +230,10 @@ def test_same_policy_twice_and_per_region_picks(store):
 def page(store, tmp_path_factory):
     """The report of the full store, with stand-in sensitivity indices and discovery boxes."""
     out = tmp_path_factory.mktemp("page") / "report.html"
-    before = _digest(store)
+    before = tree_digest(store)
     rp.report(store, out, sensitivity=stand_in_indices(),
               discovery={"real_gdp:gradient-market": BOXES, "theil:gradient-none": []})
-    assert _digest(store) == before  # nothing written into the store
+    assert tree_digest(store) == before  # nothing written into the store
     return out
 
 
@@ -292,13 +280,8 @@ def test_report_computes_sensitivity_and_discovery_with_their_modules(store, tmp
 
 
 def test_report_of_a_partial_indicators_store_says_what_is_missing(tmp_path, monkeypatch):
-    class FirstBlockOnly:
-        def run(self, plan, blocks, write):
-            b = next(iter(blocks))
-            write(b, compute_block(plan, b, parallel=False))
-
     p = tmp_path / "partial.zarr"
-    sweep(p, SMALL, OPTS, executor=FirstBlockOnly())
+    sweep(p, SMALL, SMALL_OPTS, executor=FirstBlockOnly())
     monkeypatch.setattr(rp, "analysis_module", lambda name: None)
     text = rp.report(p, tmp_path / "r.html").read_text()
     assert "16 of 32 runs are pending" in text and "0 pending" not in text.split("Provenance")[0]
@@ -309,7 +292,7 @@ def test_report_of_a_partial_indicators_store_says_what_is_missing(tmp_path, mon
 
 def test_report_of_a_one_policy_store_says_what_it_cannot_compare(tmp_path):
     p = tmp_path / "one.zarr"
-    sweep(p, SMALL, {**OPTS, "samples": 2, "policies": "gradient"}, executor=LocalExecutor(1))
+    sweep(p, SMALL, {**SMALL_OPTS, "samples": 2, "policies": "gradient"}, executor=LocalExecutor(1))
     text = rp.report(p, tmp_path / "r.html").read_text()
     assert "No verdicts:" in text and "no claim can be evaluated: the store has the policies gradient" in text
     assert "No sensitivity indices: the store has one policy." in text

@@ -413,7 +413,8 @@ CASES = {
     "type_name": (_set("scenario.name", 1), "scenario.name", "expected a string"),
     "type_region_lat": (_set("regions.0.lat", "north"), "regions[A].lat", "expected a number"),
     "type_policy_float": (_set("policies.gradient.aid", "lots"), "policies.gradient.aid", "expected a number"),
-    "type_policy_list": (_set("policies.subsidy_race", {"tiers": "labor"}), "policies.subsidy_race.tiers", "expected an array"),
+    "type_policy_list": (_set("policies.subsidy_race", {"tiers": "labor"}), "policies.subsidy_race.tiers",
+                         "expected an array"),
     "type_run_table": (_set("run", 3), "run", "expected a table"),
     "type_nearest": (_set("scenario.pairs", {"nearest": 2.5}), "scenario.pairs.nearest", "expected an integer"),
     "type_pairs": (_set("scenario.pairs", "some"), "scenario.pairs", "expected \"all\" or { nearest = k }"),
@@ -457,7 +458,8 @@ CASES = {
     "lat_range": (_set("regions.0.lat", 95.0), "regions[A].lat", "must be in [-90, 90], got 95.0"),
     "lon_range": (_set("regions.1.lon", -190.0), "regions[B].lon", "must be in [-180, 180], got -190.0"),
     # policy and method
-    "unknown_run_policy": (_set("run.policy", "lottery"), "run.policy", "unknown policy 'lottery' (known: gradient, market, none, subsidy_race)"),
+    "unknown_run_policy": (_set("run.policy", "lottery"), "run.policy",
+                           "unknown policy 'lottery' (known: gradient, market, none, subsidy_race)"),
     "unknown_method": (_set("run.method", "rk45"), "run.method", "unknown method 'rk45' (known: euler, rk4)"),
     "policy_unknown_tier": (_set("policies.subsidy_race", {"tiers": ["labor", "services"]}),
                             "policies.subsidy_race.tiers", "unknown tier 'services'"),
@@ -470,7 +472,8 @@ CASES = {
     "t1_lt_t0": (_set("run.t1", 2000.0), "run.t1", "must be greater than t0"),
     # pairs
     "nearest_zero": (_set("scenario.pairs", {"nearest": 0}), "scenario.pairs.nearest", "must be in 1..2"),
-    "nearest_too_big": (_set("scenario.pairs", {"nearest": 3}), "scenario.pairs.nearest", "must be in 1..2 (R - 1 for 3 regions), got 3"),
+    "nearest_too_big": (_set("scenario.pairs", {"nearest": 3}), "scenario.pairs.nearest",
+                        "must be in 1..2 (R - 1 for 3 regions), got 3"),
     # tiers
     "tiers_empty": (_set("scenario.tiers", []), "scenario.tiers", "must name at least one tier"),
     "tiers_duplicate": (_set("scenario.tiers", ["labor", "labor"]), "scenario.tiers", "duplicate tier 'labor'"),
