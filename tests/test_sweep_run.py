@@ -249,15 +249,16 @@ def _wait_for_done(path, at_least, proc, timeout=120):
     return None
 
 
-SAMPLES = 120  # 30 blocks: long enough that a kill after the first block lands midway
-ARGS = ["-n", str(SAMPLES), "--t1", "2026", "--block-size", "4", "-j", "1", "--policies",
+# 60 blocks of 12 years: long enough (seconds) that a kill after the first block lands midway
+SAMPLES, T1 = 240, 2035
+ARGS = ["-n", str(SAMPLES), "--t1", str(T1), "--block-size", "4", "-j", "1", "--policies",
         "none,market", "--no-summary", "--no-progress"]
 
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     p = tmp_path_factory.mktemp("u") / "u.zarr"
-    sweep(p, None, {"samples": SAMPLES, "t1": 2026, "block_size": 8, "policies": "none,market"},
+    sweep(p, None, {"samples": SAMPLES, "t1": T1, "block_size": 8, "policies": "none,market"},
           executor=LocalExecutor(2))
     return p
 
