@@ -45,6 +45,17 @@ def build(path: Path, runs: int) -> None:
                                                np.full(n, -1, np.int8)))
 
 
+def store_for(tmp: Path, runs: int, out: dict[str, object]) -> Path:
+    """The synthetic store of `runs` runs in tmp, built (and its build time put in out)
+    unless it is there already."""
+    p = tmp / f"s{runs}.zarr"
+    if not p.exists():
+        t = time.perf_counter()
+        build(p, runs)
+        out[f"build_{runs}_s"] = round(time.perf_counter() - t, 1)
+    return p
+
+
 RUN = """
 import resource, sys
 from gsim.cli import main
@@ -74,11 +85,7 @@ def main() -> None:
     tmp.mkdir(parents=True, exist_ok=True)
     out: dict[str, object] = {"version_rss_mb": round(child("--version")[1], 1)}
     for runs in (int(r) for r in args.runs.split(",")):
-        p = tmp / f"s{runs}.zarr"
-        if not p.exists():
-            t = time.perf_counter()
-            build(p, runs)
-            out[f"build_{runs}_s"] = round(time.perf_counter() - t, 1)
+        p = store_for(tmp, runs, out)
         for cmd in ("claims", "summary"):
             results = [child(cmd, str(p)) for _ in range(2)]
             out[f"{cmd}_{runs}_s"] = [round(w, 1) for w, _ in results]

@@ -20,11 +20,10 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_claims import build, child  # noqa: E402
+from bench_claims import child, store_for  # noqa: E402
 
 
 def main() -> None:
@@ -38,11 +37,7 @@ def main() -> None:
     out: dict[str, object] = {"load_before": [round(x, 1) for x in os.getloadavg()],
                               "version_rss_mb": round(child("--version")[1], 1)}
     for runs in (int(r) for r in args.runs.split(",")):
-        p = tmp / f"s{runs}.zarr"
-        if not p.exists():
-            t = time.perf_counter()
-            build(p, runs)
-            out[f"build_{runs}_s"] = round(time.perf_counter() - t, 1)
+        p = store_for(tmp, runs, out)
         for name, cmd in (("report", ["report", str(p), "-o", str(tmp / f"r{runs}.html")]),
                           ("claims", ["claims", str(p)]), ("summary", ["summary", str(p)])):
             results = [child(*cmd) for _ in range(args.repeat)]
