@@ -1,4 +1,4 @@
-"""Independent plain-NumPy reference implementation ("twin") of GTM-1.
+"""Independent plain-NumPy reference implementation ("twin") of GTM-1 and GTM-2.
 
 Written directly from ``model-spec.md`` (revision 3), without looking at ``gsim.model``: the
 tests compare it with the compiled implementation.  Only the data types of
@@ -12,6 +12,11 @@ Array conventions
   receiver (``W``, ``piE``, ``G``, ``h``, ``T``), or ``(R, R)`` indexed ``[r, q]`` (``M``, ``d``);
 - the candidate set P is the boolean ``(R, R)`` mask ``consts["P"]``; pair quantities defined
   only on P (``h``, ``T``, ``M``) are zero off P.
+
+GTM-2 (docs/model.md, "GTM-2") adds a world frontier F_s (a stock growing at g0, starting at
+Γ·max_r A_rs) that replaces the best province as the catch-up target with weight ω_F, and a
+national population growth n_P added to the labour force's growth. With the GTM-1 values
+(ω_F = 0, n_P = 0) the two models coincide.
 
 Public entry points: ``calibrate`` (§5), ``auxiliaries`` (§6), ``derivatives`` (§7), the four
 policies (§8), ``simulate_twin`` (§9), ``indicators`` (§10) and ``default_scenario_by_hand``.
@@ -29,13 +34,13 @@ from gsim.params import DEFAULT_TIERS, SCALAR_DEFAULTS, TIER_DEFAULTS, RunSettin
 from gsim.scenario import Regions, Scenario
 
 # Stock names (§4), in the order they are checked and reported.
-STOCKS: tuple[str, ...] = ("K", "A", "X", "XA", "Lf", "w", "H", "I", "p")
+STOCKS: tuple[str, ...] = ("K", "A", "X", "XA", "Lf", "w", "H", "I", "p", "F")
 
 # Output names of §10's table, in table order.
 OUTPUTS: tuple[str, ...] = (
     "capital", "technology", "pipeline", "pipeline_technology",
     "labor_force", "wage", "skills", "infrastructure",
-    "price",
+    "price", "frontier",
     "output", "employment", "profit_rate", "readiness",
     "transfer_out", "transfer_in",
     "gdp", "real_output", "sui",
@@ -197,7 +202,10 @@ def calibrate(sc: Scenario) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     d = haversine_distance(reg.lat, reg.lon)
     P = candidate_pairs(d, sc.nearest)
 
-    state = {"K": K, "A": A, "X": X, "XA": XA, "Lf": Lf, "w": w, "H": H, "I": I, "p": p}
+    # GTM-2: the world frontier, Γ above each tier's best province
+    F = prm["frontier_gap"] * A.max(axis=0)
+
+    state = {"K": K, "A": A, "X": X, "XA": XA, "Lf": Lf, "w": w, "H": H, "I": I, "p": p, "F": F}
     consts: dict[str, Any] = dict(prm)
     consts.update(tp)
     consts.update(
@@ -310,8 +318,9 @@ def auxiliaries(state, consts, sc, W, z, psi) -> dict[str, Any]:
     surv = 1 - c["ell_F"] * (1 - m)
     lost = (1 - surv) * arr
 
-    # 16. tier frontier
+    # 16. tier frontier; GTM-2 moves the catch-up target towards the world frontier F
     Astar = A.max(axis=0)
+    Astar = Astar + c["world_frontier"] * (state["F"] - Astar)
 
     # 17. migration
     v = w * np.maximum(1 - U, 1e-6)
@@ -354,7 +363,7 @@ def derivatives(state, aux, consts, sc, W, z, psi) -> dict[str, np.ndarray]:
         + a["m"] * a["surv"] * (a["arrA"] - A * a["arr"]) / np.maximum(K, c["K_eps"])
     )
     M = a["M"]
-    dLf = c["n"] * Lf + M.sum(axis=0) - M.sum(axis=1)
+    dLf = (c["n"] + c["pop_growth"]) * Lf + M.sum(axis=0) - M.sum(axis=1)
     dw = c["phi_w"] * w * (a["Dd"].sum(axis=1) / Lf - c["e_star"])
     dw = np.where((w <= c["w_min"]) & (dw < 0), 0.0, dw)
     dH = c["gamma_H"] * (c["H_bar"] - H) + c["ell_H"] * (c["omega"][None, :] * a["E"]).sum(
@@ -367,7 +376,8 @@ def derivatives(state, aux, consts, sc, W, z, psi) -> dict[str, np.ndarray]:
         - c["delta_I"] * I
     )
     dp = c["phi_p"] * p * (a["Dem"] / a["Q"] - c["u_star"])
-    return {"K": dK, "A": dA, "X": dX, "XA": dXA, "Lf": dLf, "w": dw, "H": dH, "I": dI, "p": dp}
+    dF = c["g0"] * state["F"]                   # GTM-2: the world frontier grows at g0
+    return {"K": dK, "A": dA, "X": dX, "XA": dXA, "Lf": dLf, "w": dw, "H": dH, "I": dI, "p": dp, "F": dF}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -472,6 +482,7 @@ def indicators(state, aux, consts, sc) -> dict[str, np.ndarray]:
         "skills": state["H"].copy(),
         "infrastructure": state["I"].copy(),
         "price": p.copy(),
+        "frontier": state["F"].copy(),
         "output": Y,
         "employment": E,
         "profit_rate": a["pi"],

@@ -7,4 +7,5 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
-MODEL = "GTM-1 revision 3"  # the model specification the kernels implement
+# the models the kernels implement (a scenario's `model`), as outputs name them
+MODEL_NAMES = {"gtm1": "GTM-1 revision 3", "gtm2": "GTM-2 (GTM-1 revision 3, world frontier, demographic driver)"}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gsim._version import MODEL, __version__
+from gsim._version import MODEL_NAMES, __version__
 from gsim.groups import group_labels
 from gsim.model.layout import VARIABLES
 from gsim.scenario import Scenario
@@ -28,8 +28,9 @@ def provenance(sc: Scenario, what: str, **extra: object) -> dict[str, object]:
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     attrs: dict[str, object] = {
         "Conventions": "CF-1.10",
-        "title": f"gsim GTM-1 {what} of scenario {sc.name}",
-        "source": f"gsim {__version__} ({MODEL})",
+        "title": f"gsim {sc.model.upper().replace('GTM', 'GTM-')} {what} of scenario {sc.name}",
+        "source": f"gsim {__version__} ({MODEL_NAMES[sc.model]})",
+        "model": sc.model,
         "history": f"{now} created by gsim {__version__}",
         "scenario": sc.name,
         "scenario_hash": sc.hash,

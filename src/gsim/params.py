@@ -161,7 +161,21 @@ SCALAR_PARAMS: dict[str, ParamSpec] = {
     "lambda_LF": spec(0, 1, False, True, "1", "labour force / population (calibration)", "λ_LF", 0.55, True),
     "w_min_share": spec(0, 1, True, True, "1", "wage floor as a share of the initial wage (calibration)",
                         "w_min/w(0)", 0.5, True),
+    # GTM-2 mechanisms (docs/model.md, "GTM-2"); under GTM-1 they take the values of GTM2_NEUTRAL
+    "pop_growth": spec(-0.1, 0.1, True, True, "1/yr", "national population growth driving the labour force",
+                       "n_P", -0.0027),
+    "world_frontier": spec(0, 1, True, True, "1",
+                           "weight of the world frontier (not the best province) in the catch-up target", "ω_F", 1.0),
+    "frontier_gap": spec(1, 100, True, True, "1",
+                         "world frontier TFP over the best province's at t0 (calibration)", "Γ", 1.5, True),
 }
+
+# The models (docs/model.md): GTM-1 is the reference specification, exactly; GTM-2 adds the
+# mechanisms above. GTM2_NEUTRAL gives the values under which GTM-2's equations are GTM-1's
+# (a scenario with model = "gtm1" has exactly these, and may not sample or set others).
+MODELS: tuple[str, ...] = ("gtm1", "gtm2")
+DEFAULT_MODEL = "gtm2"
+GTM2_NEUTRAL: dict[str, float] = {"pop_growth": 0.0, "world_frontier": 0.0, "frontier_gap": 1.0}
 
 PARAM_BOUNDS: dict[str, ParamSpec] = {**TIER_PARAMS, **SCALAR_PARAMS}
 SCALAR_DEFAULTS: dict[str, float] = {k: float(p.default) for k, p in SCALAR_PARAMS.items()}  # type: ignore[arg-type]

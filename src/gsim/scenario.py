@@ -42,7 +42,9 @@ from gsim.model import rules
 from gsim.model.layout import REGION_COLUMNS
 from gsim.model.pairs import Pairs, candidate_pairs
 from gsim.params import (
+    DEFAULT_MODEL,
     DEFAULT_TIERS,
+    GTM2_NEUTRAL,
     MAX_ABS_TIME,
     MAX_FILE_BYTES,
     MAX_NESTING,
@@ -50,6 +52,7 @@ from gsim.params import (
     MAX_STEPS,
     METHODS,
     MIN_DT,
+    MODELS,
     PARAM_BOUNDS,
     POSITIVE_YEARS,
     REGION_DATA,
@@ -68,7 +71,7 @@ from gsim.policies.builtin import BUILTIN_POLICIES
 DIVIDE_RTOL = 1e-9  # relative tolerance when checking that dt divides an interval
 
 _TOP_KEYS = ("scenario", "run", "params", "policies", "regions", "shares", "sweep", "events")
-_SCENARIO_KEYS = ("name", "regions", "tiers", "pairs", "sending")
+_SCENARIO_KEYS = ("name", "model", "regions", "tiers", "pairs", "sending")
 _REGION_KEYS = ("name", "name_zh", "macro_region", "lat", "lon", "gdp", "population", "schooling", "shares")
 # CSV column -> Regions field
 _CSV_COLUMNS = {
@@ -129,7 +132,7 @@ class Scenario:
     name: str
     tiers: tuple[str, ...]
     regions: Regions
-    params: dict[str, float]  # every key of SCALAR_DEFAULTS
+    params: dict[str, float]  # every key of SCALAR_DEFAULTS (GTM2_NEUTRAL's values under gtm1)
     tier_params: dict[str, np.ndarray]  # every key of TIER_DEFAULTS -> (S,)
     policy_params: dict[str, dict[str, Any]]  # policy name -> its parameters (overrides)
     run: RunSettings = field(default_factory=RunSettings)
@@ -138,6 +141,7 @@ class Scenario:
     events: tuple[dict[str, Any], ...] | None = None  # raw [[events]] tables (gsim.events)
     sending: tuple[str, ...] | None = None  # sending regions if listed (gsim.groups), else computed
     source: str = "<default>"
+    model: str = DEFAULT_MODEL  # "gtm1" (the reference specification) or "gtm2" (docs/model.md)
 
     # Equality and hashing follow the canonical TOML (so `source` is ignored).
     def __eq__(self, other: object) -> bool:
@@ -166,7 +170,8 @@ class Scenario:
     def with_overrides(self, **kw: Any) -> Scenario:
         """A re-validated copy with some values replaced (None values are ignored).
 
-        Keys: run settings (t0, t1, dt, save_every, policy_period, method, policy), scalar
+        Keys: model ("gtm1" or "gtm2"; GTM-1 drops GTM-2's parameters), run settings (t0, t1,
+        dt, save_every, policy_period, method, policy), scalar
         parameters (delta, ...), per-tier parameters (alpha=... as {tier: value} or a sequence
         in tier order), name, pairs ("all", k or {"nearest": k}), nearest (k) and policies
         ({policy: {key: value}}, merged into the current policy parameters) and sending (a list
@@ -359,12 +364,15 @@ def _from_doc(doc: dict, ctx: _Ctx, base: Any) -> Scenario:
         stem = Path(ctx.file).stem if not ctx.file.startswith("<") else ""
         name = stem or "scenario"
     tiers = _tiers(ctx, sct.get("tiers", list(DEFAULT_TIERS)))
+    model = ctx.string(sct.get("model", DEFAULT_MODEL), "scenario.model")
+    if model not in MODELS:
+        ctx.fail("scenario.model", f"unknown model {_show(model)} (known: {', '.join(MODELS)})")
 
     # [run]
     run = _run_settings(ctx, doc.get("run", {}))
 
     # [params]
-    params, tier_params = _params(ctx, doc.get("params", {}), tiers)
+    params, tier_params = _params(ctx, doc.get("params", {}), tiers, model)
 
     # regions (CSV or inline) and [shares]
     if "regions" in sct and "regions" in doc:
@@ -421,6 +429,7 @@ def _from_doc(doc: dict, ctx: _Ctx, base: Any) -> Scenario:
         events=events,
         sending=sending,
         source=ctx.file,
+        model=model,
     )
     _check_events(ctx, sc)
     return sc
@@ -517,11 +526,16 @@ def _check_memory(ctx: _Ctx, run: RunSettings, R: int, nearest: int | None, S: i
                       f"{_bytes(MAX_RUN_MEMORY)} (MAX_RUN_MEMORY); {hint}")
 
 
-def _params(ctx: _Ctx, v: Any, tiers: tuple[str, ...]) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+def _params(ctx: _Ctx, v: Any, tiers: tuple[str, ...], model: str) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     pt = ctx.table(v, "params")
     ctx.keys(pt, list(SCALAR_DEFAULTS) + list(TIER_DEFAULTS), "params.")
     params = {}
     for k, default in SCALAR_DEFAULTS.items():
+        if model == "gtm1" and k in GTM2_NEUTRAL:
+            if k in pt:
+                ctx.fail(f"params.{k}", "a GTM-2 parameter, but scenario.model is \"gtm1\" (remove it, or use gtm2)")
+            params[k] = GTM2_NEUTRAL[k]
+            continue
         params[k] = ctx.number(pt.get(k, default), f"params.{k}", PARAM_BOUNDS[k])
     tier_params = {}
     for k, defaults in TIER_DEFAULTS.items():
@@ -875,6 +889,7 @@ def _to_doc(sc: Scenario) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "scenario": {
             "name": sc.name,
+            "model": sc.model,
             "tiers": list(sc.tiers),
             "pairs": "all" if sc.nearest is None else {"nearest": int(sc.nearest)},
         },
@@ -883,7 +898,8 @@ def _to_doc(sc: Scenario) -> dict[str, Any]:
             "save_every": float(r.save_every), "policy_period": float(r.policy_period),
             "method": r.method, "policy": r.policy,
         },
-        "params": {k: float(sc.params[k]) for k in SCALAR_DEFAULTS},
+        "params": {k: float(sc.params[k]) for k in SCALAR_DEFAULTS
+                   if not (sc.model == "gtm1" and k in GTM2_NEUTRAL)},
     }
     for k in TIER_DEFAULTS:
         doc["params"][k] = {t: float(x) for t, x in zip(sc.tiers, sc.tier_params[k])}
@@ -946,6 +962,11 @@ def _with_overrides(sc: Scenario, kw: dict[str, Any]) -> Scenario:
                                         f"or a table by tier, got {_typename(v)} {_show(v)}")
         elif k == "name":
             doc["scenario"]["name"] = v
+        elif k == "model":
+            doc["scenario"]["model"] = v
+            if v == "gtm1":
+                for name in GTM2_NEUTRAL:
+                    doc["params"].pop(name, None)
         elif k == "nearest":
             doc["scenario"]["pairs"] = {"nearest": v}
         elif k == "pairs":

@@ -122,3 +122,13 @@ def load_scenario_or_fail(path: str | None = None) -> Scenario:
         raise UsageFailure(str(e)) from None
 
 
+def with_model(sc: Scenario, model: str | None) -> Scenario:
+    """The scenario under another model (`--model`), or as it is when model is None."""
+    if model is None or model == sc.model:
+        return sc
+    try:
+        return sc.with_overrides(model=model)
+    except ScenarioError as e:
+        raise UsageFailure(str(e)) from None
+
+

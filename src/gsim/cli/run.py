@@ -11,9 +11,17 @@ from rich.console import Console
 from rich.table import Table
 
 from gsim.api import RunFailed, run_scenario
-from gsim.cli.base import PLUGIN_ERRORS, PluginFailure, UsageFailure, load_scenario_or_fail, main, one_line
+from gsim.cli.base import (
+    PLUGIN_ERRORS,
+    PluginFailure,
+    UsageFailure,
+    load_scenario_or_fail,
+    main,
+    one_line,
+    with_model,
+)
 from gsim.output import write_netcdf
-from gsim.params import METHODS
+from gsim.params import METHODS, MODELS
 from gsim.plugins import DISABLE_ENV, get_plugin_manager, registered_by
 from gsim.policies import PolicyError
 from gsim.scenario import ScenarioError, replace_run
@@ -65,7 +73,7 @@ def _summary_table(results: dict):
     """Policies as rows (first and last year), the headline indicators as columns."""
     first = next(iter(results.values()))
     table = Table(
-        title=f"GTM-1 {first.attrs['scenario']}, {first.attrs['method']}, dt={first.attrs['dt']:g}",
+        title=f"{first.attrs['model'].upper().replace('GTM', 'GTM-')} {first.attrs['scenario']}, {first.attrs['method']}, dt={first.attrs['dt']:g}",
         caption="real GDP and lost capital in bn CNY/yr; 1 - u: overcapacity, mean over tiers; "
                 "failed = failed-transfer share",
         title_justify="left", caption_justify="left",
@@ -91,10 +99,12 @@ def _summary_table(results: dict):
               help="Integrator [default: the scenario's].")
 @click.option("--dt", type=float, default=None, help="Step in years [default: the scenario's].")
 @click.option("--t1", type=float, default=None, help="Final year [default: the scenario's].")
+@click.option("--model", type=click.Choice(list(MODELS)), default=None,
+              help="gtm1 (the reference specification) or gtm2 [default: the scenario's].")
 @click.option("--out", "-o", type=click.Path(dir_okay=False), default=None,
               help="Write the results to this netCDF file (with --policy all: a 'policy' "
                    "dimension).")
-def run_command(scenario_file, policy, method, dt, t1, out) -> None:
+def run_command(scenario_file, policy, method, dt, t1, model, out) -> None:
     """Run SCENARIO (default: the embedded 31-province china31) and print a summary.
 
     \b
@@ -102,7 +112,7 @@ def run_command(scenario_file, policy, method, dt, t1, out) -> None:
       gsim run --policy all
       gsim run my.toml --policy gradient --method rk4 --out gradient.nc
     """
-    sc = load_scenario_or_fail(scenario_file)
+    sc = with_model(load_scenario_or_fail(scenario_file), model)
     names = list(get_plugin_manager().policies()) if policy == "all" else [policy or sc.run.policy]
     try:
         checked = [replace_run(sc, policy=n, method=method, dt=dt, t1=t1) for n in names]

@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from gsim.analysis import quicklook
-from gsim.cli.base import UsageFailure, console, main, one_line, parse_years
+from gsim.cli.base import UsageFailure, console, load_scenario_or_fail, main, one_line, parse_years, with_model
+from gsim.params import MODELS
 from gsim.sweeps import analysis, engine
 from gsim.sweeps import store as st
 from gsim.sweeps.spec import SAMPLERS
@@ -62,6 +63,8 @@ class _ProgressBar:
 @click.option("--save", type=click.Choice(["indicators", "regions", "full"]), default=None,
               help="What to save per run [default: indicators].")
 @click.option("--t1", type=float, default=None, help="Final year [default: the scenario's].")
+@click.option("--model", type=click.Choice(list(MODELS)), default=None,
+              help="gtm1 (the reference specification) or gtm2 [default: the scenario's].")
 @click.option("--block-size", type=int, default=None,
               help="Samples x replicates per block (task) [default: 64].")
 @click.option("--out", "-o", default=None, metavar="STORE",
@@ -83,7 +86,7 @@ class _ProgressBar:
               help="Progress bar on stderr [default: when stderr is a terminal].")
 @click.option("--summary/--no-summary", "show_summary", default=True,
               help="Print the summary when done [default: yes].")
-def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, save, t1,
+def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, save, t1, model,
                   block_size, out, resume_store, verify_store, repair, workers, scheduler, dask_workers,
                   progress, show_summary):
     """Monte Carlo sweep of SCENARIO (default: the embedded china31) into a Zarr store.
@@ -106,6 +109,8 @@ def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, s
     options = {k: v for k, v in options.items() if v is not None}
     if resume_store and "block_size" in options:
         raise UsageFailure("--block-size cannot change on --resume (the store's chunks fix it)")
+    if model is not None and (resume_store or verify_store):
+        raise UsageFailure("--model goes with a new sweep (a store keeps its scenario's model)")
     if verify_store and (options or scenario_file):
         raise UsageFailure("--verify takes no scenario or sweep options (the store has its own)")
     if verify_store and not repair:
@@ -128,7 +133,8 @@ def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, s
             elif resume_store:
                 report = engine.resume(resume_store, scenario_file, options, executor=executor, progress=bar)
             else:
-                report = engine.sweep(path, scenario_file, options, executor=executor, progress=bar)
+                scenario = with_model(load_scenario_or_fail(scenario_file), model) if model else scenario_file
+                report = engine.sweep(path, scenario, options, executor=executor, progress=bar)
     except engine.SweepInterrupted as e:
         click.echo(f"gsim: {e}", err=True)
         sys.exit(130)

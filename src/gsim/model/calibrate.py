@@ -55,9 +55,12 @@ def calibrate(inp: BatchInputs) -> Calibration:
     D0 = u0[:, 0] * Yhat0.sum(axis=1)
     Ytot0 = Yhat0.sum(axis=(1, 2))
 
+    # GTM-2: the world frontier starts frontier_gap times above each tier's best province
+    F = par("frontier_gap") * A.max(axis=1)
+
     y0 = np.empty((B, state_size(R, S)))
     stocks = {"capital": K, "technology": A, "pipeline": 0.0, "pipeline_technology": 0.0,
-              "labor_force": Lf, "wage": w, "skills": H, "infrastructure": I, "price": p}
+              "labor_force": Lf, "wage": w, "skills": H, "infrastructure": I, "price": p, "frontier": F}
     for name, (sl, _shape) in state_slices(R, S).items():  # pipelines X, XA start empty
         v = stocks[name]
         y0[:, sl] = v if np.isscalar(v) else v.reshape(B, -1)

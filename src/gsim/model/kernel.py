@@ -74,6 +74,7 @@ _H_BAR, _GAMMA_H, _ELL_H, _KAPPA = SP["H_bar"], SP["gamma_H"], SP["ell_H"], SP["
 _IOTA, _DELTA_I, _MU, _C_M, _N = SP["iota"], SP["delta_I"], SP["mu"], SP["c_m"], SP["n"]
 _LAMBDA_T, _G0, _C_D, _TAU_T = SP["lambda_T"], SP["G0"], SP["c_d"], SP["tau_T"]
 _ELL_R, _ELL_F, _K_EPS = SP["ell_R"], SP["ell_F"], SP["K_eps"]
+_N_P, _OMEGA_F = SP["pop_growth"], SP["world_frontier"]
 _ALPHA, _THETA, _EPS, _ETA, _OMEGA = TP["alpha"], TP["theta"], TP["epsilon"], TP["eta"], TP["omega"]
 
 # slots of the observation arrays, by name from the variable table (gsim.model.layout)
@@ -84,9 +85,9 @@ _ALPHA, _THETA, _EPS, _ETA, _OMEGA = TP["alpha"], TP["theta"], TP["epsilon"], TP
 (O_REAL_GDP, O_THEIL, O_SUI_NAT, O_RD, O_VOLUME, O_FAILED, O_LOST) = (OBS["o0"].index(n) for n in (
     "real_gdp", "theil", "sui_national", "rd_share", "transfer_volume", "failed_transfer_share",
     "lost_capital"))
-_K, _A, _X, _XA, _LF, _W, _H, _I, _P = (STOCK[n] for n in (
+_K, _A, _X, _XA, _LF, _W, _H, _I, _P, _F = (STOCK[n] for n in (
     "capital", "technology", "pipeline", "pipeline_technology", "labor_force", "wage", "skills",
-    "infrastructure", "price"))
+    "infrastructure", "price", "frontier"))
 
 
 # Lanes are padded to a multiple of this: 8 doubles fill one AVX-512 register (two AVX2
@@ -146,7 +147,7 @@ def _evaluate(y, R, S, inp, decision, flags, scratch, dy):
     # rows of the stocks in y (and dy)
     oK, oA, oX, oXA = stock_offset(_K, R, S), stock_offset(_A, R, S), stock_offset(_X, R, S), stock_offset(_XA, R, S)
     oLf, ow, oH, oI = stock_offset(_LF, R, S), stock_offset(_W, R, S), stock_offset(_H, R, S), stock_offset(_I, R, S)
-    op = stock_offset(_P, R, S)
+    op, oF = stock_offset(_P, R, S), stock_offset(_F, R, S)
 
     rs[TOUT][...] = 0.0
     rs[TIN][...] = 0.0
@@ -378,6 +379,10 @@ def _evaluate(y, R, S, inp, decision, flags, scratch, dy):
         for r in range(1, R):
             for l in range(L):
                 sv[ASTAR][s, l] = max(sv[ASTAR][s, l], y[oA + r * S + s, l])
+        # GTM-2: the catch-up target moves from the best province to the world frontier
+        # (weight 0 under GTM-1, where this adds an exact zero)
+        for l in range(L):
+            sv[ASTAR][s, l] += sp[_OMEGA_F, l] * (y[oF + s, l] - sv[ASTAR][s, l])
 
     # 17 migration along candidate pairs, in log-wage units
     for r in range(R):
@@ -427,7 +432,7 @@ def _evaluate(y, R, S, inp, decision, flags, scratch, dy):
                 lv[LEARN][l] += tp[_OMEGA, s, l] * rs[EE][r, s, l]
         for l in range(L):
             Lf, w = y[oLf + r, l], y[ow + r, l]
-            dy[oLf + r, l] = sp[_N, l] * Lf + (rv[MIGIN][r, l] - rv[MIGOUT][r, l])
+            dy[oLf + r, l] = (sp[_N, l] + sp[_N_P, l]) * Lf + (rv[MIGIN][r, l] - rv[MIGOUT][r, l])
             dw = sp[_PHI_W, l] * w * (rv[SUMDD][r, l] / Lf - sp[_E_STAR, l])
             dy[ow + r, l] = 0.0 if (w <= wmin[r, l] and dw < 0.0) else dw
         for l in range(L):
@@ -439,6 +444,7 @@ def _evaluate(y, R, S, inp, decision, flags, scratch, dy):
         for l in range(L):
             dy[op + s, l] = (sp[_PHI_P, l] * y[op + s, l]
                              * (sv[DEM][s, l] / sv[QQ][s, l] - sp[_U_STAR, l]))
+            dy[oF + s, l] = sp[_G0_TFP, l] * y[oF + s, l]
 
 
 @njit(**JIT)

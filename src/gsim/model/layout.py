@@ -59,6 +59,7 @@ VARIABLES: dict[str, Variable] = {
     "skills": _var(R_, "years", "mean years of schooling H", True),
     "infrastructure": _var(R_, "bn CNY", "infrastructure stock I", True),
     "price": _var(T_, "1", "tier price index p", True),
+    "frontier": _var(T_, "1", "world technology frontier F (GTM-2), in the units of A", True),
     # auxiliaries and indicators (spec §6, §10)
     "output": _var(RT, "bn CNY/yr", "real output Y"),
     "employment": _var(RT, "million", "employment E"),

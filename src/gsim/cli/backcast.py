@@ -1,0 +1,57 @@
+"""`gsim backcast`: the model started at a past year against the observed provincial panel."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from gsim.analysis import backcast as bc
+from gsim.cli.base import UsageFailure, console, load_scenario_or_fail, main, one_line, with_model
+from gsim.output import write_netcdf
+from gsim.params import MODELS
+from gsim.scenario import ScenarioError
+
+
+@main.command("backcast")
+@click.argument("scenario_file", required=False, metavar="[SCENARIO]")
+@click.option("--samples", "-n", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Latin-hypercube ensemble over the scenario's [sweep.uncertain] table "
+                   "(0: the scenario's own parameters, one run).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Root seed of the ensemble.")
+@click.option("--model", type=click.Choice(list(MODELS)), default=None,
+              help="gtm1 or gtm2 [default: the scenario's].")
+@click.option("--out", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Write the comparison (observed and model, fit statistics) to this netCDF file.")
+def backcast_command(scenario_file, samples, seed, model, out) -> None:
+    """Run SCENARIO from a past year to the last data year under business as usual and
+    compare it with the observed provincial panel (default: the embedded backcast,
+    2013-2023, from `gsim.analysis.backcast.backcast_scenario`).
+
+    \b
+    Examples:
+      gsim backcast
+      gsim backcast --samples 200 --out backcast.nc
+    """
+    try:
+        sc = bc.backcast_scenario() if scenario_file is None else load_scenario_or_fail(scenario_file)
+        sc = with_model(sc, model)
+        with console().status("running the backcast…"):
+            ds = bc.backcast(sc, samples=samples, seed=seed)
+    except (ScenarioError, ValueError) as e:
+        raise UsageFailure(one_line(e)) from None
+    con = console()
+    t0, t1 = int(ds.time.values[0]), int(ds.time.values[-1])
+    table = Table(title=f"backcast {t0}-{t1}, {ds.attrs['model']}, {ds.attrs['policy']}, "
+                        f"{ds.attrs['runs_ok']} run(s)", title_justify="left")
+    for col, just in (("series", "left"), ("units", "left"), ("RMSE", "right"), ("bias", "right"),
+                      ("rank r", "right"), ("cover", "right"), ("skill", "right")):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for row in bc.fit_table(ds):
+        table.add_row(*row)
+    con.print(table)
+    con.print("RMSE, bias: model - observed after the start year; rank r: Spearman of provincial growth; "
+              "cover: share inside the 5-95 % band; skill: 1 - RMSE/RMSE(persistence) in the last year "
+              "(<= 0: no better than every province keeping its start-year share)", style="dim")
+    if out:
+        write_netcdf(ds, out)
+        con.print(f"wrote {out}")

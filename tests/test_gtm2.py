@@ -1,0 +1,76 @@
+"""GTM-2 against its NumPy twin, and GTM-1 unchanged: the selectable reference model gives
+bit-identical outputs to the ones recorded before GTM-2 existed (tests/data/gtm1_digest.json,
+every `gsim.simulate` array of the default scenario, 4 policies x 2 integrators)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import twin
+
+import gsim
+from gsim.params import GTM2_NEUTRAL
+from gsim.scenario import ScenarioError, loads_scenario
+
+DIGEST = json.loads((Path(__file__).parent / "data" / "gtm1_digest.json").read_text())
+
+
+@pytest.mark.parametrize("method", ["euler", "rk4"])
+@pytest.mark.parametrize("policy", ["none", "market", "subsidy_race", "gradient"])
+def test_gtm1_bit_identical_to_recorded(policy, method):
+    sc = gsim.load_scenario().with_overrides(model="gtm1")
+    ds = gsim.simulate(sc, policy=policy, method=method)
+    recorded = {k.split("/")[2]: v for k, v in DIGEST.items() if k.startswith(f"{policy}/{method}/")}
+    assert recorded
+    for name, digest in recorded.items():
+        got = hashlib.sha256(np.ascontiguousarray(ds[name].values).tobytes()).hexdigest()
+        assert got == digest, name
+
+
+def test_gtm1_scenario_has_neutral_mechanisms():
+    sc = gsim.load_scenario().with_overrides(model="gtm1")
+    assert sc.model == "gtm1"
+    assert {k: sc.params[k] for k in GTM2_NEUTRAL} == GTM2_NEUTRAL
+    assert "pop_growth" not in sc.toml and 'model = "gtm1"' in sc.toml
+    assert gsim.load_scenario().model == "gtm2"
+
+
+def test_gtm1_refuses_gtm2_parameters(tmp_path):
+    text = gsim.load_scenario().with_overrides(model="gtm1").toml.replace(
+        "[params]\n", "[params]\nworld_frontier = 0.5\n", 1)
+    with pytest.raises(ScenarioError, match="params.world_frontier: a GTM-2 parameter"):
+        loads_scenario(text)
+
+
+def test_unknown_model_is_one_line_error():
+    text = gsim.load_scenario().toml.replace('model = "gtm2"', 'model = "gtm3"')
+    with pytest.raises(ScenarioError, match=r"scenario.model: unknown model 'gtm3' \(known: gtm1, gtm2\)"):
+        loads_scenario(text)
+
+
+@pytest.mark.parametrize("method", ["euler", "rk4"])
+@pytest.mark.parametrize("policy", ["market", "gradient"])
+def test_gtm2_matches_twin(policy, method):
+    sc = gsim.load_scenario().with_overrides(t1=2035.0, pop_growth=-0.01, frontier_gap=2.0, world_frontier=0.7)
+    ds = gsim.simulate(sc, policy=policy, method=method)
+    ref = twin.simulate_twin(sc, policy=policy, method=method)
+    for name in twin.OUTPUTS:
+        a, b = ds[name].values, ref[name]
+        scale = np.max(np.abs(b))
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9 * scale + 1e-300, err_msg=name)
+
+
+def test_gtm2_frontier_grows_at_g0_and_labour_force_follows_population():
+    sc = gsim.load_scenario().with_overrides(t1=2033.0, method="rk4", mu=0.0)
+    ds = gsim.simulate(sc, policy="none")
+    years = ds.time.values - ds.time.values[0]
+    F = ds.frontier.values
+    growth = np.exp(sc.params["g0"] * years)[:, None] * np.ones(F.shape[1])
+    np.testing.assert_allclose(F / F[0], growth, rtol=1e-9)
+    Lf = ds.labor_force.sum("region").values  # no migration: each region grows at n + n_P
+    rate = sc.params["n"] + sc.params["pop_growth"]
+    np.testing.assert_allclose(Lf / Lf[0], np.exp(rate * years), rtol=1e-9)
