@@ -55,7 +55,8 @@ def test_unknown_model_is_one_line_error():
 @pytest.mark.parametrize("method", ["euler", "rk4"])
 @pytest.mark.parametrize("policy", ["market", "gradient"])
 def test_gtm2_matches_twin(policy, method):
-    sc = gsim.load_scenario().with_overrides(t1=2035.0, pop_growth=-0.01, frontier_gap=2.0, world_frontier=0.7)
+    sc = gsim.load_scenario().with_overrides(t1=2035.0, pop_growth=-0.01, frontier_gap=2.0, world_frontier=0.7,
+                                             invest_maturity=0.8)
     ds = gsim.simulate(sc, policy=policy, method=method)
     ref = twin.simulate_twin(sc, policy=policy, method=method)
     for name in twin.OUTPUTS:

@@ -14,9 +14,11 @@ Array conventions
   only on P (``h``, ``T``, ``M``) are zero off P.
 
 GTM-2 (docs/model.md, "GTM-2") adds a world frontier F_s (a stock growing at g0, starting at
-Γ·max_r A_rs) that replaces the best province as the catch-up target with weight ω_F, and a
+Γ·max_r A_rs) that replaces the best province as the catch-up target with weight ω_F (R&D
+then speeds the catch-up instead of adding growth of its own), an investment share that falls
+with national income (elasticity ζ), and a
 national population growth n_P added to the labour force's growth. With the GTM-1 values
-(ω_F = 0, n_P = 0) the two models coincide.
+(ω_F = 0, n_P = 0, ζ = 0) the two models coincide.
 
 Public entry points: ``calibrate`` (§5), ``auxiliaries`` (§6), ``derivatives`` (§7), the four
 policies (§8), ``simulate_twin`` (§9), ``indicators`` (§10) and ``default_scenario_by_hand``.
@@ -292,7 +294,9 @@ def auxiliaries(state, consts, sc, W, z, psi) -> dict[str, Any]:
     expo = c["beta"] * pi
     wts = K * np.exp(expo - expo.max(axis=1, keepdims=True))
     x = wts / wts.sum(axis=1, keepdims=True)
-    Inv = c["sigma"] * yr[:, None] * x
+    # GTM-2: the investment share falls with national income, elasticity ζ (0 under GTM-1)
+    sigma = c["sigma"] * (Yc_tot / c["Yhat_tot0"]) ** (-c["invest_maturity"]) if c["invest_maturity"] else c["sigma"]
+    Inv = sigma * yr[:, None] * x
 
     # 14. relocation: expected profit of r's tier-s capital in q, gap, pull, transfers
     a3 = alpha[None, None, :]
@@ -357,9 +361,11 @@ def derivatives(state, aux, consts, sc, W, z, psi) -> dict[str, np.ndarray]:
     )
     dX = keep * T_in - a["arr"]
     dXA = keep * T_in_A - a["arrA"]
+    # GTM-2 (weight ω_F): R&D speeds the catch-up to the frontier instead of adding growth
+    wF = c["world_frontier"]
     dA = (
-        A * (c["g0"] + c["chi"] * a["rd"])
-        + c["nu0"] * (H / a["H_ref"])[:, None] * (a["Astar"][None, :] - A)
+        A * (c["g0"] + c["chi"] * a["rd"] * (1 - wF))
+        + (c["nu0"] * (H / a["H_ref"])[:, None] + wF * c["chi"] * a["rd"]) * (a["Astar"][None, :] - A)
         + a["m"] * a["surv"] * (a["arrA"] - A * a["arr"]) / np.maximum(K, c["K_eps"])
     )
     M = a["M"]

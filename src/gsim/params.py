@@ -166,8 +166,10 @@ SCALAR_PARAMS: dict[str, ParamSpec] = {
                        "n_P", -0.0027),
     "world_frontier": spec(0, 1, True, True, "1",
                            "weight of the world frontier (not the best province) in the catch-up target", "ω_F", 1.0),
+    "invest_maturity": spec(0, 5, True, True, "1", "elasticity of the investment share to national income",
+                            "ζ", 0.6),
     "frontier_gap": spec(1, 100, True, True, "1",
-                         "world frontier TFP over the best province's at t0 (calibration)", "Γ", 1.5, True),
+                         "world frontier TFP over the best province's at t0 (calibration)", "Γ", 1.2, True),
 }
 
 # The models (docs/model.md): GTM-1 is the reference specification, exactly; GTM-2 adds the
@@ -175,7 +177,8 @@ SCALAR_PARAMS: dict[str, ParamSpec] = {
 # (a scenario with model = "gtm1" has exactly these, and may not sample or set others).
 MODELS: tuple[str, ...] = ("gtm1", "gtm2")
 DEFAULT_MODEL = "gtm2"
-GTM2_NEUTRAL: dict[str, float] = {"pop_growth": 0.0, "world_frontier": 0.0, "frontier_gap": 1.0}
+GTM2_NEUTRAL: dict[str, float] = {"pop_growth": 0.0, "world_frontier": 0.0, "invest_maturity": 0.0,
+                                   "frontier_gap": 1.0}
 
 PARAM_BOUNDS: dict[str, ParamSpec] = {**TIER_PARAMS, **SCALAR_PARAMS}
 SCALAR_DEFAULTS: dict[str, float] = {k: float(p.default) for k, p in SCALAR_PARAMS.items()}  # type: ignore[arg-type]

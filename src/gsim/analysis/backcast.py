@@ -146,8 +146,8 @@ def backcast(sc: Scenario | None = None, *, samples: int = 0, seed: int | None =
     }
     national = load_national()
     real_o = None
-    if national is not None and "real_gdp_index" in national:
-        idx = national.real_gdp_index.sel(year=years).rename(year="time").assign_coords(time=times)
+    if "real_gdp" in national and set(years) <= set(national.year.values.tolist()):
+        idx = national.real_gdp.sel(year=years).rename(year="time").assign_coords(time=times)
         real_o = idx / idx.isel(time=0)
         growth_m = 100.0 * np.log(real_m / real_m.isel(time=0)).diff("time")
         growth_o = 100.0 * np.log(real_o).diff("time")

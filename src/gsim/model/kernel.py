@@ -74,7 +74,7 @@ _H_BAR, _GAMMA_H, _ELL_H, _KAPPA = SP["H_bar"], SP["gamma_H"], SP["ell_H"], SP["
 _IOTA, _DELTA_I, _MU, _C_M, _N = SP["iota"], SP["delta_I"], SP["mu"], SP["c_m"], SP["n"]
 _LAMBDA_T, _G0, _C_D, _TAU_T = SP["lambda_T"], SP["G0"], SP["c_d"], SP["tau_T"]
 _ELL_R, _ELL_F, _K_EPS = SP["ell_R"], SP["ell_F"], SP["K_eps"]
-_N_P, _OMEGA_F = SP["pop_growth"], SP["world_frontier"]
+_N_P, _OMEGA_F, _ZETA = SP["pop_growth"], SP["world_frontier"], SP["invest_maturity"]
 _ALPHA, _THETA, _EPS, _ETA, _OMEGA = TP["alpha"], TP["theta"], TP["epsilon"], TP["eta"], TP["omega"]
 
 # slots of the observation arrays, by name from the variable table (gsim.model.layout)
@@ -121,7 +121,7 @@ _BIG = 1e150  # cap of the relocation terms that a zero W or psi multiplies (see
 (M_, DD, EE, YC, YY, PI, ZEFF, RD, INV, TOUT, TIN, TINA, FA, FB, ZD, PS, GG, BASE, NRS) = range(19)
 (Z_, EZ, SUMDD, RATION, UNEMP, GDP, YR, FSUB, LNV, AIDIN, AIDOUT, MIGIN, MIGOUT, NRV) = range(14)
 (DEM, QQ, UTIL, ASTAR, EKT, AINV, HSUM, COEF, AC, NSV) = range(10)
-(HMAX, ILMAX, TOT, EMPLOYED, YCTOT, FRAW, CSUB, FTOT, TOP, LEARN, VOLUME, FAILED, LOST, NLV) = range(14)
+(HMAX, ILMAX, TOT, EMPLOYED, YCTOT, FRAW, CSUB, FTOT, TOP, LEARN, VOLUME, FAILED, LOST, SIG, NLV) = range(15)
 
 
 @njit(**JIT, forceinline=True)
@@ -242,6 +242,10 @@ def _evaluate(y, R, S, inp, decision, flags, scratch, dy):
             sv[DEM][s, l] = (D0[s, l] * vmath.pow(lv[YCTOT][l] / Ytot0[l], tp[_ETA, s, l])
                              * vmath.pow(y[op + s, l], -tp[_EPS, s, l]))
             sv[UTIL][s, l] = min(1.0, sv[DEM][s, l] / sv[QQ][s, l])
+    # GTM-2: the investment share falls with national income (elasticity ζ; exactly σ under GTM-1)
+    for l in range(L):
+        lv[SIG][l] = (sp[_SIGMA, l] if sp[_ZETA, l] == 0.0
+                      else sp[_SIGMA, l] * vmath.pow(lv[YCTOT][l] / Ytot0[l], -sp[_ZETA, l]))
 
     # 9-13 output, subsidies, profit rates, R&D, investment
     for r in range(R):
@@ -285,7 +289,7 @@ def _evaluate(y, R, S, inp, decision, flags, scratch, dy):
                 lv[TOT][l] += rs[INV][r, s, l]
         for s in range(S):
             for l in range(L):
-                rs[INV][r, s, l] = sp[_SIGMA, l] * rv[YR][r, l] * rs[INV][r, s, l] / lv[TOT][l]
+                rs[INV][r, s, l] = lv[SIG][l] * rv[YR][r, l] * rs[INV][r, s, l] / lv[TOT][l]
 
     # 14 relocation.  pi_e = FA_rs FB_qs - delta + zeff_qs with FA = A^(1/a) (sender) and
     # FB = p m c^((1-a)/a) (u - (1-a) u*), c = (1-a) p u* m / w (receiver).  Since
@@ -421,8 +425,11 @@ def _evaluate(y, R, S, inp, decision, flags, scratch, dy):
                 A = y[oA + i, l]
                 arr, arrA = y[oX + i, l] / sp[_TAU_T, l], y[oXA + i, l] / sp[_TAU_T, l]
                 surv = 1.0 - sp[_ELL_F, l] * (1.0 - rs[M_][r, s, l])
-                dy[oA + i, l] = (A * (sp[_G0_TFP, l] + sp[_CHI, l] * rs[RD][r, s, l])
-                                 + sp[_NU0, l] * (y[oH + r, l] / lv[HMAX][l]) * (sv[ASTAR][s, l] - A)
+                # GTM-2 (weight ω_F): R&D speeds the catch-up instead of adding growth of its own
+                wF = sp[_OMEGA_F, l]
+                dy[oA + i, l] = (A * (sp[_G0_TFP, l] + sp[_CHI, l] * rs[RD][r, s, l] * (1.0 - wF))
+                                 + (sp[_NU0, l] * (y[oH + r, l] / lv[HMAX][l]) + wF * sp[_CHI, l] * rs[RD][r, s, l])
+                                 * (sv[ASTAR][s, l] - A)
                                  + rs[M_][r, s, l] * surv * (arrA - A * arr)
                                  / max(y[oK + i, l], sp[_K_EPS, l]))
         for l in range(L):
