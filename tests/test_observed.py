@@ -23,7 +23,7 @@ DATA = files("gsim").joinpath("data")
 
 # Published national figures, quoted with their sources in the *.SOURCES.md files.
 # National GDP, bn CNY at current prices: Global Macro Database, data/distribute/deflator_2025_06.csv,
-# column nGDP for CHN (million CNY) / 1000 (china_national.SOURCES.md).
+# column nGDP for CHN (million CNY) / 1000 (china31_panel.SOURCES.md, "Checks run").
 NATIONAL_GDP = {2005: 18731.890, 2013: 59296.320, 2019: 98651.520, 2020: 101356.704, 2023: 126058.208}
 # National year-end population, 10,000 persons: PyPSA-China-PIK,
 # resources/data/population/population_from_national_data.csv, row "National Total" (china31_panel.SOURCES.md).
@@ -89,8 +89,8 @@ def test_panel_2023_equals_china31():
 
 @pytest.mark.parametrize("year", sorted(NATIONAL_GDP))
 def test_provincial_gdp_sums_near_the_national_figure(year):
-    """Provincial sums differ from the national accounts by the documented ≤ 1 % (sum above the
-    national figure before 2019, below it since; china31_panel.SOURCES.md)."""
+    """Provincial sums differ from the national accounts by the documented < 1 % (above the
+    national figure in 2005–2017, below it in 2018–2023; china31_panel.SOURCES.md)."""
     total = float(load_panel().gdp.sel(year=year).sum())
     assert abs(total / NATIONAL_GDP[year] - 1) < 0.01
 
@@ -160,6 +160,20 @@ def test_national_real_growth_matches_the_wdi_column():
     assert ours == pytest.approx(WDI_REAL[2023] / WDI_REAL[2013], rel=1e-3)
     assert math.isnan(float(nat.investment_share.sel(year=2024)))
     assert 0.3 < float(nat.investment_share.sel(year=2013)) < 0.5
+
+
+def test_docs_data_md_prints_what_it_shows(capsys):
+    """docs/data.md shows each snippet's output: the numbers there are the ones computed here."""
+    import re
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "data.md").read_text(encoding="utf-8")
+    pairs = re.findall(r"```python\n(.*?)```\s*prints\s*```text\n(.*?)```", text, re.S)
+    assert len(pairs) == 2
+    namespace: dict = {}
+    for code, shown in pairs:
+        capsys.readouterr()
+        exec(code, namespace)
+        assert capsys.readouterr().out == shown
 
 
 # ----------------------------------------------------------------------------------------
