@@ -1,8 +1,8 @@
 """Rebuild gsim's shipped observed-data CSVs from pinned public sources.
 
 Not part of the package (nothing imports it); it documents and repeats the conversions that
-src/gsim/data/*.SOURCES.md describe. Needs openpyxl (``pip install openpyxl``) for the SSP
-workbooks; the package itself never reads xlsx.
+src/gsim/data/*.SOURCES.md describe. Needs openpyxl for the SSP workbooks
+(``pip install -e ".[data]"``); the package itself never reads xlsx.
 
     python scripts/build_observed.py PIK_GIT_DIR CENSUS_GIT_DIR WDI_GIT_DIR GMD_RGDP_CSV [OUT_DIR]
 

@@ -162,6 +162,19 @@ def test_national_real_growth_matches_the_wdi_column():
     assert 0.3 < float(nat.investment_share.sel(year=2013)) < 0.5
 
 
+@pytest.mark.parametrize("name", ["china31_panel", "china31_ssp", "china_national", "china31_2013"])
+def test_shipped_with_the_package(name):
+    """pyproject's package-data patterns take each CSV and its SOURCES file into the wheel."""
+    import fnmatch
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["gsim"]
+    for fname in (f"{name}.csv", f"{name}.SOURCES.md"):
+        assert DATA.joinpath(fname).is_file()
+        assert any(fnmatch.fnmatch(f"data/{fname}", pat) for pat in patterns), fname
+
+
 def test_docs_data_md_prints_what_it_shows(capsys):
     """docs/data.md shows each snippet's output: the numbers there are the ones computed here."""
     import re
