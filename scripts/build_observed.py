@@ -4,14 +4,15 @@ Not part of the package (nothing imports it); it documents and repeats the conve
 src/gsim/data/*.SOURCES.md describe. Needs openpyxl for the SSP workbooks
 (``pip install -e ".[data]"``); the package itself never reads xlsx.
 
-    python scripts/build_observed.py PIK_GIT_DIR CENSUS_GIT_DIR WDI_GIT_DIR GMD_RGDP_CSV [OUT_DIR]
+    python scripts/build_observed.py PIK_GIT_DIR CENSUS_GIT_DIR WDI_GIT_DIR NBS_GIT_DIR GMD_RGDP_CSV [OUT_DIR]
 
 Each *_GIT_DIR is a clone (a bare one will do) of, in order, pik-piam/PyPSA-China-PIK,
-SSURRUS/population-census and fernando-duarte/china-data; files are read with ``git show``
-at the pinned commits below, so the output does not depend on what is checked out.
-GMD_RGDP_CSV is KMueller-Lab/Global-Macro-Database's data/distribute/rGDP_2025_06.csv at
-commit GMD_COMMIT (the repository is too large to clone whole; the file, or its CHN rows
-with the header, will do). OUT_DIR defaults to src/gsim/data next to this script.
+SSURRUS/population-census, fernando-duarte/china-data and
+3112944976/National-Visualization-Web-Application; files are read with ``git show`` at the
+pinned commits below, so the output does not depend on what is checked out. GMD_RGDP_CSV is
+KMueller-Lab/Global-Macro-Database's data/distribute/rGDP_2025_06.csv at commit GMD_COMMIT
+(the repository is too large to clone whole; the file, or its CHN rows with the header, will
+do). OUT_DIR defaults to src/gsim/data next to this script.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ CENSUS_FILE = "data/各地区15岁及以上人口平均受教育年限.csv"
 WDI_COMMIT = "e1a1b2862277720b4230d700114bb184277157da"
 WDI_FILE = "output/china_data_raw.md"
 GMD_COMMIT = "e9c972cde066219ed3d45c636e48808683b50b6a"  # data/distribute/rGDP_2025_06.csv
+NBS_COMMIT = "582d20bfb0dae6bb730230820cf3bd07475f7396"
+NBS_DIR = "源数据/国家统计局分省年度数据/国民经济核算/"
+PROVINCIAL_YEARS = range(2005, 2020)
 
 # source spelling -> china31.csv spelling; every other name is already spelled the same
 SPELLING = {"Innermongolia": "Inner Mongolia", "InnerMongolia": "Inner Mongolia", "Innermonglia": "Inner Mongolia"}
@@ -199,6 +203,35 @@ def build_national(wdi: Path, gmd_csv: Path) -> list[list[str]]:
     return out
 
 
+def nbs_table(nbs: Path, name: str, china31: list[dict[str, str]]) -> dict[tuple[str, int], dict[str, str]]:
+    """An NBS provincial table (省份编码,省份,年份,...) keyed by (china31 region, year)."""
+    by_zh = {c["name_zh"]: c["region"] for c in china31}
+    text = git_show(nbs, NBS_COMMIT, NBS_DIR + name).decode("utf-8")
+    out = {}
+    for r in csv.DictReader(io.StringIO(text)):
+        key = (by_zh[r["省份"].strip()], int(r["年份"]))
+        assert key not in out, key
+        out[key] = r
+    return out
+
+
+def build_provincial(nbs: Path, china31: list[dict[str, str]]) -> list[list[str]]:
+    """Provincial real GDP index (previous year = 100) and capital formation / GDP
+    (expenditure approach, both in the same table)."""
+    idx = nbs_table(nbs, "地区生产总值指数.csv", china31)
+    exp = nbs_table(nbs, "支出法地区生产总值.csv", china31)
+    out = [["region", "year", "gdp_index_prev_year_100", "investment_share"]]
+    for c in china31:
+        for y in PROVINCIAL_YEARS:
+            index = idx[c["region"], y]["地区生产总值指数(上年=100)"].strip()
+            e = exp[c["region"], y]
+            gcf, total = e["资本形成总额(亿元)"].strip(), e["支出法生产总值(亿元)"].strip()
+            assert index, (c["region"], y)
+            share = f"{dec(gcf) / dec(total):.4f}" if gcf and total else ""
+            out.append([c["region"], str(y), fmt(dec(index)), share])
+    return out
+
+
 def write(path: Path, rows: list[list[str]]) -> None:
     with path.open("w", encoding="utf-8", newline="") as f:
         csv.writer(f, lineterminator="\n").writerows(rows)
@@ -206,10 +239,10 @@ def write(path: Path, rows: list[list[str]]) -> None:
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) not in (4, 5):
+    if len(argv) not in (5, 6):
         raise SystemExit(__doc__)
-    pik, census, wdi, gmd = (Path(a) for a in argv[:4])
-    out = Path(argv[4]) if len(argv) == 5 else Path(__file__).resolve().parents[1] / "src" / "gsim" / "data"
+    pik, census, wdi, nbs, gmd = (Path(a) for a in argv[:5])
+    out = Path(argv[5]) if len(argv) == 6 else Path(__file__).resolve().parents[1] / "src" / "gsim" / "data"
     china31 = read_china31(out)
     regions = [c["region"] for c in china31]
     panel = build_panel(pik, regions)
@@ -217,6 +250,7 @@ def main(argv: list[str]) -> None:
     write(out / "china31_ssp.csv", build_ssp(pik, regions))
     write(out / "china31_2013.csv", build_2013(panel, census_schooling_2010(census, china31), china31))
     write(out / "china_national.csv", build_national(wdi, gmd))
+    write(out / "china31_provincial.csv", build_provincial(nbs, china31))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gsim import observed
-from gsim.observed import ObservedDataError, load_national, load_panel, load_ssp
+from gsim.observed import ObservedDataError, load_national, load_panel, load_provincial, load_ssp
 
 DATA = files("gsim").joinpath("data")
 
@@ -32,6 +32,9 @@ NATIONAL_POP = {2015: 138326, 2016: 139232, 2017: 140011, 2018: 140541, 2019: 14
 # Real GDP, the World Bank WDI column (NY.GDP.MKTP.KN, constant LCU) of the same GMD rGDP file
 # (china_national.SOURCES.md): an independent check of the shipped real series' growth.
 WDI_REAL = {2013: 52480312.20998805, 2023: 93702933.49600574}
+# National real GDP index, previous year = 100, NBS annual data as mirrored in
+# 3112944976/National-Visualization-Web-Application (china31_provincial.SOURCES.md).
+NBS_GDP_INDEX = {2006: 112.720955665361, 2013: 107.766150097688, 2019: 106.0}
 
 
 def _china31() -> list[dict[str, str]]:
@@ -162,7 +165,7 @@ def test_national_real_growth_matches_the_wdi_column():
     assert 0.3 < float(nat.investment_share.sel(year=2013)) < 0.5
 
 
-@pytest.mark.parametrize("name", ["china31_panel", "china31_ssp", "china_national", "china31_2013"])
+@pytest.mark.parametrize("name", ["china31_panel", "china31_ssp", "china_national", "china31_2013", "china31_provincial"])
 def test_shipped_with_the_package(name):
     """pyproject's package-data patterns take each CSV and its SOURCES file into the wheel."""
     import fnmatch
@@ -187,6 +190,34 @@ def test_docs_data_md_prints_what_it_shows(capsys):
         capsys.readouterr()
         exec(code, namespace)
         assert capsys.readouterr().out == shown
+
+
+def test_national_growth_matches_the_nbs_index():
+    real = load_national().real_gdp
+    for year, index in NBS_GDP_INDEX.items():
+        ours = float(real.sel(year=year) / real.sel(year=year - 1))
+        assert 100 * ours == pytest.approx(index, abs=0.06)
+
+
+def test_provincial_growth_and_investment():
+    prov = load_provincial()
+    assert prov.gdp_index.dims == ("year", "region") and prov.year.values.tolist() == list(range(2005, 2020))
+    assert prov.region.values.tolist() == list(observed.regions())
+    given = ~np.isnan(prov.investment_share).any("region")
+    assert prov.year.values[given.values].tolist() == list(range(2005, 2018))
+    assert bool(np.isnan(prov.investment_share.sel(year=[2018, 2019])).all())
+    # the GDP-weighted provincial growth exceeds the national growth by at most ~2 points
+    # (documented: -0.35 to +2.06 percentage points, 2006-2019)
+    weights = load_panel().gdp.shift(year=1).sel(year=slice(2006, 2019))
+    weighted = (prov.gdp_index.sel(year=slice(2006, 2019)) * weights).sum("region") / weights.sum("region")
+    real = load_national().real_gdp
+    national = 100 * real / real.shift(year=1)
+    gap = (weighted - national.sel(year=slice(2006, 2019))).values
+    assert np.all((gap > -0.5) & (gap < 2.5))
+    # implied provincial deflators (panel nominal growth / real index) stay plausible
+    nominal = (load_panel().gdp / load_panel().gdp.shift(year=1)).sel(year=slice(2006, 2019))
+    deflator = nominal / (prov.gdp_index.sel(year=slice(2006, 2019)) / 100) - 1
+    assert float(deflator.min()) > -0.15 and float(deflator.max()) < 0.25
 
 
 # ----------------------------------------------------------------------------------------
@@ -324,6 +355,18 @@ def test_ssp_missing_value_and_label(tmp_path):
     assert "Tibet has no rows" in str(_error(load_ssp, _write(tmp_path / "u.csv", header, rows)))
 
 
+def test_provincial_growth_given_in_percent(tmp_path):
+    header, rows = _shipped_rows("china31_provincial.csv")
+    rows[3][2] = "7.7"
+    err = _error(load_provincial, _write(tmp_path / "p.csv", header, rows))
+    assert err.field == "line 5: gdp_index_prev_year_100" and "unit" in err.reason
+    header, rows = _shipped_rows("china31_provincial.csv")
+    line = _line_of(rows, "Gansu", "2013")
+    rows[line - 2][3] = ""
+    err = _error(load_provincial, _write(tmp_path / "q.csv", header, rows))
+    assert err.field == f"line {line}: investment_share" and "missing value" in err.reason
+
+
 def test_national_percent_instead_of_share(tmp_path):
     header, rows = _shipped_rows("china_national.csv")
     col = header.index("investment_share")
@@ -344,8 +387,8 @@ def test_national_file_may_hold_fewer_series(tmp_path):
 
 _CELLS = st.one_of(
     st.sampled_from(["region", "year", "gdp_bn_cny", "population_m", "ssp", "SSP2", "Beijing", "Tibet",
-                     "real_gdp_bn_cny_2015", "investment_share", "labour_force_m", "2005", "2023", "nan",
-                     "-1", "1e400", "", '"', "0.4"]),
+                     "real_gdp_bn_cny_2015", "investment_share", "labour_force_m", "gdp_index_prev_year_100",
+                     "2005", "2023", "nan", "-1", "1e400", "", '"', "0.4", "107.7"]),
     st.text(max_size=8),
     st.floats(allow_nan=True).map(repr),
 )
@@ -353,7 +396,8 @@ _CSV_TEXT = st.lists(st.lists(_CELLS, max_size=6).map(",".join), max_size=12).ma
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(text=st.one_of(st.text(max_size=300), _CSV_TEXT), loader=st.sampled_from([load_panel, load_ssp, load_national]))
+@given(text=st.one_of(st.text(max_size=300), _CSV_TEXT),
+       loader=st.sampled_from([load_panel, load_ssp, load_national, load_provincial]))
 def test_fuzz_only_documented_errors(text, loader):
     with tempfile.TemporaryDirectory() as d:
         p = Path(d) / "x.csv"

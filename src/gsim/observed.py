@@ -12,6 +12,8 @@ Public API:
   ``population`` (million, year-end)
 - `load_ssp(path=None)`: dims (ssp, year, region); ``gdp`` (bn CNY, 2020 base as in the
   source), ``population`` (million); NaN where the source has no value for that year
+- `load_provincial(path=None)`: dims (year, region); ``gdp_index`` (real GDP, previous year
+  = 100), ``investment_share`` (1); 2005–2019
 - `load_national(path=None)`: dims (year); ``real_gdp`` (bn CNY at constant 2015 prices),
   ``investment_share`` (1), ``labour_force`` (million)
 - `regions()`: the 31 region names in china31.csv order (the order of every ``region`` dim)
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
 PANEL_FILE = "china31_panel.csv"
 SSP_FILE = "china31_ssp.csv"
 NATIONAL_FILE = "china_national.csv"
+PROVINCIAL_FILE = "china31_provincial.csv"
 
 # (column, dataset variable, units, band of the national sum per year (low, high))
 # The bands are wide (observed 2005–2024 national GDP is about 2e4–1.4e5 bn CNY, population
@@ -54,6 +57,12 @@ _PANEL_COLUMNS = {
 _SSP_COLUMNS = {
     "gdp_bn_cny": ("gdp", "bn CNY (2020 base; price basis as in the source)", _GDP_BAND),
     "population_m": ("population", "million persons", _POP_BAND),
+}
+# provincial series: bands are ("value", low, high), a range for each value
+_PROVINCIAL_COLUMNS = {
+    "gdp_index_prev_year_100": ("gdp_index", "previous year = 100 (real GDP)", ("value", 50.0, 200.0)),
+    "investment_share": ("investment_share", "1 (gross capital formation / GDP, expenditure approach)",
+                         ("value", 0.0, 3.0)),
 }
 # national series: (variable, units, allowed range of each value (low, high))
 _NATIONAL_COLUMNS = {
@@ -208,33 +217,66 @@ def _attrs(label: str, digest: str, default: str, path: str | Path | None) -> di
 def load_panel(path: str | Path | None = None) -> xr.Dataset:
     """The provincial panel (dims year, region): ``gdp`` in bn CNY at current prices and
     ``population`` in million (year-end resident); the shipped NBS 2005–2024 series by default."""
-    import numpy as np
     import xarray as xr
 
     label, text, digest = _read(path, PANEL_FILE)
-    rows = _rows(label, text, {"region", "year", *_PANEL_COLUMNS})
-    values: dict[tuple[str, int], dict[str, float]] = {}
-    first: dict[tuple[str, int], int] = {}
+    years, data = _region_year(label, _rows(label, text, {"region", "year", *_PANEL_COLUMNS}), _PANEL_COLUMNS)
+    for col, (var, _, band) in _PANEL_COLUMNS.items():
+        _check_sums(label, col, band, dict(zip(years, data[var][1].sum(axis=1).tolist(), strict=True)))
+    coords = {"year": years, "region": list(regions())}
+    return xr.Dataset(data, coords=coords, attrs=_attrs(label, digest, PANEL_FILE, path))
+
+
+def load_provincial(path: str | Path | None = None) -> xr.Dataset:
+    """Provincial real growth and investment (dims year, region): ``gdp_index``, real GDP with
+    the previous year = 100, and ``investment_share``, gross capital formation / GDP in the
+    expenditure approach (NaN where the source has no value); the shipped NBS 2005–2019 series."""
+    import xarray as xr
+
+    label, text, digest = _read(path, PROVINCIAL_FILE)
+    years, data = _region_year(label, _rows(label, text, {"region", "year", *_PROVINCIAL_COLUMNS}),
+                               _PROVINCIAL_COLUMNS, blank_ok={"investment_share"})
+    coords = {"year": years, "region": list(regions())}
+    return xr.Dataset(data, coords=coords, attrs=_attrs(label, digest, PROVINCIAL_FILE, path))
+
+
+def _region_year(label: str, rows: list[tuple[int, dict[str, str]]], columns: dict[str, tuple[str, str, Any]],
+                 blank_ok: frozenset[str] | set[str] = frozenset()) -> tuple[list[int], dict[str, Any]]:
+    """Rows keyed by (region, year), each region and year exactly once and the years without a
+    gap, as (years, {variable: (dims, array (year, region), attrs)}). A column in `blank_ok`
+    may be blank, but then in the same years for every region; for the others `band` of the
+    column's spec, when it holds a per-value range ("value", low, high), bounds each value."""
+    import numpy as np
+
+    values: dict[tuple[str, int], tuple[int, dict[str, float]]] = {}
     for line, rec in rows:
         key = (_region(label, line, rec["region"]), _year(label, line, rec["year"]))
-        if key in first:
+        if key in values:
             raise ObservedDataError(label, f"line {line}: region",
-                                    f"duplicate row for {key[0]} {key[1]} (first on line {first[key]})")
-        first[key] = line
-        values[key] = {col: _number(label, line, col, rec[col]) for col in _PANEL_COLUMNS}
+                                    f"duplicate row for {key[0]} {key[1]} (first on line {values[key][0]})")
+        vals = {}
+        for col, (_, _, band) in columns.items():
+            x = _number(label, line, col, rec[col], blank_ok=col in blank_ok)
+            if band[0] == "value" and not math.isnan(x) and not band[1] < x < band[2]:
+                raise ObservedDataError(label, f"line {line}: {col}",
+                                        f"{rec[col].strip()} is outside the plausible {band[1]:g}–{band[2]:g}: wrong unit?")
+            vals[col] = x
+        values[key] = (line, vals)
     years = sorted({y for _, y in values})
     _complete(label, {r for r, _ in values}, years, lambda r, y: (r, y) in values)
     for y, y2 in zip(years, years[1:]):
         if y2 != y + 1:
             raise ObservedDataError(label, "year", f"no rows for {y + 1} (years run {years[0]}–{years[-1]})")
-    reg = regions()
+    for col in blank_ok:
+        given = {y for (_, y), (_, v) in values.items() if not math.isnan(v[col])}
+        for (r, y), (line, v) in values.items():
+            if y in given and math.isnan(v[col]):
+                raise ObservedDataError(label, f"line {line}: {col}", f"missing value ({r} {y}; other rows give {y})")
     data = {}
-    for col, (var, units, band) in _PANEL_COLUMNS.items():
-        arr = np.array([[values[r, y][col] for r in reg] for y in years])
-        _check_sums(label, col, band, dict(zip(years, arr.sum(axis=1).tolist(), strict=True)))
+    for col, (var, units, _) in columns.items():
+        arr = np.array([[values[r, y][1][col] for r in regions()] for y in years])
         data[var] = (("year", "region"), arr, {"units": units})
-    coords = {"year": years, "region": list(reg)}
-    return xr.Dataset(data, coords=coords, attrs=_attrs(label, digest, PANEL_FILE, path))
+    return years, data
 
 
 def _complete(label: str, present: set[str], years: list[int], has) -> None:
