@@ -58,11 +58,10 @@ _SSP_COLUMNS = {
     "gdp_bn_cny": ("gdp", "bn CNY (2020 base; price basis as in the source)", _GDP_BAND),
     "population_m": ("population", "million persons", _POP_BAND),
 }
-# provincial series: bands are ("value", low, high), a range for each value
+# provincial series: (variable, units, allowed range of each value (low, high))
 _PROVINCIAL_COLUMNS = {
-    "gdp_index_prev_year_100": ("gdp_index", "previous year = 100 (real GDP)", ("value", 50.0, 200.0)),
-    "investment_share": ("investment_share", "1 (gross capital formation / GDP, expenditure approach)",
-                         ("value", 0.0, 3.0)),
+    "gdp_index_prev_year_100": ("gdp_index", "previous year = 100 (real GDP)", (50.0, 200.0)),
+    "investment_share": ("investment_share", "1 (gross capital formation / GDP, expenditure approach)", (0.0, 3.0)),
 }
 # national series: (variable, units, allowed range of each value (low, high))
 _NATIONAL_COLUMNS = {
@@ -235,17 +234,18 @@ def load_provincial(path: str | Path | None = None) -> xr.Dataset:
 
     label, text, digest = _read(path, PROVINCIAL_FILE)
     years, data = _region_year(label, _rows(label, text, {"region", "year", *_PROVINCIAL_COLUMNS}),
-                               _PROVINCIAL_COLUMNS, blank_ok={"investment_share"})
+                               _PROVINCIAL_COLUMNS, blank_ok={"investment_share"}, per_value=True)
     coords = {"year": years, "region": list(regions())}
     return xr.Dataset(data, coords=coords, attrs=_attrs(label, digest, PROVINCIAL_FILE, path))
 
 
 def _region_year(label: str, rows: list[tuple[int, dict[str, str]]], columns: dict[str, tuple[str, str, Any]],
-                 blank_ok: frozenset[str] | set[str] = frozenset()) -> tuple[list[int], dict[str, Any]]:
+                 blank_ok: frozenset[str] | set[str] = frozenset(),
+                 per_value: bool = False) -> tuple[list[int], dict[str, Any]]:
     """Rows keyed by (region, year), each region and year exactly once and the years without a
     gap, as (years, {variable: (dims, array (year, region), attrs)}). A column in `blank_ok`
-    may be blank, but then in the same years for every region; for the others `band` of the
-    column's spec, when it holds a per-value range ("value", low, high), bounds each value."""
+    may be blank, but then in the same years for every region. With `per_value`, the third
+    item of each column's spec is a (low, high) range for every value."""
     import numpy as np
 
     values: dict[tuple[str, int], tuple[int, dict[str, float]]] = {}
@@ -257,9 +257,9 @@ def _region_year(label: str, rows: list[tuple[int, dict[str, str]]], columns: di
         vals = {}
         for col, (_, _, band) in columns.items():
             x = _number(label, line, col, rec[col], blank_ok=col in blank_ok)
-            if band[0] == "value" and not math.isnan(x) and not band[1] < x < band[2]:
+            if per_value and not math.isnan(x) and not band[0] < x < band[1]:
                 raise ObservedDataError(label, f"line {line}: {col}",
-                                        f"{rec[col].strip()} is outside the plausible {band[1]:g}–{band[2]:g}: wrong unit?")
+                                        f"{rec[col].strip()} is outside the plausible {band[0]:g}–{band[1]:g}: wrong unit?")
             vals[col] = x
         values[key] = (line, vals)
     years = sorted({y for _, y in values})
