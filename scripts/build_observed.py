@@ -33,6 +33,7 @@ WDI_FILE = "output/china_data_raw.md"
 GMD_COMMIT = "e9c972cde066219ed3d45c636e48808683b50b6a"  # data/distribute/rGDP_2025_06.csv
 NBS_COMMIT = "582d20bfb0dae6bb730230820cf3bd07475f7396"
 NBS_DIR = "源数据/国家统计局分省年度数据/国民经济核算/"
+NBS_EMPLOYMENT = "源数据/国家统计局年度数据/就业人员和工资/按三次产业分就业人员数.csv"
 PROVINCIAL_YEARS = range(2005, 2020)
 
 # source spelling -> china31.csv spelling; every other name is already spelled the same
@@ -176,9 +177,16 @@ def gmd_real_gdp(path: Path) -> dict[int, Decimal]:
     return out
 
 
-def build_national(wdi: Path, gmd_csv: Path) -> list[list[str]]:
-    """Real GDP (GMD), investment share (gross capital formation / GDP, both current US$, WDI NE.GDI.TOTL.CD and
-    NY.GDP.MKTP.CD) and labour force (WDI SL.TLF.TOTL.IN), from a markdown table of WDI values."""
+def nbs_employment(nbs: Path) -> dict[int, Decimal]:
+    """National employment (就业人员, 10,000 persons) from the NBS copy, by year."""
+    text = git_show(nbs, NBS_COMMIT, NBS_EMPLOYMENT).decode("utf-8")
+    return {int(r["年份"]): dec(r["就业人员"]) for r in csv.DictReader(io.StringIO(text)) if r["就业人员"].strip()}
+
+
+def build_national(wdi: Path, gmd_csv: Path, nbs: Path) -> list[list[str]]:
+    """Real GDP (GMD), employment (NBS), investment share (gross capital formation / GDP, both
+    current US$, WDI NE.GDI.TOTL.CD and NY.GDP.MKTP.CD) and labour force (WDI SL.TLF.TOTL.IN),
+    the last two from a markdown table of WDI values."""
     text = git_show(wdi, WDI_COMMIT, WDI_FILE).decode("utf-8")
     header: list[str] = []
     rows: dict[int, dict[str, str]] = {}
@@ -193,13 +201,15 @@ def build_national(wdi: Path, gmd_csv: Path) -> list[list[str]]:
             assert int(cells[0]) not in rows
             rows[int(cells[0])] = rec
     real = gmd_real_gdp(gmd_csv)
-    out = [["year", "real_gdp_bn_cny_2015", "investment_share", "labour_force_m"]]
+    employment = nbs_employment(nbs)
+    out = [["year", "real_gdp_bn_cny_2015", "investment_share", "labour_force_m", "employment_m"]]
     for y in PANEL_YEARS:
         rec = rows[y]
         inv, gdp, lf = rec["Investment (USD)"], rec["GDP (USD)"], rec["Labor Force"]
         share = "" if "N/A" in (inv, gdp) else f"{dec(inv) / dec(gdp):.4f}"
         labour = "" if lf == "N/A" else fmt(dec(lf.replace(",", "")) / 1_000_000)
-        out.append([str(y), fmt(real[y] / 1000), share, labour])
+        emp = fmt(employment[y] / 100) if y in employment else ""
+        out.append([str(y), fmt(real[y] / 1000), share, labour, emp])
     return out
 
 
@@ -249,7 +259,7 @@ def main(argv: list[str]) -> None:
     write(out / "china31_panel.csv", panel)
     write(out / "china31_ssp.csv", build_ssp(pik, regions))
     write(out / "china31_2013.csv", build_2013(panel, census_schooling_2010(census, china31), china31))
-    write(out / "china_national.csv", build_national(wdi, gmd))
+    write(out / "china_national.csv", build_national(wdi, gmd, nbs))
     write(out / "china31_provincial.csv", build_provincial(nbs, china31))
 
 

@@ -162,6 +162,9 @@ def test_national_real_growth_matches_the_wdi_column():
     ours = float(nat.real_gdp.sel(year=2023) / nat.real_gdp.sel(year=2013))
     assert ours == pytest.approx(WDI_REAL[2023] / WDI_REAL[2013], rel=1e-3)
     assert math.isnan(float(nat.investment_share.sel(year=2024)))
+    employed = ~np.isnan(nat.employment)
+    assert nat.year.values[employed.values].tolist() == list(range(2005, 2020))
+    assert 700 < float(nat.employment.sel(year=2013)) < float(load_panel().population.sel(year=2013).sum())
     assert 0.3 < float(nat.investment_share.sel(year=2013)) < 0.5
 
 
@@ -388,7 +391,7 @@ def test_national_file_may_hold_fewer_series(tmp_path):
 _CELLS = st.one_of(
     st.sampled_from(["region", "year", "gdp_bn_cny", "population_m", "ssp", "SSP2", "Beijing", "Tibet",
                      "real_gdp_bn_cny_2015", "investment_share", "labour_force_m", "gdp_index_prev_year_100",
-                     "2005", "2023", "nan", "-1", "1e400", "", '"', "0.4", "107.7"]),
+                     "employment_m", "2005", "2023", "nan", "-1", "1e400", "", '"', "0.4", "107.7"]),
     st.text(max_size=8),
     st.floats(allow_nan=True).map(repr),
 )

@@ -15,7 +15,7 @@ Public API:
 - `load_provincial(path=None)`: dims (year, region); ``gdp_index`` (real GDP, previous year
   = 100), ``investment_share`` (1); 2005–2019
 - `load_national(path=None)`: dims (year); ``real_gdp`` (bn CNY at constant 2015 prices),
-  ``investment_share`` (1), ``labour_force`` (million)
+  ``investment_share`` (1), ``labour_force`` and ``employment`` (million)
 - `regions()`: the 31 region names in china31.csv order (the order of every ``region`` dim)
 
 The checks: every region and year present exactly once, numbers finite and positive, and the
@@ -68,6 +68,7 @@ _NATIONAL_COLUMNS = {
     "real_gdp_bn_cny_2015": ("real_gdp", "bn CNY at constant 2015 prices", (1e3, 1e7)),
     "investment_share": ("investment_share", "1 (gross capital formation / GDP)", (0.0, 1.0)),
     "labour_force_m": ("labour_force", "million persons", (100.0, 2000.0)),
+    "employment_m": ("employment", "million persons", (100.0, 2000.0)),
 }
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _YEAR = re.compile(r"\d{4}")
@@ -333,7 +334,8 @@ def load_ssp(path: str | Path | None = None) -> xr.Dataset:
 
 def load_national(path: str | Path | None = None) -> xr.Dataset:
     """National series for China (dim year): ``real_gdp`` (bn CNY at constant 2015 prices),
-    ``investment_share`` (gross capital formation / GDP) and ``labour_force`` (million); NaN
+    ``investment_share`` (gross capital formation / GDP), ``labour_force`` and ``employment``
+    (million); NaN
     where the source has no value. Each column is optional in a file given by path."""
     import numpy as np
     import xarray as xr
