@@ -333,6 +333,14 @@ def test_header_and_shape_errors(tmp_path):
     assert _error(load_panel, tmp_path / "f.csv").field == "rows"
 
 
+def test_error_pickles():
+    import pickle
+
+    err = pickle.loads(pickle.dumps(ObservedDataError("f.csv", "line 3: year", "not a year")))
+    assert str(err) == "f.csv: line 3: year: not a year"
+    assert (err.file, err.field, err.reason) == ("f.csv", "line 3: year", "not a year")
+
+
 def test_file_errors(tmp_path, monkeypatch):
     assert "no such file" in str(_error(load_panel, tmp_path / "missing.csv"))
     assert "directory" in str(_error(load_panel, tmp_path))

@@ -82,6 +82,9 @@ class ObservedDataError(ValueError):
         super().__init__(" ".join(f"{file}: {fld}: {reason}".split()))
         self.file, self.field, self.reason = file, fld, reason
 
+    def __reduce__(self):  # pickles (e.g. across worker processes) with its three parts
+        return (type(self), (self.file, self.field, self.reason))
+
 
 @functools.cache
 def regions() -> tuple[str, ...]:
