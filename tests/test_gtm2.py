@@ -13,7 +13,7 @@ import pytest
 import twin
 
 import gsim
-from gsim.params import GTM2_NEUTRAL
+from gsim.params import GTM2_DEFAULTS, GTM2_ONLY, SCALAR_DEFAULTS
 from gsim.scenario import ScenarioError, loads_scenario
 
 DIGEST = json.loads((Path(__file__).parent / "data" / "gtm1_digest.json").read_text())
@@ -34,9 +34,14 @@ def test_gtm1_bit_identical_to_recorded(policy, method):
 def test_gtm1_scenario_has_neutral_mechanisms():
     sc = gsim.load_scenario().with_overrides(model="gtm1")
     assert sc.model == "gtm1"
-    assert {k: sc.params[k] for k in GTM2_NEUTRAL} == GTM2_NEUTRAL
-    assert "pop_growth" not in sc.toml and 'model = "gtm1"' in sc.toml
-    assert gsim.load_scenario().model == "gtm2"
+    assert sc.params == SCALAR_DEFAULTS  # the specification's values, GTM-2's mechanisms off
+    assert not any(f"{k} =" in sc.toml for k in GTM2_ONLY) and 'model = "gtm1"' in sc.toml
+    gtm2 = gsim.load_scenario()
+    assert gtm2.model == "gtm2" and {k: gtm2.params[k] for k in GTM2_DEFAULTS} == GTM2_DEFAULTS
+    # back again; a value the user chose (not at a model default) stays through both switches
+    assert sc.with_overrides(model="gtm2") == gtm2
+    custom = gtm2.with_overrides(g0=0.02).with_overrides(model="gtm1")
+    assert custom.params["g0"] == 0.02 and custom.params["u_star"] == SCALAR_DEFAULTS["u_star"]
 
 
 def test_gtm1_refuses_gtm2_parameters(tmp_path):
@@ -75,3 +80,21 @@ def test_gtm2_frontier_grows_at_g0_and_labour_force_follows_population():
     Lf = ds.labor_force.sum("region").values  # no migration: each region grows at n + n_P
     rate = sc.params["n"] + sc.params["pop_growth"]
     np.testing.assert_allclose(Lf / Lf[0], np.exp(rate * years), rtol=1e-9)
+
+
+def test_gtm2_defaults_come_from_the_shipped_data():
+    """GTM-2's data-based defaults, recomputed from the observed series they cite (rounded
+    as stated in docs/model.md)."""
+    from gsim.observed import load_national, load_panel, load_ssp
+
+    nat, pop = load_national(), load_panel().population.sum("region")
+    growth = lambda x, a, b: float(np.log(x.sel(year=b) / x.sel(year=a))) / (b - a)  # noqa: E731
+    # labour force growth beyond population growth, 2013-2023
+    assert GTM2_DEFAULTS["n"] == round(growth(nat.labour_force, 2013, 2023) - growth(pop, 2013, 2023), 4)
+    # SSP2 national population growth 2020-2050
+    ssp2 = load_ssp().population.sel(ssp="SSP2").sum("region")
+    assert GTM2_DEFAULTS["pop_growth"] == round(growth(ssp2, 2020, 2050), 4)
+    # the investment share's elasticity to real GDP, 2011-2023 (least squares in logs)
+    s = nat.sel(year=slice(2011, 2023))
+    slope = np.polyfit(np.log(s.real_gdp.values), np.log(s.investment_share.values), 1)[0]
+    assert GTM2_DEFAULTS["invest_maturity"] == round(-slope, 2)

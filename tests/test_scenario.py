@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 import gsim
 from gsim.cli import main
-from gsim.params import DEFAULT_TIERS, PARAM_BOUNDS, SCALAR_DEFAULTS, TIER_DEFAULTS, RunSettings
+from gsim.params import DEFAULT_TIERS, PARAM_BOUNDS, SCALAR_DEFAULTS, TIER_DEFAULTS, RunSettings, model_defaults
 from gsim.plugins import make_plugin_manager, use_plugin_manager
 from gsim.policies import Policy, zero_decision
 from gsim.policies.builtin import BUILTIN_POLICIES
@@ -132,7 +132,8 @@ def test_default_has_31_regions_and_spec_shares():
 
 def test_default_parameters_and_run_settings_match_spec():
     sc = load_scenario()
-    assert sc.params == SCALAR_DEFAULTS
+    assert sc.params == model_defaults("gtm2")
+    assert sc.with_overrides(model="gtm1").params == SCALAR_DEFAULTS
     for k, v in TIER_DEFAULTS.items():
         np.testing.assert_array_equal(sc.tier_params[k], v)
     assert sc.run == RunSettings()

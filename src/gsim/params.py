@@ -161,24 +161,40 @@ SCALAR_PARAMS: dict[str, ParamSpec] = {
     "lambda_LF": spec(0, 1, False, True, "1", "labour force / population (calibration)", "λ_LF", 0.55, True),
     "w_min_share": spec(0, 1, True, True, "1", "wage floor as a share of the initial wage (calibration)",
                         "w_min/w(0)", 0.5, True),
-    # GTM-2 mechanisms (docs/model.md, "GTM-2"); under GTM-1 they take the values of GTM2_NEUTRAL
+    # GTM-2 mechanisms (docs/model.md, "GTM-2"); these defaults are GTM-1's (the mechanism off),
+    # GTM2_DEFAULTS below gives GTM-2's
     "pop_growth": spec(-0.1, 0.1, True, True, "1/yr", "national population growth driving the labour force",
-                       "n_P", -0.0027),
+                       "n_P", 0.0),
     "world_frontier": spec(0, 1, True, True, "1",
-                           "weight of the world frontier (not the best province) in the catch-up target", "ω_F", 1.0),
+                           "weight of the world frontier (not the best province) in the catch-up target", "ω_F", 0.0),
     "invest_maturity": spec(0, 5, True, True, "1", "elasticity of the investment share to national income",
-                            "ζ", 0.6),
+                            "ζ", 0.0),
     "frontier_gap": spec(1, 100, True, True, "1",
-                         "world frontier TFP over the best province's at t0 (calibration)", "Γ", 1.2, True),
+                         "world frontier TFP over the best province's at t0 (calibration)", "Γ", 1.0, True),
 }
 
 # The models (docs/model.md): GTM-1 is the reference specification, exactly; GTM-2 adds the
-# mechanisms above. GTM2_NEUTRAL gives the values under which GTM-2's equations are GTM-1's
-# (a scenario with model = "gtm1" has exactly these, and may not sample or set others).
+# mechanisms above and takes some values from data. Each model has its own defaults: a
+# scenario that leaves a parameter out gets its model's, and switching a scenario's model
+# (`Scenario.with_overrides(model=...)`, `--model`) moves every parameter that is at the old
+# model's default to the new model's. A GTM-1 scenario may not set GTM2_ONLY parameters.
 MODELS: tuple[str, ...] = ("gtm1", "gtm2")
 DEFAULT_MODEL = "gtm2"
-GTM2_NEUTRAL: dict[str, float] = {"pop_growth": 0.0, "world_frontier": 0.0, "invest_maturity": 0.0,
-                                   "frontier_gap": 1.0}
+GTM2_DEFAULTS: dict[str, float] = {
+    "u_star": 0.75,  # normal utilisation at the observed level (docs/model.md, GTM-2 mechanism 1)
+    "n": -0.0037,  # labour force growth beyond population growth, 2013-2023 (mechanism 2)
+    "pop_growth": -0.0025,  # SSP2 national population growth 2020-2050 (mechanism 2)
+    "world_frontier": 1.0,  # the world frontier is the catch-up target (mechanism 3)
+    "frontier_gap": 1.2,  # (mechanism 3; bounded by the history match)
+    "invest_maturity": 0.13,  # the investment share's elasticity to real GDP, 2011-2023 (mechanism 4)
+}
+GTM2_ONLY: frozenset[str] = frozenset({"pop_growth", "world_frontier", "invest_maturity", "frontier_gap"})
+
+
+def model_defaults(model: str) -> dict[str, float]:
+    """The scalar parameters' defaults under a model ("gtm1" or "gtm2")."""
+    return {**SCALAR_DEFAULTS, **GTM2_DEFAULTS} if model == "gtm2" else dict(SCALAR_DEFAULTS)
+
 
 PARAM_BOUNDS: dict[str, ParamSpec] = {**TIER_PARAMS, **SCALAR_PARAMS}
 SCALAR_DEFAULTS: dict[str, float] = {k: float(p.default) for k, p in SCALAR_PARAMS.items()}  # type: ignore[arg-type]

@@ -44,7 +44,7 @@ from gsim.model.pairs import Pairs, candidate_pairs
 from gsim.params import (
     DEFAULT_MODEL,
     DEFAULT_TIERS,
-    GTM2_NEUTRAL,
+    GTM2_ONLY,
     MAX_ABS_TIME,
     MAX_FILE_BYTES,
     MAX_NESTING,
@@ -61,6 +61,7 @@ from gsim.params import (
     SHARE_TOL,
     TIER_DEFAULTS,
     ParamSpec,
+    model_defaults,
     RunSettings,
 )
 from gsim.params import fmt_num as _num
@@ -132,7 +133,7 @@ class Scenario:
     name: str
     tiers: tuple[str, ...]
     regions: Regions
-    params: dict[str, float]  # every key of SCALAR_DEFAULTS (GTM2_NEUTRAL's values under gtm1)
+    params: dict[str, float]  # every key of SCALAR_DEFAULTS (GTM2_ONLY ones at GTM-1's values under gtm1)
     tier_params: dict[str, np.ndarray]  # every key of TIER_DEFAULTS -> (S,)
     policy_params: dict[str, dict[str, Any]]  # policy name -> its parameters (overrides)
     run: RunSettings = field(default_factory=RunSettings)
@@ -171,7 +172,7 @@ class Scenario:
         """A re-validated copy with some values replaced (None values are ignored).
 
         Keys: model ("gtm1" or "gtm2"; GTM-1 drops GTM-2's parameters), run settings (t0, t1,
-        dt, save_every, policy_period, method, policy), scalar
+        dt, save_every, policy_period, method, policy), regions (a regions CSV file), scalar
         parameters (delta, ...), per-tier parameters (alpha=... as {tier: value} or a sequence
         in tier order), name, pairs ("all", k or {"nearest": k}), nearest (k) and policies
         ({policy: {key: value}}, merged into the current policy parameters) and sending (a list
@@ -530,12 +531,9 @@ def _params(ctx: _Ctx, v: Any, tiers: tuple[str, ...], model: str) -> tuple[dict
     pt = ctx.table(v, "params")
     ctx.keys(pt, list(SCALAR_DEFAULTS) + list(TIER_DEFAULTS), "params.")
     params = {}
-    for k, default in SCALAR_DEFAULTS.items():
-        if model == "gtm1" and k in GTM2_NEUTRAL:
-            if k in pt:
-                ctx.fail(f"params.{k}", "a GTM-2 parameter, but scenario.model is \"gtm1\" (remove it, or use gtm2)")
-            params[k] = GTM2_NEUTRAL[k]
-            continue
+    for k, default in model_defaults(model).items():
+        if model == "gtm1" and k in GTM2_ONLY and k in pt:
+            ctx.fail(f"params.{k}", "a GTM-2 parameter, but scenario.model is \"gtm1\" (remove it, or use gtm2)")
         params[k] = ctx.number(pt.get(k, default), f"params.{k}", PARAM_BOUNDS[k])
     tier_params = {}
     for k, defaults in TIER_DEFAULTS.items():
@@ -899,7 +897,7 @@ def _to_doc(sc: Scenario) -> dict[str, Any]:
             "method": r.method, "policy": r.policy,
         },
         "params": {k: float(sc.params[k]) for k in SCALAR_DEFAULTS
-                   if not (sc.model == "gtm1" and k in GTM2_NEUTRAL)},
+                   if not (sc.model == "gtm1" and k in GTM2_ONLY)},
     }
     for k in TIER_DEFAULTS:
         doc["params"][k] = {t: float(x) for t, x in zip(sc.tiers, sc.tier_params[k])}
@@ -963,10 +961,10 @@ def _with_overrides(sc: Scenario, kw: dict[str, Any]) -> Scenario:
         elif k == "name":
             doc["scenario"]["name"] = v
         elif k == "model":
-            doc["scenario"]["model"] = v
-            if v == "gtm1":
-                for name in GTM2_NEUTRAL:
-                    doc["params"].pop(name, None)
+            _switch_model(doc, sc.model, v)
+        elif k == "regions":  # a regions CSV file (a path, relative to the working directory)
+            doc.pop("regions", None)
+            doc["scenario"]["regions"] = str(v)
         elif k == "nearest":
             doc["scenario"]["pairs"] = {"nearest": v}
         elif k == "pairs":
@@ -980,6 +978,20 @@ def _with_overrides(sc: Scenario, kw: dict[str, Any]) -> Scenario:
             ctx.fail(_short(str(k)), "unknown override")
     _check_values(ctx, doc)
     return _from_doc(_plain(doc), ctx, Path.cwd())
+
+
+def _switch_model(doc: dict[str, Any], old: str, new: Any) -> None:
+    """Move a canonical document to another model: each parameter at the old model's default
+    takes the new model's; GTM-2's own parameters are dropped under GTM-1."""
+    doc["scenario"]["model"] = new
+    if new not in MODELS or new == old:
+        return  # an unknown model is reported by the loader
+    before, after = model_defaults(old), model_defaults(new)
+    for k in SCALAR_DEFAULTS:
+        if new == "gtm1" and k in GTM2_ONLY:
+            doc["params"].pop(k, None)
+        elif doc["params"].get(k, before[k]) == before[k]:
+            doc["params"][k] = after[k]
 
 
 def replace_run(

@@ -20,6 +20,8 @@ national real growth rate uses the observed national real growth series.
 
 from __future__ import annotations
 
+from importlib.resources import files
+
 import numpy as np
 import xarray as xr
 from scipy import stats
@@ -32,17 +34,29 @@ from gsim.scenario import Scenario, load_scenario
 from gsim.sweeps.sampling import apply_values, sampled_values
 from gsim.sweeps.spec import parse_spec
 
-BACKCAST_SCENARIO = "backcast.toml"  # the embedded backcast scenario (src/gsim/data/)
+START, END = 2013, 2023  # the default window: ten years; 2024 GDP is on the post-census basis
 SAVE = ("gdp", "real_output", "labor_force", "real_gdp", "theil")
 BAND = (0.05, 0.95)
 STATISTICS = ("rmse", "bias", "rank_correlation", "coverage", "skill")
 
 
-def backcast_scenario() -> Scenario:
-    """The embedded backcast scenario (start 2013, end at the last data year)."""
-    from importlib.resources import files
-
-    return load_scenario(files("gsim").joinpath("data", BACKCAST_SCENARIO))
+def backcast_scenario(sc: Scenario | None = None, start: int = START, end: int = END) -> Scenario:
+    """`sc` (default: the embedded scenario) started at `start` from that year's regions file
+    (src/gsim/data/china31_<start>.csv) and run to `end`, every year saved; under GTM-2 the
+    labour force follows the observed national population growth of the panel over the window."""
+    sc = load_scenario() if sc is None else sc
+    regions = files("gsim").joinpath("data", f"china31_{start}.csv")
+    if not regions.is_file():
+        raise ValueError(f"backcast: no regions file for {start} (shipped: china31_{START}.csv)")
+    panel = load_panel()
+    if not {start, end} <= set(panel.year.values.tolist()) or not start < end:
+        raise ValueError(f"backcast: the window {start}-{end} must lie inside the observed panel's years")
+    over: dict[str, object] = dict(regions=str(regions), t0=float(start), t1=float(end), save_every=1.0,
+                                   name=f"{sc.name}-backcast-{start}")
+    if sc.model == "gtm2":
+        pop = panel.population.sum("region")
+        over["pop_growth"] = float(np.log(pop.sel(year=end) / pop.sel(year=start))) / (end - start)
+    return sc.with_overrides(**over)
 
 
 def _runs(sc: Scenario, samples: int, seed: int | None) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -82,12 +96,13 @@ def _stats(model: xr.DataArray, observed: xr.DataArray, lo: xr.DataArray | None,
     """Fit statistics of one series over the years after the start (time first)."""
     m, o = model.isel(time=slice(1, None)), observed.isel(time=slice(1, None))
     err = (m - o) * scale
-    out = {"rmse": float(np.sqrt((err**2).mean())), "bias": float(err.mean()),
+    shares = "region" in model.dims or "macro_region" in model.dims  # shares sum to 1: no mean bias
+    out = {"rmse": float(np.sqrt((err**2).mean())), "bias": np.nan if shares else float(err.mean()),
            "rank_correlation": np.nan, "coverage": np.nan, "skill": np.nan}
     if lo is not None and hi is not None:
         inside = (o >= lo.isel(time=slice(1, None))) & (o <= hi.isel(time=slice(1, None)))
         out["coverage"] = float(inside.mean())
-    if "region" in model.dims or "macro_region" in model.dims:
+    if shares:
         last_m, last_o = model.isel(time=-1), observed.isel(time=-1)
         growth_m = np.log(last_m / model.isel(time=0)).values.ravel()
         growth_o = np.log(last_o / observed.isel(time=0)).values.ravel()
@@ -162,7 +177,7 @@ def backcast(sc: Scenario | None = None, *, samples: int = 0, seed: int | None =
     ds["population_observed"] = obs.population.assign_attrs(units="million (year end)")
     ds["population_model"] = pop_m.median("run").assign_attrs(
         units="million", long_name="model population = labour force / lambda_LF (ensemble median)")
-    ds["macro_region"] = macro
+    ds = ds.assign_coords(region_macro=("region", list(sc.regions.macro_region)))
     fit = {s: [] for s in STATISTICS}
     names = list(series)
     for name in names:

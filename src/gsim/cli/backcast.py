@@ -20,12 +20,15 @@ from gsim.scenario import ScenarioError
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Root seed of the ensemble.")
 @click.option("--model", type=click.Choice(list(MODELS)), default=None,
               help="gtm1 or gtm2 [default: the scenario's].")
+@click.option("--start", type=int, default=bc.START, show_default=True,
+              help="First year (the regions file src/gsim/data/china31_<start>.csv gives its data).")
+@click.option("--end", type=int, default=bc.END, show_default=True, help="Last year compared.")
 @click.option("--out", "-o", type=click.Path(dir_okay=False), default=None,
               help="Write the comparison (observed and model, fit statistics) to this netCDF file.")
-def backcast_command(scenario_file, samples, seed, model, out) -> None:
-    """Run SCENARIO from a past year to the last data year under business as usual and
-    compare it with the observed provincial panel (default: the embedded backcast,
-    2013-2023, from `gsim.analysis.backcast.backcast_scenario`).
+def backcast_command(scenario_file, samples, seed, model, start, end, out) -> None:
+    """Start SCENARIO (default: the embedded china31) at a past year from that year's data,
+    run it to END under its business-as-usual policy, and compare it with the observed
+    provincial panel: GDP and population shares, macro regions, Theil, national growth.
 
     \b
     Examples:
@@ -33,8 +36,8 @@ def backcast_command(scenario_file, samples, seed, model, out) -> None:
       gsim backcast --samples 200 --out backcast.nc
     """
     try:
-        sc = bc.backcast_scenario() if scenario_file is None else load_scenario_or_fail(scenario_file)
-        sc = with_model(sc, model)
+        base = with_model(load_scenario_or_fail(scenario_file), model)
+        sc = bc.backcast_scenario(base, start, end)
         with console().status("running the backcast…"):
             ds = bc.backcast(sc, samples=samples, seed=seed)
     except (ScenarioError, ValueError) as e:

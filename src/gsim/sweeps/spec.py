@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from gsim.model.layout import REGION_COLUMNS, SCALAR_NAMES, TIER_NAMES
-from gsim.params import GTM2_NEUTRAL, PARAM_BOUNDS, show
+from gsim.params import GTM2_ONLY, PARAM_BOUNDS, show
 from gsim.plugins import get_plugin_manager
 from gsim.scenario import Scenario, ScenarioError, replace_run
 
@@ -337,7 +337,7 @@ def _uncertainty(ctx: _Ctx, sc: Scenario, target: str, v: Any) -> Uncertainty:
     elif base in SCALAR_NAMES:
         if tier:
             ctx.fail(fld, f"{base} is a scalar parameter, it has no tiers")
-        if sc.model == "gtm1" and base in GTM2_NEUTRAL:
+        if sc.model == "gtm1" and base in GTM2_ONLY:
             ctx.fail(fld, f"{base} is a GTM-2 parameter, but scenario.model is \"gtm1\"")
     elif base in TIER_NAMES:
         if tier and tier not in sc.tiers:
