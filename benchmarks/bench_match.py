@@ -100,9 +100,11 @@ def main() -> None:
     run_waves(warm, args.workers)  # compile / load the kernels
 
     pb = make_problem(sc)
+    cpu0 = _cpu_seconds()
     t = time.perf_counter()
     res = run_waves(pb, args.workers)
     wave = time.perf_counter() - t
+    cpu = _cpu_seconds() - cpu0
     extra = ""
     if args.store:
         tmp = Path(tempfile.mkdtemp(prefix="gsim-bench-"))
@@ -114,6 +116,18 @@ def main() -> None:
     print(f"one wave of {n:,} runs, china31 {base.run.t0:g}-{args.t1:g}, -j {args.workers}: {wave:.1f} s, "
           f"{n / wave:,.0f} runs/s; 10^5 runs at this rate: {1e5 / (n / wave):.0f} s; "
           f"survivors {res.last.survivors}{extra}")
+    # on a shared machine the wall time says how many cores the process got, not what it
+    # needs: CPU seconds per run / workers is the wall time per run on idle cores
+    print(f"CPU time {cpu:.1f} s ({1e3 * cpu / n:.2f} ms a run; the process had {cpu / wave:.2f} cores on average); "
+          f"10^5 runs on {args.workers} idle cores: {1e5 * cpu / n / args.workers:.0f} s")
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process (all threads)."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 if __name__ == "__main__":
