@@ -3,6 +3,8 @@ bad input, the observed-panel path and sweeps on the NROY points."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import matching_cases as mc
 import numpy as np
 import pytest
@@ -13,8 +15,11 @@ from hypothesis import strategies as st
 
 import gsim
 from gsim.cli import main
+from gsim.integrate import batch_from_scenario, run_batch
 from gsim.matching import MatchError, implausibility, kth_max, measure, parse_match
+from gsim.matching.implausibility import target_values
 from gsim.matching.waves import evaluate_block, make_problem
+from gsim.sweeps.sampling import apply_values
 
 WAVES = "[match]\nwaves = 3\nsamples = 200\nblock_size = 50\n"
 
@@ -258,3 +263,37 @@ def test_cli_match_table_and_figure(planted, tmp_path):
     assert lines[0].split() == ["wave", "runs", "survivors", "NROY", "share", "min", "I", "runs/s"]
     assert max(map(len, lines)) <= 80
     assert fig.stat().st_size > 0
+
+
+# --- replicates and refused inputs ----------------------------------------------------------
+def test_replicates_give_the_ensemble_variance(planted):
+    """With an input of scope run, each point's model value is the mean of its replicates and
+    V_ens their variance (ddof 1), computed here from the replicates run one by one."""
+    extra = ('replicates = 3\n[sweep.uncertain."region.gdp"]\ndist = "lognormal"\nmedian = 1.0\n'
+             'sigma = 0.05\nper_region = true\nscope = "run"\n')
+    sc = mc.scenario("[match]\nwaves = 1\nsamples = 4\n" + planted[1], sweep_extra=extra)
+    pb = make_problem(sc)
+    units = np.random.default_rng(1).random((4, 3))
+    ev = evaluate_block(pb, units, np.arange(4))
+    one = dataclasses.replace(pb, sweep=dataclasses.replace(pb.sweep, replicates=1))
+    for i in range(4):
+        reps = []
+        for j in range(3):
+            # replicate j of point i alone: its run-scope draw comes from stream (seed, 1, i, j)
+            vals = gsim.matching.waves._values(pb, units[i:i + 1], np.array([i]))
+            sub = {k: v[j:j + 1] for k, v in vals.items()}
+            inp, _ = apply_values(batch_from_scenario(sc, 1), sc, one.sweep, sub)
+            res = run_batch(inp, pb.grid, pb.policy, pb.params, method=sc.run.method, tiers=sc.tiers,
+                            regions=sc.regions.name)
+            reps.append(target_values(pb.match.targets, res.times, res.values, sc.regions.name, sc.tiers)[0])
+        reps = np.array(reps)
+        np.testing.assert_allclose(ev.model[i], reps.mean(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(ev.ens_var[i], reps.var(axis=0, ddof=1), rtol=1e-9, atol=1e-30)
+    assert (ev.ens_var > 0).any()
+
+
+def test_per_region_sample_input_is_refused(planted):
+    extra = '[sweep.uncertain."region.gdp"]\ndist = "lognormal"\nmedian = 1.0\nsigma = 0.05\nper_region = true\n'
+    sc = mc.scenario("[match]\n" + planted[1], sweep_extra=extra)
+    with pytest.raises(MatchError, match=r"^hm3.toml: sweep.uncertain.region.gdp: a per-region input of scope sample"):
+        make_problem(sc)
