@@ -107,6 +107,9 @@ def match_command(scenario_file, waves, samples, seed, cutoff, use, workers, out
             save_figure(implausibility_figure(open_match(out)), figure)
     except (MatchError, ValueError) as e:
         raise UsageFailure(one_line(e)) from None
+    except KeyboardInterrupt:  # the store is written only when every wave is done
+        click.echo(f"gsim: interrupted; nothing was written to {out}", err=True)
+        sys.exit(130)
     for line in wave_table(res):
         click.echo(line)
     click.echo(f"{out}: {sum(w.runs for w in res.waves)} points in {len(res.waves)} waves, "
