@@ -297,3 +297,19 @@ def test_per_region_sample_input_is_refused(planted):
     sc = mc.scenario("[match]\n" + planted[1], sweep_extra=extra)
     with pytest.raises(MatchError, match=r"^hm3.toml: sweep.uncertain.region.gdp: a per-region input of scope sample"):
         make_problem(sc)
+
+
+def test_damaged_store_is_refused(matched, tmp_path):
+    import shutil
+
+    import zarr
+
+    _, _, out = matched
+    copy = tmp_path / "copy.zarr"
+    shutil.copytree(out, copy)
+    assert len(gsim.matching.store.damaged_points(gsim.open_match(copy))) == 0
+    g = zarr.open_group(str(copy), mode="r+")
+    g["measure"][5] = 0.0  # a changed value: point 5 no longer matches its checksum
+    with pytest.raises(MatchError, match=r"copy.zarr: 1 points fail their checksums \(first: point 5\)"):
+        gsim.open_match(copy)
+    assert gsim.open_match(copy, verify=False)["measure"].values[5] == 0.0

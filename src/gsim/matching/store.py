@@ -119,8 +119,15 @@ def write_store(res: MatchResult, path: str | Path) -> Path:
     return path
 
 
-def open_match(store: str | Path):
-    """A match store as an xarray Dataset (loaded: it is small)."""
+def damaged_points(ds) -> np.ndarray:
+    """Points whose rows no longer hash to their stored checksum."""
+    arrays = {k: ds[k].values for k in POINT_ARRAYS}
+    return np.flatnonzero(run_checksums(arrays, POINT_ARRAYS) != ds["checksum"].values)
+
+
+def open_match(store: str | Path, verify: bool = True):
+    """A match store as an xarray Dataset (loaded: it is small); with `verify`, every point
+    is checked against its checksum (MatchError if any fails)."""
     import xarray as xr
 
     p = Path(store)
@@ -132,6 +139,11 @@ def open_match(store: str | Path):
         raise MatchError(f"{store}: not a readable Zarr store ({type(e).__name__})") from None
     if ds.attrs.get("format") != FORMAT:
         raise MatchError(f"{store}: not a gsim history-match store (format {ds.attrs.get('format')!r})")
+    if verify:
+        bad = damaged_points(ds)
+        if len(bad):
+            raise MatchError(f"{store}: {len(bad)} points fail their checksums (first: point {bad[0]}); "
+                             "the store is damaged, run the match again")
     return ds
 
 
