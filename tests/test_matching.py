@@ -313,3 +313,15 @@ def test_damaged_store_is_refused(matched, tmp_path):
     with pytest.raises(MatchError, match=r"copy.zarr: 1 points fail their checksums \(first: point 5\)"):
         gsim.open_match(copy)
     assert gsim.open_match(copy, verify=False)["measure"].values[5] == 0.0
+
+
+def test_at_edge_flags_survivors_at_an_inner_face(matched):
+    _, res, _ = matched
+    w = res.waves[0]
+    assert not w.at_edge().any()  # wave 1's box is the prior: no inner face
+    for w in res.waves[1:]:
+        u = w.units[w.nroy]
+        step = (w.high - w.low) / w.runs
+        expect = [(lo > 0 and u[:, j].min() - lo < step[j]) or (hi < 1 and hi - u[:, j].max() < step[j])
+                  for j, (lo, hi) in enumerate(zip(w.low, w.high))]
+        assert list(w.at_edge()) == expect

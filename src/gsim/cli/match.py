@@ -57,6 +57,10 @@ def wave_table(res: MatchResult) -> list[str]:
                      f"{w.min_implausibility:>8.3g} {rate:>8,.0f}")
     lines.append(f"cutoff {m.cutoff:g} on the {m.use.replace('_', ' ')} implausibility of "
                  f"{len(m.used)} targets; policy {m.policy}")
+    edge = [name for name, hit in zip(res.problem.inputs, res.last.at_edge()) if hit]
+    if edge:
+        lines.append(f"survivors reach the edge of wave {res.last.number}'s box in {', '.join(edge)}"[:80])
+        lines.append("  (NROY may extend beyond it: the share may be low; raise match.margin)")
     if len(res.waves) < m.waves:
         lines.append(f"wave {res.last.number} left no point: the whole prior is ruled out")
     band = res.holdout_band()

@@ -81,6 +81,8 @@ def to_dataset(res: MatchResult):
         "nroy_share": (("wave",), np.array([w.nroy_share for w in W]), {"long_name": "share of the prior not ruled out"}),
         "min_implausibility": (("wave",), np.array([w.min_implausibility for w in W]),
                                {"long_name": f"smallest {m.use} implausibility"}),
+        "at_edge": (("wave", "input"), np.array([w.at_edge() for w in W]),
+                    {"long_name": "survivors within one stratum of an inner face of the wave's box"}),
         "box_low": (("wave", "input"), np.array([w.low for w in W]),
                     {"long_name": "box sampled, lower corner (uniform coordinates)"}),
         "box_high": (("wave", "input"), np.array([w.high for w in W]),

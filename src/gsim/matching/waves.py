@@ -185,6 +185,18 @@ class Wave:
     def min_implausibility(self) -> float:
         return float(self.measure.min())
 
+    def at_edge(self) -> np.ndarray:
+        """(d,) True for inputs whose survivors come within one Latin-hypercube stratum of a
+        face of this wave's box that is not a face of the prior: NROY may extend beyond the
+        box there, and the NROY share may be underestimated (a larger `margin` helps)."""
+        if not self.survivors:
+            return np.zeros(len(self.low), bool)
+        u = self.units[self.nroy]
+        step = (self.high - self.low) / self.runs
+        low_face = (self.low > 0) & (u.min(axis=0) - self.low < step)
+        high_face = (self.high < 1) & (self.high - u.max(axis=0) < step)
+        return low_face | high_face
+
 
 @dataclass
 class MatchResult:
