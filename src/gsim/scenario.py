@@ -71,7 +71,7 @@ from gsim.policies.builtin import BUILTIN_POLICIES
 
 DIVIDE_RTOL = 1e-9  # relative tolerance when checking that dt divides an interval
 
-_TOP_KEYS = ("scenario", "run", "params", "policies", "regions", "shares", "sweep", "events")
+_TOP_KEYS = ("scenario", "run", "params", "policies", "regions", "shares", "sweep", "events", "match")
 _SCENARIO_KEYS = ("name", "model", "regions", "tiers", "pairs", "sending")
 _REGION_KEYS = ("name", "name_zh", "macro_region", "lat", "lon", "gdp", "population", "schooling", "shares")
 # CSV column -> Regions field
@@ -139,6 +139,7 @@ class Scenario:
     run: RunSettings = field(default_factory=RunSettings)
     nearest: int | None = None  # candidate pairs: None = all ordered pairs, k = k nearest
     sweep: dict[str, Any] | None = None  # the raw [sweep] table, validated by gsim.sweep
+    match: dict[str, Any] | None = None  # the raw [match] table, validated by gsim.matching
     events: tuple[dict[str, Any], ...] | None = None  # raw [[events]] tables (gsim.events)
     sending: tuple[str, ...] | None = None  # sending regions if listed (gsim.groups), else computed
     source: str = "<default>"
@@ -405,6 +406,9 @@ def _from_doc(doc: dict, ctx: _Ctx, base: Any) -> Scenario:
     sweep = doc.get("sweep")
     if sweep is not None:
         sweep = ctx.table(sweep, "sweep")
+    match = doc.get("match")
+    if match is not None:
+        match = ctx.table(match, "match")
 
     # [[events]]: kept raw here, validated against the event types by gsim.events
     events = doc.get("events")
@@ -427,6 +431,7 @@ def _from_doc(doc: dict, ctx: _Ctx, base: Any) -> Scenario:
         run=run,
         nearest=nearest,
         sweep=sweep,
+        match=match,
         events=events,
         sending=sending,
         source=ctx.file,
@@ -920,6 +925,8 @@ def _to_doc(sc: Scenario) -> dict[str, Any]:
         doc["scenario"]["sending"] = list(sc.sending)
     if sc.sweep is not None:
         doc["sweep"] = _plain(sc.sweep)
+    if sc.match is not None:
+        doc["match"] = _plain(sc.match)
     if sc.events:
         doc["events"] = [_plain(dict(ev)) for ev in sc.events]
     return doc

@@ -69,6 +69,8 @@ class _ProgressBar:
               help="Samples x replicates per block (task) [default: 64].")
 @click.option("--out", "-o", default=None, metavar="STORE",
               help="New Zarr store to create [default: sweep.zarr].")
+@click.option("--from", "from_store", default=None, metavar="NROY_STORE",
+              help="Sample the NROY points of a history-match store (gsim match) instead of fresh samples.")
 @click.option("--resume", "resume_store", default=None, metavar="STORE",
               help="Continue an interrupted sweep: verify the runs done, compute those not done or damaged.")
 @click.option("--verify", "verify_store", default=None, metavar="STORE",
@@ -87,8 +89,8 @@ class _ProgressBar:
 @click.option("--summary/--no-summary", "show_summary", default=True,
               help="Print the summary when done [default: yes].")
 def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, save, t1, model,
-                  block_size, out, resume_store, verify_store, repair, workers, scheduler, dask_workers,
-                  progress, show_summary):
+                  block_size, out, from_store, resume_store, verify_store, repair, workers, scheduler,
+                  dask_workers, progress, show_summary):
     """Monte Carlo sweep of SCENARIO (default: the embedded china31) into a Zarr store.
 
     Every sample runs under every policy with the same sampled inputs (paired
@@ -103,6 +105,8 @@ def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, s
         raise UsageFailure("give one of --out (a new sweep), --resume STORE or --verify STORE")
     if repair and not verify_store:
         raise UsageFailure("--repair goes with --verify STORE")
+    if from_store and (resume_store or verify_store):
+        raise UsageFailure("--from makes a new sweep: not with --resume or --verify")
     options = {"samples": samples, "sampler": sampler, "seed": seed,
                "replicates": replicates, "policies": policies, "save": save, "t1": t1,
                "block_size": block_size}
@@ -132,6 +136,9 @@ def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, s
                 report = engine.repair(verify_store, executor=executor, progress=bar)
             elif resume_store:
                 report = engine.resume(resume_store, scenario_file, options, executor=executor, progress=bar)
+            elif from_store:
+                scenario = with_model(load_scenario_or_fail(scenario_file), model) if model else scenario_file
+                report = _sweep_from(path, from_store, scenario, options, executor, bar)
             else:
                 scenario = with_model(load_scenario_or_fail(scenario_file), model) if model else scenario_file
                 report = engine.sweep(path, scenario, options, executor=executor, progress=bar)
@@ -161,6 +168,16 @@ def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, s
         _print_quicklook(path, None, None)
     if report.faults:
         sys.exit(EXIT_PLUGIN_FAULTS)
+
+
+def _sweep_from(path, from_store, scenario_file, options, executor, bar) -> engine.SweepReport:
+    """A sweep on the NROY points of a history-match store (gsim.matching)."""
+    from gsim.matching import MatchError, sweep_from_nroy
+
+    try:
+        return sweep_from_nroy(path, from_store, scenario_file, options, executor=executor, progress=bar)
+    except MatchError as e:
+        raise UsageFailure(one_line(e)) from None
 
 
 def _print_quicklook(store, years, baseline) -> None:

@@ -465,6 +465,7 @@ def sweep(
     *,
     executor: Executor | None = None,
     progress: ProgressFn | None = None,
+    spec: SweepSpec | None = None,
 ) -> SweepReport:
     """Run a Monte Carlo sweep of `scenario` (default: the embedded one) into a new Zarr store.
 
@@ -473,9 +474,11 @@ def sweep(
     or DaskExecutor(scheduler=..., n_workers=...). progress(Progress) is called at the start
     and after each block is written. Raises SweepSpecError for a bad specification; nothing
     is created then. The store appears at `store` only once complete (see store.new_store).
+    spec: a validated spec to run instead of the scenario's (e.g. stored NROY points,
+    `gsim.matching.nroy_spec`); options are then ignored.
     """
     sc = _scenario(scenario)
-    plan = make_plan(sc, parse_spec(sc, options))
+    plan = make_plan(sc, spec if spec is not None else parse_spec(sc, options))
     executor = executor or LocalExecutor()
     try:
         with st.new_store(store, plan, plan.attrs()) as g:

@@ -28,7 +28,7 @@ from gsim.model import rules
 from gsim.model.inputs import BatchInputs
 from gsim.model.layout import REGION_COLUMNS, SP, TP
 from gsim.scenario import Scenario
-from gsim.sweeps.spec import SweepSpec, Uncertainty
+from gsim.sweeps.spec import NROY, SweepSpec, Uncertainty
 
 
 def _ss(seed: int, *key: int) -> np.random.SeedSequence:
@@ -119,7 +119,11 @@ def sampled_values(
     out: dict[str, np.ndarray] = {}
     saltelli = spec.sampler == "saltelli"
     design = spec.groups if saltelli else spec.design
-    if design:
+    if design and spec.sampler == NROY:  # stored points: values, not uniform numbers
+        rows = np.asarray(spec.points, float)[samples]
+        for j, u in enumerate(design):
+            out[u.target] = rows[:, j]
+    elif design:
         # rows of distinct samples, then spread to replicates
         uniq, inv = np.unique(samples, return_inverse=True)
         rows = unit_rows(spec, uniq, n_regions)[inv]

@@ -22,6 +22,7 @@ from gsim.plugins import get_plugin_manager
 from gsim.scenario import Scenario, ScenarioError, replace_run
 
 SAMPLERS = ("mc", "lhs", "sobol", "saltelli")
+NROY = "nroy"  # the sampler of a sweep on stored points (`gsim sweep --from`), not a CLI choice
 SAVE_LEVELS = ("indicators", "regions", "full")
 APPLY = ("set", "scale")
 SCOPES = ("sample", "run")
@@ -134,6 +135,9 @@ class SweepSpec:
     years: tuple[float, ...]  # default years of `gsim summary` (empty: last saved year)
     uncertain: tuple[Uncertainty, ...]
     t1: float | None = None  # run end override (None: the scenario's)
+    # sampler "nroy": the given points, one row of values per sample in `design` order (the
+    # non-implausible set of a history match, `gsim.matching`); None for every other sampler
+    points: tuple[tuple[float, ...], ...] | None = None
 
     @property
     def groups(self) -> tuple[Uncertainty, ...]:
@@ -167,6 +171,8 @@ class SweepSpec:
         d = asdict(self)
         d.pop("block_size")
         d.pop("years")
+        if d["points"] is None:  # absent, so that stores without points keep their hash
+            d.pop("points")
         d["uncertain"] = [
             {"target": u.target, "dist": u.dist, "args": {k: v for k, v in u.args},
              "apply": u.apply, "scope": u.scope, "per_region": u.per_region}
@@ -177,6 +183,8 @@ class SweepSpec:
 
     def to_json(self) -> str:
         d = asdict(self)
+        if d["points"] is None:
+            d.pop("points")
         d["uncertain"] = self.canonical()["uncertain"]
         return json.dumps(d, sort_keys=True)
 
@@ -190,6 +198,8 @@ class SweepSpec:
         )
         d["policies"] = tuple(d["policies"])
         d["years"] = tuple(d["years"])
+        if d.get("points") is not None:
+            d["points"] = tuple(tuple(row) for row in d["points"])
         return cls(uncertain=unc, **d)
 
 

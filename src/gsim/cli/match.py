@@ -1,0 +1,120 @@
+"""`gsim match`: history matching of a scenario's `[match]` targets (gsim.matching)."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
+from gsim.cli.base import UsageFailure, main, one_line
+from gsim.matching import MatchError, MatchResult, match
+from gsim.matching.targets import USES
+
+
+class _WaveBar:
+    """A rich progress bar on stderr per wave: points done / total, runs/s, ETA."""
+
+    def __init__(self, enabled: bool):
+        self.prog = Progress(
+            TextColumn("wave {task.fields[wave]}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]:>8} runs/s"), TextColumn("ETA"), TimeRemainingColumn(),
+            console=Console(stderr=True), disable=not enabled, transient=False,
+        )
+        self.task: TaskID | None = None
+        self.wave = 0
+        self.t0 = time.perf_counter()
+
+    def __enter__(self) -> _WaveBar:
+        self.prog.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.prog.__exit__(*exc)
+
+    def __call__(self, wave: int, done: int, total: int) -> None:
+        if wave != self.wave:
+            self.wave, self.t0 = wave, time.perf_counter()
+            self.task = self.prog.add_task("match", total=total, completed=done, rate="-", wave=wave)
+            return
+        assert self.task is not None
+        rate = done / max(time.perf_counter() - self.t0, 1e-9)
+        self.prog.update(self.task, completed=done, rate=f"{rate:,.0f}")
+
+
+def wave_table(res: MatchResult) -> list[str]:
+    """The per-wave table and the holdout coverage, in at most 80 columns."""
+    m = res.problem.match
+    reps = res.problem.sweep.replicates
+    lines = [f"{'wave':>4} {'runs':>9} {'survivors':>9} {'NROY share':>11} {'min I':>8} {'runs/s':>8}",
+             "-" * 54]
+    for w in res.waves:
+        rate = w.runs * reps / w.seconds if w.seconds > 0 else math.nan
+        lines.append(f"{w.number:>4} {w.runs * reps:>9,} {w.survivors:>9,} {w.nroy_share:>11.3g} "
+                     f"{w.min_implausibility:>8.3g} {rate:>8,.0f}")
+    lines.append(f"cutoff {m.cutoff:g} on the {m.use.replace('_', ' ')} implausibility of "
+                 f"{len(m.used)} targets; policy {m.policy}")
+    edge = [name for name, hit in zip(res.problem.inputs, res.last.at_edge()) if hit]
+    if edge:
+        lines.append(f"survivors reach the edge of wave {res.last.number}'s box in {', '.join(edge)}"[:80])
+        lines.append("  (NROY may extend beyond it: the share may be low; raise match.margin)")
+    if len(res.waves) < m.waves:
+        lines.append(f"wave {res.last.number} left no point: the whole prior is ruled out")
+    band = res.holdout_band()
+    if band:
+        lines.append(f"held out: {len(band)} targets, {100 * res.holdout_coverage():.0f} % inside the NROY "
+                     "5-95 % band")
+        for name, (z, lo, hi, ok) in band.items():
+            lines.append(f"  {name[:40]:<40} {z:>9.4g} [{lo:.4g}, {hi:.4g}] {'in' if ok else 'OUT'}")
+    return lines
+
+
+@main.command("match")
+@click.argument("scenario_file", required=False, metavar="[SCENARIO]")
+@click.option("--waves", type=int, default=None, help="Number of waves [default: the scenario's [match] waves, else 3].")
+@click.option("--samples", "-n", type=int, default=None, help="Points per wave [default: [match] samples, else 1000].")
+@click.option("--seed", type=int, default=None, help="Root seed [default: [match] seed, else [sweep] seed].")
+@click.option("--cutoff", type=float, default=None, help="Implausibility cutoff [default: 3].")
+@click.option("--use", type=click.Choice(list(USES)), default=None,
+              help="Which implausibility the cutoff applies to [default: second_max].")
+@click.option("-j", "--workers", type=int, default=None,
+              help="Threads [default: $GSIM_WORKERS, else all cores]; results do not depend on it.")
+@click.option("--out", "-o", default=None, metavar="STORE", help="New Zarr store [default: match.zarr].")
+@click.option("--figure", default=None, metavar="FILE",
+              help="Also draw the minimum-implausibility / optical-depth plot (.png or .svg).")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar on stderr [default: when stderr is a terminal].")
+def match_command(scenario_file, waves, samples, seed, cutoff, use, workers, out, figure, progress):
+    """History-match SCENARIO's [match] targets over its [sweep.uncertain] inputs.
+
+    Wave 1 samples the prior; each later wave samples the box of the points not ruled out
+    (NROY). Writes the points, implausibilities and the NROY sample to a Zarr store
+    (gsim.open_match); `gsim sweep --from STORE` runs a sweep on the NROY sample.
+    """
+    if workers is not None and workers < 1:
+        raise UsageFailure(f"-j/--workers must be >= 1, got {workers}")
+    if figure and not figure.lower().endswith((".png", ".svg")):
+        raise UsageFailure(f"--figure: write .png or .svg, got {figure}")
+    out = out or "match.zarr"
+    options = {"waves": waves, "samples": samples, "seed": seed, "cutoff": cutoff, "use": use}
+    show = sys.stderr.isatty() if progress is None else progress
+    try:
+        with _WaveBar(show) as bar:
+            res = match(scenario_file, out, options, workers=workers, progress=bar)
+        if figure:
+            from gsim.matching.figures import implausibility_figure, save_figure
+            from gsim.matching.store import open_match
+
+            save_figure(implausibility_figure(open_match(out)), figure)
+    except (MatchError, ValueError) as e:
+        raise UsageFailure(one_line(e)) from None
+    except KeyboardInterrupt:  # the store is written only when every wave is done
+        click.echo(f"gsim: interrupted; nothing was written to {out}", err=True)
+        sys.exit(130)
+    for line in wave_table(res):
+        click.echo(line)
+    click.echo(f"{out}: {sum(w.runs for w in res.waves)} points in {len(res.waves)} waves, "
+               f"{res.last.survivors} in the NROY sample" + (f"; figure {figure}" if figure else ""), err=True)
