@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
+from gsim.analysis.backcast import backcast_scenario
 from gsim.cli.base import UsageFailure, main, one_line
 from gsim.matching import MatchError, MatchResult, match
 from gsim.matching.targets import USES
@@ -88,7 +89,9 @@ def wave_table(res: MatchResult) -> list[str]:
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr [default: when stderr is a terminal].")
 def match_command(scenario_file, waves, samples, seed, cutoff, use, workers, out, figure, progress):
-    """History-match SCENARIO's [match] targets over its [sweep.uncertain] inputs.
+    """History-match SCENARIO's [match] targets over its [sweep.uncertain] inputs
+    (default: the embedded scenario started in 2013 from that year's data, as `gsim
+    backcast` runs it, with its [match] targets on 2013-2023).
 
     Wave 1 samples the prior; each later wave samples the box of the points not ruled out
     (NROY). Writes the points, implausibilities and the NROY sample to a Zarr store
@@ -103,7 +106,8 @@ def match_command(scenario_file, waves, samples, seed, cutoff, use, workers, out
     show = sys.stderr.isatty() if progress is None else progress
     try:
         with _WaveBar(show) as bar:
-            res = match(scenario_file, out, options, workers=workers, progress=bar)
+            scenario = backcast_scenario() if scenario_file is None else scenario_file
+            res = match(scenario, out, options, workers=workers, progress=bar)
         if figure:
             from gsim.matching.figures import implausibility_figure, save_figure
             from gsim.matching.store import open_match

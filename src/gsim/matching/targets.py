@@ -294,7 +294,10 @@ def load_panel(ctx: _Ctx, name: Any, sc: Scenario) -> Any:
     except ImportError:
         ctx.fail("match.panel", "no observed panel is installed (gsim.observed); give each target a value")
     try:
-        return observed.load_panel() if not name or name == "default" else observed.load_panel(name)
+        if name and name != "default":
+            return observed.load_panel(name)
+        panel = observed.load_panel()  # with the national real GDP series, for growth targets
+        return panel.assign(real_gdp=observed.load_national().real_gdp.reindex(year=panel.year))
     except (OSError, ValueError, TypeError) as e:
         ctx.fail("match.panel", f"cannot load panel {name or 'default'!r}: {' '.join(str(e).split())[:120]}")
 
