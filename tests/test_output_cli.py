@@ -78,9 +78,9 @@ def test_run_all_policies_prints_table_and_writes_file(tmp_path):
 
 
 def test_run_reports_a_failed_run_without_traceback():
-    res = CliRunner().invoke(main, ["run", "--policy", "none", "--dt", "0.5"])
+    res = CliRunner().invoke(main, ["run", "--policy", "none", "--dt", "0.5", "--model", "gtm1"])
     assert res.exit_code == 1
-    assert "capital[" in res.output and "t=2033" in res.output
+    assert "capital[" in res.output and "t=2033" in res.output  # spec §9 (GTM-1)
     assert "Traceback" not in res.output
 
 

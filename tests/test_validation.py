@@ -100,7 +100,7 @@ NUMBER_CASES = {
     "gdp 5e-324": (("gdp = 4376.07", "gdp = 5e-324"), "calibration", "must be finite and >= 0"),
     "u0 0.31": (("u0 = 0.75", "u0 = 0.31"), "params.u_star",
                 "calibration needs (1 - alpha)*u_star/u0 < 1 for every tier (a positive profit share); tier 'labor' "
-                "gives 1.80645 (alpha = 0.3, u_star = 0.8, u0 = 0.31)"),
+                "gives 1.69355 (alpha = 0.3, u_star = 0.75, u0 = 0.31)"),  # (1 - 0.3) * 0.75 / 0.31 (GTM-2's u*)
     "zero share": (("labor = 0.15\nresource = 0.1\n", "labor = 0.25\nresource = 0.0\n"),
                    "regions[Beijing].shares.resource", "must be in (0, 1], got 0.0"),
     "nested 3000": (("kappa = 2.0", "kappa = " + "[" * 3000 + "]" * 3000), "toml",
@@ -383,7 +383,7 @@ def test_first_problem_names_the_element_of_each_rule():
     assert rules.first_problem(inp, *names) == ("regions[Tibet].shares.capital", "must be in (0, 1], got 1.5")
     inp.shares[0], inp.sp[0] = inp.shares[3], inp.sp[2]
     fld, reason = rules.first_problem(inp, *names)
-    assert fld == "params.u_star" and "tier 'labor' gives 1.80645" in reason
+    assert fld == "params.u_star" and f"tier 'labor' gives {0.7 * SC.params['u_star'] / 0.31:.6g}" in reason
     inp.sp[0] = inp.sp[3]
     assert rules.first_problem(inp, *names) is None
 

@@ -15,6 +15,7 @@ import numpy as np
 from gsim._version import MODEL_NAMES, __version__
 from gsim.groups import group_labels
 from gsim.model.layout import VARIABLES
+from gsim.params import MODEL_LABELS
 from gsim.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ def provenance(sc: Scenario, what: str, **extra: object) -> dict[str, object]:
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     attrs: dict[str, object] = {
         "Conventions": "CF-1.10",
-        "title": f"gsim {sc.model.upper().replace('GTM', 'GTM-')} {what} of scenario {sc.name}",
+        "title": f"gsim {MODEL_LABELS[sc.model]} {what} of scenario {sc.name}",
         "source": f"gsim {__version__} ({MODEL_NAMES[sc.model]})",
         "model": sc.model,
         "history": f"{now} created by gsim {__version__}",

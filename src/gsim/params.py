@@ -179,6 +179,7 @@ SCALAR_PARAMS: dict[str, ParamSpec] = {
 # (`Scenario.with_overrides(model=...)`, `--model`) moves every parameter that is at the old
 # model's default to the new model's. A GTM-1 scenario may not set GTM2_ONLY parameters.
 MODELS: tuple[str, ...] = ("gtm1", "gtm2")
+MODEL_LABELS: dict[str, str] = {"gtm1": "GTM-1", "gtm2": "GTM-2"}
 DEFAULT_MODEL = "gtm2"
 GTM2_DEFAULTS: dict[str, float] = {
     "u_star": 0.75,  # normal utilisation at the observed level (docs/model.md, GTM-2 mechanism 1)

@@ -61,8 +61,8 @@ from gsim.params import (
     SHARE_TOL,
     TIER_DEFAULTS,
     ParamSpec,
-    model_defaults,
     RunSettings,
+    model_defaults,
 )
 from gsim.params import fmt_num as _num
 from gsim.params import show as _show

@@ -78,6 +78,10 @@ def _runs(sc: Scenario, samples: int, seed: int | None) -> tuple[dict[str, np.nd
     return res.values, res.ok & valid
 
 
+def _log(x: xr.DataArray) -> xr.DataArray:
+    return xr.apply_ufunc(np.log, x)
+
+
 def _shares(x: xr.DataArray) -> xr.DataArray:
     return x / x.sum("region")
 
@@ -104,8 +108,8 @@ def _stats(model: xr.DataArray, observed: xr.DataArray, lo: xr.DataArray | None,
         out["coverage"] = float(inside.mean())
     if shares:
         last_m, last_o = model.isel(time=-1), observed.isel(time=-1)
-        growth_m = np.log(last_m / model.isel(time=0)).values.ravel()
-        growth_o = np.log(last_o / observed.isel(time=0)).values.ravel()
+        growth_m = _log(last_m / model.isel(time=0)).values.ravel()
+        growth_o = _log(last_o / observed.isel(time=0)).values.ravel()
         out["rank_correlation"] = float(stats.spearmanr(growth_m, growth_o).statistic)
         if persistence is not None:
             rmse_model = float(np.sqrt(((last_m - last_o) ** 2).mean()))
@@ -145,7 +149,9 @@ def backcast(sc: Scenario | None = None, *, samples: int = 0, seed: int | None =
         return xr.DataArray(v, dims=("run", *dims), coords=coords)
 
     gdp_m = arr("gdp", ("time", "region"))
-    pop_m = arr("labor_force", ("time", "region")) / lam
+    # population: the labour force without its participation trend n (GTM-2), over λ_LF
+    trend = np.exp(-sc.params["n"] * (times - times[0]))
+    pop_m = arr("labor_force", ("time", "region")) * xr.DataArray(trend, dims="time", coords={"time": times}) / lam
     real_m = arr("real_gdp", ("time",))
     macro = xr.DataArray(list(sc.regions.macro_region), dims="region", coords={"region": regions},
                          name="macro_region")
@@ -164,8 +170,8 @@ def backcast(sc: Scenario | None = None, *, samples: int = 0, seed: int | None =
     if "real_gdp" in national and set(years) <= set(national.year.values.tolist()):
         idx = national.real_gdp.sel(year=years).rename(year="time").assign_coords(time=times)
         real_o = idx / idx.isel(time=0)
-        growth_m = 100.0 * np.log(real_m / real_m.isel(time=0)).diff("time")
-        growth_o = 100.0 * np.log(real_o).diff("time")
+        growth_m = 100.0 * _log(real_m / real_m.isel(time=0)).diff("time")
+        growth_o = 100.0 * _log(real_o).diff("time")
         first = xr.zeros_like(growth_o.isel(time=0)).expand_dims(time=[times[0]])
         series["real_growth"] = (xr.concat([first.broadcast_like(growth_m.isel(time=0)), growth_m], "time"),
                                  xr.concat([first, growth_o], "time"), 1.0, False)
@@ -176,9 +182,9 @@ def backcast(sc: Scenario | None = None, *, samples: int = 0, seed: int | None =
         units="bn CNY/yr (nominal, start-year price level)", long_name="model regional GDP (ensemble median)")
     ds["population_observed"] = obs.population.assign_attrs(units="million (year end)")
     ds["population_model"] = pop_m.median("run").assign_attrs(
-        units="million", long_name="model population = labour force / lambda_LF (ensemble median)")
+        units="million", long_name="model population = labour force exp(-n t) / lambda_LF (ensemble median)")
     ds = ds.assign_coords(region_macro=("region", list(sc.regions.macro_region)))
-    fit = {s: [] for s in STATISTICS}
+    fit: dict[str, list[float]] = {s: [] for s in STATISTICS}
     names = list(series)
     for name in names:
         model, observed, scale, persist = series[name]

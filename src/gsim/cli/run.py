@@ -21,7 +21,7 @@ from gsim.cli.base import (
     with_model,
 )
 from gsim.output import write_netcdf
-from gsim.params import METHODS, MODELS
+from gsim.params import METHODS, MODEL_LABELS, MODELS
 from gsim.plugins import DISABLE_ENV, get_plugin_manager, registered_by
 from gsim.policies import PolicyError
 from gsim.scenario import ScenarioError, replace_run
@@ -73,7 +73,8 @@ def _summary_table(results: dict):
     """Policies as rows (first and last year), the headline indicators as columns."""
     first = next(iter(results.values()))
     table = Table(
-        title=f"{first.attrs['model'].upper().replace('GTM', 'GTM-')} {first.attrs['scenario']}, {first.attrs['method']}, dt={first.attrs['dt']:g}",
+        title=f"{MODEL_LABELS[first.attrs['model']]} {first.attrs['scenario']}, {first.attrs['method']}, "
+              f"dt={first.attrs['dt']:g}",
         caption="real GDP and lost capital in bn CNY/yr; 1 - u: overcapacity, mean over tiers; "
                 "failed = failed-transfer share",
         title_justify="left", caption_justify="left",

@@ -1,0 +1,69 @@
+"""The backcast (gsim.analysis.backcast) and the forward check against the SSPs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import gsim
+from gsim.analysis.backcast import backcast, backcast_scenario
+from gsim.analysis.plausibility import ssp_envelope
+from gsim.cli import main
+from gsim.observed import load_panel
+
+
+@pytest.fixture(scope="module")
+def one():
+    return backcast(backcast_scenario(gsim.load_scenario()))
+
+
+def test_backcast_starts_from_the_observed_year(one):
+    panel = load_panel().sel(year=2013)
+    first = one.isel(time=0)
+    # the 2013 regions file is the panel's 2013 column; the calibration reproduces it exactly
+    np.testing.assert_allclose(first.gdp_observed, panel.gdp, rtol=1e-12)
+    np.testing.assert_allclose(first.gdp_model, first.gdp_observed, rtol=1e-9)
+    np.testing.assert_allclose(first.population_model, first.population_observed, rtol=1e-9)
+    assert one.time.values[[0, -1]].tolist() == [2013.0, 2023.0]
+    assert one.attrs["model"] == "gtm2" and one.attrs["runs_ok"] == 1
+
+
+def test_skill_against_persistence_is_derived_from_the_shares(one):
+    obs = one.gdp_share_observed  # in percent
+    model = one.gdp_share_model
+    rmse_model = float(np.sqrt(((model.isel(time=-1) - obs.isel(time=-1)) ** 2).mean()))
+    rmse_persist = float(np.sqrt(((obs.isel(time=0) - obs.isel(time=-1)) ** 2).mean()))
+    assert float(one.fit.sel(series="gdp_share", statistic="skill")) == pytest.approx(1 - rmse_model / rmse_persist)
+    # shares sum to 1: no mean bias is reported for them
+    assert np.isnan(float(one.fit.sel(series="gdp_share", statistic="bias")))
+
+
+def test_backcast_labour_force_follows_the_panel_population():
+    sc = backcast_scenario(gsim.load_scenario())
+    pop = load_panel().population.sum("region")
+    assert sc.params["pop_growth"] == pytest.approx(float(np.log(pop.sel(year=2023) / pop.sel(year=2013))) / 10)
+    assert backcast_scenario(gsim.load_scenario().with_overrides(model="gtm1")).params["pop_growth"] == 0.0
+
+
+def test_ensemble_gives_a_band_and_coverage():
+    ds = backcast(backcast_scenario(gsim.load_scenario()), samples=6, seed=1)
+    assert (ds.gdp_share_model_p05 <= ds.gdp_share_model_p95).all()
+    cover = ds.fit.sel(statistic="coverage")
+    assert ((cover >= 0) & (cover <= 1)).all()
+
+
+def test_bad_window_is_one_line_exit_2():
+    res = CliRunner().invoke(main, ["backcast", "--start", "2012"])
+    assert res.exit_code == 2 and "no regions file for 2012" in res.output
+    res = CliRunner().invoke(main, ["backcast", "--end", "2031"])
+    assert res.exit_code == 2 and "2013-2031 must lie inside" in res.output
+
+
+def test_ssp_envelope_matches_the_projections():
+    env = ssp_envelope(2023, 2050)
+    # the SSP GDP ratios quoted in the SOURCES file: SSP3 lowest, SSP5 highest
+    assert float(env.gdp_ratio.min()) == pytest.approx(1.929, abs=1e-3)
+    assert float(env.gdp_ratio.max()) == pytest.approx(2.860, abs=1e-3)
+    with pytest.raises(ValueError, match="every 5 years"):
+        ssp_envelope(2023, 2049)
