@@ -1,5 +1,6 @@
 # The two commands of the README, each needing only python3 (>= 3.11), pip and make:
-#   make run   install, then the main job on the embedded default scenario: a sweep, its
+#   make run   install, then the main job on the embedded default scenario: the backcast,
+#              the history match (out/match.zarr), a sweep on its plausible inputs, the
 #              report (out/report.html) and the claim verdicts
 #   make test  install; both example plugins (installed, their own tests, an end-to-end run);
 #              style (ruff), the package's layering (import-linter) and types (mypy); then the
@@ -25,8 +26,10 @@ install-test: $(BIN)/python
 
 run: install
 	$(BIN)/gsim run --policy all
-	rm -rf out/sweep.zarr
-	$(BIN)/gsim sweep --samples 1000 --out out/sweep.zarr
+	$(BIN)/gsim backcast
+	rm -rf out/match.zarr out/sweep.zarr
+	$(BIN)/gsim match --out out/match.zarr
+	$(BIN)/gsim sweep --from out/match.zarr --out out/sweep.zarr
 	$(BIN)/gsim report out/sweep.zarr -o out/report.html
 	$(BIN)/gsim claims out/sweep.zarr
 

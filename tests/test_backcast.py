@@ -67,3 +67,14 @@ def test_ssp_envelope_matches_the_projections():
     assert float(env.gdp_ratio.max()) == pytest.approx(2.860, abs=1e-3)
     with pytest.raises(ValueError, match="every 5 years"):
         ssp_envelope(2023, 2049)
+
+
+def test_figures_draw(one, tmp_path):
+    from gsim.analysis import history_figures
+    from gsim.analysis.figures import save
+
+    fig = history_figures.backcast_macro(one)
+    assert len(fig.axes) == 8  # 4 macro-regions x (GDP, population)
+    fig = history_figures.backcast_provinces(one)
+    assert sum(ax.axison for ax in fig.axes) == 31
+    assert save(fig, tmp_path / "p.png").stat().st_size > 0

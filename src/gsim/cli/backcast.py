@@ -6,6 +6,8 @@ import click
 from rich.table import Table
 
 from gsim.analysis import backcast as bc
+from gsim.analysis import history_figures
+from gsim.analysis.figures import save
 from gsim.cli.base import UsageFailure, console, load_scenario_or_fail, main, one_line, with_model
 from gsim.output import write_netcdf
 from gsim.params import MODELS
@@ -23,9 +25,12 @@ from gsim.scenario import ScenarioError
 @click.option("--start", type=int, default=bc.START, show_default=True,
               help="First year (the regions file src/gsim/data/china31_<start>.csv gives its data).")
 @click.option("--end", type=int, default=bc.END, show_default=True, help="Last year compared.")
+@click.option("--figure", default=None, metavar="FILE",
+              help="Draw observed against model per macro-region (.png or .svg); the provinces go to "
+                   "FILE's name with '-provinces' added.")
 @click.option("--out", "-o", type=click.Path(dir_okay=False), default=None,
               help="Write the comparison (observed and model, fit statistics) to this netCDF file.")
-def backcast_command(scenario_file, samples, seed, model, start, end, out) -> None:
+def backcast_command(scenario_file, samples, seed, model, start, end, figure, out) -> None:
     """Start SCENARIO (default: the embedded china31) at a past year from that year's data,
     run it to END under its business-as-usual policy, and compare it with the observed
     provincial panel: GDP and population shares, macro regions, Theil, national growth.
@@ -35,6 +40,8 @@ def backcast_command(scenario_file, samples, seed, model, start, end, out) -> No
       gsim backcast
       gsim backcast --samples 200 --out backcast.nc
     """
+    if figure and not figure.lower().endswith((".png", ".svg")):
+        raise UsageFailure(f"--figure: write .png or .svg, got {figure}")
     try:
         base = with_model(load_scenario_or_fail(scenario_file), model)
         sc = bc.backcast_scenario(base, start, end)
@@ -58,3 +65,8 @@ def backcast_command(scenario_file, samples, seed, model, start, end, out) -> No
     if out:
         write_netcdf(ds, out)
         con.print(f"wrote {out}")
+    if figure:
+        stem, dot, ext = figure.rpartition(".")
+        save(history_figures.backcast_macro(ds), figure)
+        save(history_figures.backcast_provinces(ds), f"{stem}-provinces{dot}{ext}")
+        con.print(f"wrote {figure} and {stem}-provinces{dot}{ext}")
