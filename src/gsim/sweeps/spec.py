@@ -38,7 +38,7 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 _ENTRY_KEYS = ("dist", "apply", "scope", "per_region", "note")
 _TOP_KEYS = (
     "samples", "sampler", "replicates", "seed", "policies", "save", "block_size", "years",
-    "uncertain",
+    "uncertain", "business_as_usual",
 )
 DEFAULT_SEED = 20230101
 DEFAULT_BLOCK_UNITS = 64  # samples x replicates per block (x policies = runs per block)
@@ -134,6 +134,7 @@ class SweepSpec:
     years: tuple[float, ...]  # default years of `gsim summary` (empty: last saved year)
     uncertain: tuple[Uncertainty, ...]
     t1: float | None = None  # run end override (None: the scenario's)
+    business_as_usual: str = "market"  # the baseline claims are read against first (gsim claims)
 
     @property
     def groups(self) -> tuple[Uncertainty, ...]:
@@ -163,10 +164,12 @@ class SweepSpec:
         return tuple(u for u in self.uncertain if u.in_design)
 
     def canonical(self) -> dict[str, Any]:
-        """Everything that affects results (block_size and years do not), JSON-ready."""
+        """Everything that affects results (block_size, years and business_as_usual do not),
+    JSON-ready."""
         d = asdict(self)
         d.pop("block_size")
         d.pop("years")
+        d.pop("business_as_usual")
         d["uncertain"] = [
             {"target": u.target, "dist": u.dist, "args": {k: v for k, v in u.args},
              "apply": u.apply, "scope": u.scope, "per_region": u.per_region}
@@ -308,7 +311,11 @@ def parse_spec(
     if not isinstance(unc_raw, dict):
         ctx.fail("sweep.uncertain", "expected a table of uncertainties")
     unc = tuple(_uncertainty(ctx, sc, name, unc_raw[name]) for name in sorted(unc_raw))
-    spec = SweepSpec(samples, sampler, replicates, seed, tuple(pols), save, block, years, unc, t1)
+    bau = raw.get("business_as_usual", "market")
+    if "business_as_usual" in raw and bau not in pols:
+        ctx.fail("sweep.business_as_usual", f"must be one of the sweep's policies ({', '.join(pols)}), "
+                                            f"got {show(bau)}")
+    spec = SweepSpec(samples, sampler, replicates, seed, tuple(pols), save, block, years, unc, t1, bau)
     if sampler == "saltelli" and len(spec.groups) < 2:
         ctx.fail("sweep.sampler", f"saltelli needs at least two uncertainties of scope sample, got {len(spec.groups)}")
     return spec
