@@ -19,6 +19,7 @@ from gsim import hookimpl
 from gsim.analysis import claim_checks as checks
 from gsim.analysis import claims as cl
 from gsim.analysis.conditional import conditional, contested
+from gsim.analysis.robustness import provinces, robust_rows, robustness
 from gsim.claims import BUILTIN_CLAIMS as BUILTIN
 from gsim.cli import main
 from gsim.cli.claims import verdict_table
@@ -264,3 +265,27 @@ def test_conditional_answer_and_discover_by_claim(store):
     assert f"condition claim {cid}:{pol}-{base} fails" in out.output
     bad = CliRunner().invoke(main, ["discover", str(store), "--claim", "efficiency"])
     assert bad.exit_code == 2 and "CLAIM:POLICY-BASELINE" in bad.output
+
+
+# --- robustness to definitions ----------------------------------------------------------------
+def test_robustness_to_definitions_and_win_win_provinces(tmp_path):
+    p = tmp_path / "regions.zarr"
+    sweep(p, SMALL, {**SMALL_OPTS, "save": "regions"}, executor=LocalExecutor(2))
+    rows = robustness(p, claim=["win_win", "no_homogeneous_competition"])
+    by = {(r["claim"], r["baseline"], r["definition"]): r for r in rows}
+    # the scenario's senders (above the mean), real totals, recomputed from the regional outputs,
+    # give the verdict of the saved group aggregates
+    for base in ("market", "none"):
+        assert by[("win_win", base, "as declared")]["share"] == \
+            by[("win_win", base, "senders above the mean, real, totals")]["share"]
+    assert ("win_win", "none", "senders NBS East, nominal, per worker") in by
+    tiers = [str(t) for t in gsim.open_sweep(p).tier.values]
+    assert {f"tier {t}" for t in tiers[1:]} <= {d for c, _, d in by if c == "no_homogeneous_competition"}
+    for r in robust_rows(rows):
+        assert r["robust"] == (len(set(r["words"].values())) == 1) and "any gain" not in r["words"]
+    prov = provinces(p, "gradient", "none")
+    ds = gsim.open_sweep(p)
+    gdp = ds.real_output.sel(time=2026)
+    d = (gdp.sel(policy="gradient") - gdp.sel(policy="none")).values.reshape(-1, ds.sizes["region"])
+    assert prov["gain_median"] == np.median((d > 0).sum(1)) and prov["pareto"] == np.mean((d >= 0).all(1))
+    assert prov["regions"] == ds.sizes["region"]

@@ -353,7 +353,9 @@ def claims(store: str | Path, years: Iterable[float] | None = None,
     ps.tis, ps.years = ps_all, ps.times
     bau = business_as_usual or bau_policy(ps.attrs)
     rows: list[dict] = []
-    skipped, skipped_claims, found = [], [], []
+    skipped: list[str] = []
+    skipped_claims: list[str] = []
+    found: list[str] = []
     for c in chosen:
         pairs = [p for p in ordered_pairs(c, bau) if p[0] in ps.policies and p[1] in ps.policies]
         skipped += [f"{c.id}: {a} vs {b}" for a, b in c.pairs if (a, b) not in pairs]

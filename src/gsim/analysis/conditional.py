@@ -98,15 +98,15 @@ def conditional(store: str | Path, cid: str, policy: str, baseline: str,
     of inputs where it fails."""
     from scipy.stats import ks_2samp
 
-    held, valid, y = claim_cases(store, cid, policy, baseline, year)
+    held, valid, when = claim_cases(store, cid, policy, baseline, year)
     X = inputs_frame(open_sweep(store))[valid].reset_index(drop=True)
     h = held[valid]
     best, ks = "", 0.0
     if 0 < h.sum() < len(h):
         for col in X.columns:
-            d = float(ks_2samp(X[col].values[h], X[col].values[~h]).statistic)
-            if d > ks:
-                best, ks = str(col), d
+            dist = float(ks_2samp(X[col].values[h], X[col].values[~h]).statistic)
+            if dist > ks:
+                best, ks = str(col), dist
     terciles: list[tuple[float, float, float, int]] = []
     if best:
         x = X[best].values
@@ -118,9 +118,9 @@ def conditional(store: str | Path, cid: str, policy: str, baseline: str,
                 terciles.append((float(x[inside].min()), float(x[inside].max()),
                                  float(h[inside].mean()), int(inside.sum())))
     boxes = discover_cases(X, ~h)
-    d = Discovery(f"claim {cid}:{policy}-{baseline} fails", y, int(len(h)), int((~h).sum()),
+    d = Discovery(f"claim {cid}:{policy}-{baseline} fails", when, int(len(h)), int((~h).sum()),
                   int((~valid).sum()), tuple(X.columns), tuple(boxes))
-    return Conditional(cid, policy, baseline, y, float(h.mean()) if len(h) else np.nan, int(len(h)),
+    return Conditional(cid, policy, baseline, when, float(h.mean()) if len(h) else np.nan, int(len(h)),
                        best, ks, tuple(terciles), d)
 
 

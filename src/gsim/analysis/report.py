@@ -29,6 +29,7 @@ from gsim.analysis import claim_words as words
 from gsim.analysis import conditional as cond
 from gsim.analysis import discovery as discovery_module
 from gsim.analysis import figures as fg
+from gsim.analysis import robustness as robust
 from gsim.analysis import sensitivity as sensitivity_module
 from gsim.analysis.claims import VERDICT_RULE, counts_line, percent, risk_table, share_text, verdict
 from gsim.analysis.claims import claims as claim_verdicts
@@ -244,6 +245,38 @@ def _measure_row(r: Any, n_years: int) -> str:
             f"<td>{_e(r.reason.values)}</td></tr>")
 
 
+def robustness_section(rows: Sequence[Mapping[str, Any]], provinces: Mapping[str, Any] | None = None,
+                       why: str = "") -> str:
+    """The robustness of verdicts (`gsim.analysis.robustness.robust_rows`): per claim and pair
+    the verdict as declared, under the former sign test, whether it is robust, the range of
+    shares and the definitions that give another word; win_win's provinces that gain."""
+    body = ""
+    for r in rows:
+        shares = [v for v in r["shares"].values() if np.isfinite(v)]
+        span = f"{percent(min(shares))}\u2013{percent(max(shares))} %" if shares else "-"
+        other = "; ".join(f"{d}: {w}" for d, w in r["words"].items() if w != r["declared"])
+        body += (f"<tr><td><b>{_e(r['claim'])}</b> vs {_e(r['baseline'])}</td><td>{_e(r['declared'])}</td>"
+                 f"<td>{_e(r['former'])}</td><td>{'yes' if r['robust'] else 'no'}</td>"
+                 f'<td class="num">{span}</td><td>{_e(other)}</td></tr>')
+    out = ("<table><tr><th>claim vs baseline</th><th>declared</th><th>any gain (former rule)</th>"
+           "<th>robust</th><th>shares</th><th>other words under</th></tr>" + body + "</table>"
+           '<p class="lead">A verdict is robust when its word is the same under every declared '
+           "definition: thresholds halved and doubled, every other tier for a measure of one tier, "
+           "and for win_win, where the store has the regional outputs, the sending regions by GDP per "
+           "capita above the mean, above the median, the top five and the NBS East, as totals and per "
+           "worker, real and nominal. Any gain: every threshold 0, the sign test gsim used before "
+           "thresholds (not counted in robust).</p>")
+    if why:
+        out += _note(why)
+    if provinces:
+        p = provinces
+        out += (f"<p>win_win, {_e(p['policy'])} against {_e(p['baseline'])}: of {p['regions']} provinces, "
+                f"a median of {p['gain_median']:g} gain real output (from {p['gain_min']} to {p['gain_max']} "
+                f"over samples); no province loses (Pareto) in {percent(p['pareto'])} % of samples. "
+                f"Provinces that lose in most samples: {_e(', '.join(p['mostly_lose']) or 'none')}.</p>")
+    return out
+
+
 def risk_section(risk: Sequence[Mapping[str, Any]]) -> str:
     """The risk table (`gsim.analysis.claims.risk_table`): per policy, its real GDP against
     the reference policy: downside probability, 5 % quantile, CVaR, spread; loss per unit
@@ -367,6 +400,22 @@ def default_sensitivity(store: str | Path, contrast: str) -> tuple[xr.Dataset | 
         return None, " ".join(str(e).split())
 
 
+def default_robustness(store: str | Path, verdicts: xr.Dataset) -> str:
+    """The robustness section at the verdicts' last year; win_win's provinces against no
+    transfer where the store has the regional outputs."""
+    year = float(verdicts.year.values[-1])
+    rows = robust.robust_rows(robust.robustness(store, year, list(dict.fromkeys(verdicts.claim.values.tolist()))))
+    prov = None
+    if "none" in verdicts.attrs["policies"] and "gradient" in verdicts.attrs["policies"]:
+        prov = robust.provinces(store, "gradient", "none", year)
+        if prov is not None:
+            prov = {**prov, "policy": "gradient", "baseline": "none"}
+    why = "" if prov is not None else ("Sender definitions, per-worker and nominal variants and the "
+                                       "provinces that gain need the regional outputs: run the sweep "
+                                       "with --save regions.")
+    return robustness_section(rows, prov, why)
+
+
 def contested_answers(store: str | Path, verdicts: xr.Dataset, most: int = 2) -> dict[str, Any]:
     """The conditional answers (`gsim.analysis.conditional`) of the `most` most contested
     claims (holding in 10-90 % of samples at the last year), business-as-usual rows first;
@@ -449,7 +498,8 @@ def report(store: str | Path, out: str | Path, *, years: Iterable[float] | None 
         notes.append(f"Claims: {e}")
         sections.append(("claims", "Claim verdicts", _note(f"No verdicts: {e}")))
     if verdicts is not None:
-        conditionals = contested_answers(store, verdicts)
+        if analysis_module("discovery") is not None:
+            conditionals = contested_answers(store, verdicts)
         condition_words = {cid: c.words() for cid, c in conditionals.items()}
         sections.insert(0, ("summary", "The claims against business as usual",
                             summary_section(verdicts, condition_words)))
@@ -459,6 +509,7 @@ def report(store: str | Path, out: str | Path, *, years: Iterable[float] | None 
             risk = []
             notes.append(f"Risk table: {e}")
         sections.append(("claims", "Claim verdicts", claims_section(verdicts, risk)))
+        sections.append(("robustness", "Robustness of verdicts", default_robustness(store, verdicts)))
         if verdicts.attrs.get("skipped_claims"):
             notes.append("Skipped claims: " + "; ".join(verdicts.attrs["skipped_claims"]))
 

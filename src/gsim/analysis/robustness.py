@@ -30,6 +30,7 @@ from gsim.analysis.claims import (
 from gsim.claims import Measure
 
 TOP = 5  # regions of the "top k" sender definition
+FORMER = "any gain"  # every threshold 0: the sign test of gsim before thresholds (not a definition)
 WIN_WIN = ("real_output_sending", "real_output_receiving")
 
 
@@ -41,10 +42,10 @@ def _scaled(c: Claim, factor: float) -> Claim:
 def variants(c: Claim, tiers: list[str]) -> list[tuple[str, Claim]]:
     """The declared alternatives of claim `c` that a store's indicators can answer."""
     out = [("as declared", c), ("thresholds \u00bd", _scaled(c, 0.5)), ("thresholds \u00d72", _scaled(c, 2.0)),
-           ("any gain", _scaled(c, 0.0))]
-    tiered = [m for m in c.measures if m.tier is not None]
+           (FORMER, _scaled(c, 0.0))]
+    tiered = [m.tier if isinstance(m.tier, str) else tiers[m.tier] for m in c.measures if m.tier is not None]
     for k, name in enumerate(tiers):
-        if tiered and all((m.tier if isinstance(m.tier, str) else tiers[m.tier]) != name for m in tiered):
+        if tiered and name not in tiered:
             out.append((f"tier {name}", dataclasses.replace(c, measures=tuple(
                 dataclasses.replace(m, tier=k) if m.tier is not None else m for m in c.measures))))
     return out
@@ -81,13 +82,17 @@ def _row(cid: str, pol: str, base: str, name: str, held, equal, valid) -> dict:
 
 
 def robust_rows(rows: list[dict]) -> list[dict]:
-    """Per claim and pair: the verdict as declared, the verdict words under every definition,
-    and robust (one word under all of them)."""
+    """Per claim and pair: the verdict as declared, under the former sign test (`FORMER`, kept
+    apart: it is not a definition), the words under every definition, and robust (one word
+    under all of them)."""
     out: dict[tuple[str, str, str], dict] = {}
     for r in rows:
         key = (r["claim"], r["policy"], r["baseline"])
         o = out.setdefault(key, {"claim": key[0], "policy": key[1], "baseline": key[2],
-                                 "declared": r["verdict"], "words": {}, "shares": {}})
+                                 "declared": r["verdict"], "former": "", "words": {}, "shares": {}})
+        if r["definition"] == FORMER:
+            o["former"] = r["verdict"]
+            continue
         o["words"][r["definition"]] = r["verdict"]
         o["shares"][r["definition"]] = r["share"]
     for o in out.values():

@@ -13,7 +13,19 @@ from rich.table import Table
 from rich.text import Text
 
 from gsim.analysis import claim_words as words
-from gsim.analysis.claims import VERDICT_RULE, ClaimError, claims, counts_line, percent, share_text, verdict
+from gsim.analysis.claims import (
+    VERDICT_RULE,
+    ClaimError,
+    claims,
+    counts_line,
+    percent,
+    risk_table,
+    share_text,
+    verdict,
+)
+from gsim.analysis.quicklook import signed_pct
+from gsim.analysis.robustness import robust_rows
+from gsim.analysis.robustness import robustness as robustness_rows
 from gsim.cli.base import UsageFailure, console, failure, main, one_line, parse_years
 
 _STYLE = {"holds": "green", "mostly holds": "green", "inconclusive": "yellow",
@@ -104,6 +116,47 @@ def _measures(sub) -> Table:
     return t
 
 
+def risk_renderables(risk: list[dict]) -> list:
+    """The risk table (`gsim.analysis.claims.risk_table`), 80 columns."""
+    if not risk:
+        return []
+    ref, year = risk[0]["reference"], risk[0]["year"]
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    for name in ("policy", f"below {ref}", "5 %", "CVaR 5 %", "spread", "median", "lost/moved"):
+        t.add_column(name, justify="left" if name == "policy" else "right", no_wrap=True)
+    for r in risk:
+        t.add_row(r["policy"], f"{percent(r['downside'])} %", signed_pct(r["p5"]), signed_pct(r["cvar"]),
+                  f"{r['spread']:.2f}", signed_pct(r["median"]), f"{r['loss_per_moved']:.3f}")
+    return [Text(f"Risk in {year:g}: real GDP against {ref} in the same sample", style="bold"), t,
+            Text(f"below {ref}: share of samples ending below it; 5 %, CVaR 5 % (mean of the worst "
+                 "5 %), median: of the change in %; spread: its 5-95 % range in points; lost/moved: "
+                 "capital lost per unit moved, cumulated from t0 (median).", style="dim")]
+
+
+def robustness_renderables(rows: list[dict]) -> list:
+    """The robustness table: per claim and pair the verdict as declared, whether every
+    definition gives the same word, the range of shares and the definitions that differ."""
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    t.add_column("claim vs", overflow="fold")
+    t.add_column("declared", no_wrap=True)
+    t.add_column("any gain", no_wrap=True)
+    t.add_column("robust", no_wrap=True)
+    t.add_column("shares", justify="right", no_wrap=True)
+    t.add_column("other words under", overflow="fold")
+    for r in rows:
+        shares = [v for v in r["shares"].values() if np.isfinite(v)]
+        lo, hi = (percent(f(shares)) for f in (min, max)) if shares else ("-", "-")
+        span = f"{lo} %" if lo == hi else f"{lo}\u2013{hi} %"
+        other = "; ".join(f"{d}: {w}" for d, w in r["words"].items() if w != r["declared"])
+        t.add_row(f"{r['claim']} vs {r['baseline']}", r["declared"], r["former"],
+                  "yes" if r["robust"] else "no", span, other)
+    return [Text("Robustness of verdicts to definitions", style="bold"), t,
+            Text("declared: the verdict with the claim's thresholds; any gain: with every threshold "
+                 "0 (the former sign test, not counted in robust); robust: the same word under every "
+                 "definition (thresholds halved and doubled, other tiers, sender definitions); shares: "
+                 "their range.", style="dim")]
+
+
 def print_all(items, con: Console) -> None:
     for item in items:
         con.print(item)
@@ -119,9 +172,11 @@ def print_all(items, con: Console) -> None:
               help="Also show each measure: its paired effect, threshold and shares.")
 @click.option("--bau", "bau", default=None, metavar="POLICY",
               help="Business as usual, read first [default: the sweep's, else market].")
+@click.option("--robustness", is_flag=True,
+              help="Also evaluate each claim under the declared alternative definitions.")
 @click.option("--csv", "csv_path", default=None, metavar="FILE",
               help="Also write every row, year and statistic as CSV.")
-def claims_command(store, years, claim_ids, measures, bau, csv_path):
+def claims_command(store, years, claim_ids, measures, bau, robustness, csv_path):
     """Verdicts of the policy claims in a sweep STORE, paired over its samples.
 
     For each claim, against business as usual first: the share of samples in which the
@@ -137,6 +192,11 @@ def claims_command(store, years, claim_ids, measures, bau, csv_path):
         raise UsageFailure(one_line(e)) from None
     con = console()
     print_all(verdict_table(res, measures), con)
+    if "lower_risk" in res.claim.values and "none" in res.attrs["policies"]:
+        print_all(risk_renderables(risk_table(store, float(res.year.values[-1]))), con)
+    if robustness:
+        rows = robust_rows(robustness_rows(store, float(res.year.values[-1]), ids))
+        print_all(robustness_renderables(rows), con)
     if csv_path:
         res.drop_dims("time").to_dataframe().to_csv(csv_path)
         click.echo(f"wrote {csv_path}", err=True)
