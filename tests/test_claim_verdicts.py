@@ -218,6 +218,10 @@ def test_a_broken_plugin_claim_leaves_the_other_verdicts_intact(store):
     np.testing.assert_array_equal(res.share.values, intact.share.values)
     assert out.exit_code == 1 and "skipped claim broken" in out.output
     assert "efficiency" in out.output and "Traceback" not in out.output
+    from gsim.analysis.report import claims_section
+
+    html = claims_section(res)
+    assert "<h3>Skipped claims</h3>" in html and "claim broken needs no_such_output" in html
 
 
 # --- presentation -----------------------------------------------------------------------------
