@@ -275,7 +275,7 @@ def test_conditional_answer_and_discover_by_claim(store):
 def test_robustness_to_definitions_and_win_win_provinces(tmp_path):
     p = tmp_path / "regions.zarr"
     sweep(p, SMALL, {**SMALL_OPTS, "save": "regions"}, executor=LocalExecutor(2))
-    rows = robustness(p, claim=["win_win", "no_homogeneous_competition"])
+    rows = robustness(p, claim=["win_win", "no_homogeneous_competition", "efficiency"])
     by = {(r["claim"], r["baseline"], r["definition"]): r for r in rows}
     # the scenario's senders (above the mean), real totals, recomputed from the regional outputs,
     # give the verdict of the saved group aggregates
@@ -283,6 +283,7 @@ def test_robustness_to_definitions_and_win_win_provinces(tmp_path):
         assert by[("win_win", base, "as declared")]["share"] == \
             by[("win_win", base, "senders above the mean, real, totals")]["share"]
     assert ("win_win", "none", "senders NBS East, nominal, per worker") in by
+    assert {("efficiency", "market", f"real GDP {d}") for d in ("nominal", "per worker")} <= set(by)
     tiers = [str(t) for t in gsim.open_sweep(p).tier.values]
     assert {f"tier {t}" for t in tiers[1:]} <= {d for c, _, d in by if c == "no_homogeneous_competition"}
     for r in robust_rows(rows):
@@ -293,3 +294,19 @@ def test_robustness_to_definitions_and_win_win_provinces(tmp_path):
     d = (gdp.sel(policy="gradient") - gdp.sel(policy="none")).values.reshape(-1, ds.sizes["region"])
     assert prov["gain_median"] == np.median((d > 0).sum(1)) and prov["pareto"] == np.mean((d >= 0).all(1))
     assert prov["regions"] == ds.sizes["region"]
+
+
+def test_business_as_usual_from_the_sweep_table(tmp_path):
+    import dataclasses
+
+    from gsim.sweeps.spec import SweepSpecError, parse_spec
+
+    sc = dataclasses.replace(SMALL, sweep={**SMALL.sweep, "business_as_usual": "none"})
+    assert parse_spec(sc).canonical() == parse_spec(SMALL).canonical()  # results do not change
+    p = tmp_path / "b.zarr"
+    sweep(p, sc, {**SMALL_OPTS, "samples": 2}, executor=LocalExecutor(1))
+    res = gsim.claims(p, claim=["efficiency"])
+    assert res.attrs["business_as_usual"] == "none" and res.baseline.values[0] == "none"
+    bad = dataclasses.replace(SMALL, sweep={**SMALL.sweep, "business_as_usual": "laissez_faire"})
+    with pytest.raises(SweepSpecError, match="sweep.business_as_usual: must be one of the sweep's policies"):
+        parse_spec(bad)

@@ -264,8 +264,8 @@ def robustness_section(rows: Sequence[Mapping[str, Any]], provinces: Mapping[str
            "definition: thresholds halved and doubled, every other tier for a measure of one tier, "
            "and for win_win, where the store has the regional outputs, the sending regions by GDP per "
            "capita above the mean, above the median, the top five and the NBS East, as totals and per "
-           "worker, real and nominal. Any gain: every threshold 0, the sign test gsim used before "
-           "thresholds (not counted in robust).</p>")
+           "worker, real and nominal; real GDP also as nominal GDP and per worker. Any gain: every "
+           "threshold 0, the sign test gsim used before thresholds (not counted in robust).</p>")
     if why:
         out += _note(why)
     if provinces:

@@ -6,7 +6,7 @@ sign test); for a measure of one tier, every other tier; for win_win, where the 
 regional outputs (``--save regions``), the sending regions by GDP per capita above the mean
 (the scenario's), above the median, the top five and the NBS East, each as totals and per
 worker, real and nominal; with the number of provinces that gain and whether none loses
-(Pareto). See docs/claims.md.
+(Pareto); a claim on real GDP, read as nominal GDP and per worker. See docs/claims.md.
 """
 
 from __future__ import annotations
@@ -71,6 +71,8 @@ def robustness(store: str | Path, year: float | None = None, claim: list[str] | 
                 continue
             if regional is not None and {m.indicator for m in c.measures} == set(WIN_WIN):
                 rows += _win_win_rows(c, ps, regional, ip, ib, pol, base)
+            elif regional is not None and any(_national(m) for m in c.measures):
+                rows += _national_rows(c, ps, regional, ip, ib, pol, base)
     return rows
 
 
@@ -145,6 +147,24 @@ def _win_win_rows(c: Claim, ps: PairedStore, v: dict, ip: int, ib: int, pol: str
                     valid = ok if valid is None else valid & ok
                 name = f"senders {_SENDERS[k]}, {real}, {'per worker' if per_worker else 'totals'}"
                 rows.append(_row(c.id, pol, base, name, held, equal, valid))
+    return rows
+
+
+def _national(m: Measure) -> bool:
+    return m.indicator == "real_gdp" and m.aggregation == "level" and m.per is None and m.shortfall_vs is None
+
+
+def _national_rows(c: Claim, ps: PairedStore, v: dict, ip: int, ib: int, pol: str, base: str) -> list[dict]:
+    """A claim on real GDP at the year, with real GDP read as nominal GDP (the sum of the
+    regions' GDP) and as real output per labour-force member; other measures as declared."""
+    rows = []
+    for name, y in (("nominal", v["gdp"].sum(-1)),
+                    ("per worker", v["real_output"].sum(-1) / v["labor_force"].sum(-1))):
+        parts = []
+        for m in c.measures:
+            x = y[:, :, None] if _national(m) else ps.values(m)
+            parts.append((m, x[:, ip], x[:, ib]))
+        rows.append(_row(c.id, pol, base, f"real GDP {name}", *claim_outcome(parts)))
     return rows
 
 
