@@ -409,7 +409,8 @@ def _claim_rows(ps: PairedStore, c: Claim, pol: str, base: str, bau: str, asked:
                                   level.direction, level.size, level.relative, discount)
     whole = {"path_share": path["share"], "path_lo": path["share_lo"], "path_hi": path["share_hi"],
              **summary}
-    stats = claim_stats(parts)
+    at_years = [(m, xp[:, at], xb[:, at]) for m, xp, xb in parts]  # the quantiles: asked years only
+    stats = claim_stats(at_years)
     rows = [{**common, "measure": "all measures" if len(parts) > 1 else main.label(ps.tiers),
              "overall": True, "indicator": "" if len(parts) > 1 else main.indicator,
              "aggregation": "" if len(parts) > 1 else main.aggregation,
@@ -417,12 +418,12 @@ def _claim_rows(ps: PairedStore, c: Claim, pol: str, base: str, bau: str, asked:
              "units": "" if len(parts) > 1 else _units(ps.units(main.indicator), main.aggregation, main),
              "threshold": "" if len(parts) > 1 else main.threshold_text(),
              "reason": "" if len(parts) > 1 else main.why, "guard": False,
-             **{k: v[at] for k, v in stats.items()}, **whole}]
+             **stats, **whole}]
     if len(parts) == 1:
-        one = paired_stats(parts[0][1], parts[0][2], main.direction, main.size, main.relative)
-        rows[0].update({k: v[at] for k, v in one.items() if k.startswith("effect")})
+        one = paired_stats(at_years[0][1], at_years[0][2], main.direction, main.size, main.relative)
+        rows[0].update({k: v for k, v in one.items() if k.startswith("effect")})
         return rows
-    for m, xp, xb in parts:
+    for m, xp, xb in at_years:
         st = paired_stats(xp, xb, m.direction, m.size, m.relative)
         if m.shortfall_vs is not None:  # a shortfall is a share already; % of a share of 0 misleads
             st.update({k: np.full_like(v, np.nan) for k, v in st.items() if k.startswith("effect_pct")})
@@ -430,7 +431,7 @@ def _claim_rows(ps: PairedStore, c: Claim, pol: str, base: str, bau: str, asked:
                      "indicator": m.indicator, "aggregation": m.aggregation,
                      "direction": m.direction, "units": _units(ps.units(m.indicator), m.aggregation, m),
                      "threshold": m.threshold_text(), "reason": m.why, "guard": m.guard,
-                     **{k: v[at] for k, v in st.items()}, **checks.no_path(len(ps.times))})
+                     **st, **checks.no_path(len(ps.times))})
     return rows
 
 
