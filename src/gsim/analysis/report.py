@@ -261,7 +261,8 @@ def robustness_section(rows: Sequence[Mapping[str, Any]], provinces: Mapping[str
     out = ("<table><tr><th>claim vs baseline</th><th>declared</th><th>any gain (former rule)</th>"
            "<th>robust</th><th>shares</th><th>other words under</th></tr>" + body + "</table>"
            '<p class="lead">A verdict is robust when its word is the same under every declared '
-           "definition: thresholds halved and doubled, every other tier for a measure of one tier, "
+           "definition: thresholds halved and doubled, every other tier and the mean over tiers for a "
+           "measure of one tier, "
            "and for win_win, where the store has the regional outputs, the sending regions by GDP per "
            "capita above the mean, above the median, the top five and the NBS East, as totals and per "
            "worker, real and nominal; real GDP also as nominal GDP and per worker. Any gain: every "

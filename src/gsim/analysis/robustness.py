@@ -2,8 +2,8 @@
 alternatives, and called robust only if its verdict word is the same under all of them.
 
 Alternatives for every claim: thresholds halved and doubled, and any gain at all (the former
-sign test); for a measure of one tier, every other tier; for win_win, where the store has the
-regional outputs (``--save regions``), the sending regions by GDP per capita above the mean
+sign test); for a measure of one tier, every other tier and the mean over tiers; for win_win,
+where the store has the regional outputs (``--save regions``), the sending regions by GDP per capita above the mean
 (the scenario's), above the median, the top five and the NBS East, each as totals and per
 worker, real and nominal; with the number of provinces that gain and whether none loses
 (Pareto); a claim on real GDP, read as nominal GDP and per worker. See docs/claims.md.
@@ -51,6 +51,13 @@ def variants(c: Claim, tiers: list[str]) -> list[tuple[str, Claim]]:
     return out
 
 
+def _tier_mean(ps: PairedStore, m: Measure) -> np.ndarray:
+    """A measure's values, averaged over every tier when it names one (equal weights)."""
+    if m.tier is None:
+        return ps.values(m)
+    return np.mean([ps.values(dataclasses.replace(m, tier=k)) for k in range(len(ps.tiers))], axis=0)
+
+
 def robustness(store: str | Path, year: float | None = None, claim: list[str] | None = None) -> list[dict]:
     """One row per claim, pair and definition at `year` (default: the last of the sweep's
     years): share holding, its interval and the verdict word; `robust_rows` sums them up."""
@@ -67,6 +74,9 @@ def robustness(store: str | Path, year: float | None = None, claim: list[str] | 
                 for name, v in variants(c, ps.tiers):
                     parts = [(m, x[:, ip], x[:, ib]) for m in v.measures for x in [ps.values(m)]]
                     rows.append(_row(c.id, pol, base, name, *claim_outcome(parts)))
+                if any(m.tier is not None for m in c.measures):
+                    parts = [(m, x[:, ip], x[:, ib]) for m in c.measures for x in [_tier_mean(ps, m)]]
+                    rows.append(_row(c.id, pol, base, "mean over tiers", *claim_outcome(parts)))
             except Exception:  # a claim that cannot be evaluated is reported by gsim.claims
                 continue
             if regional is not None and {m.indicator for m in c.measures} == set(WIN_WIN):

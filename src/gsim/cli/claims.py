@@ -153,7 +153,8 @@ def robustness_renderables(rows: list[dict]) -> list:
     return [Text("Robustness of verdicts to definitions", style="bold"), t,
             Text("declared: the verdict with the claim's thresholds; any gain: with every threshold "
                  "0 (the former sign test, not counted in robust); robust: the same word under every "
-                 "definition (thresholds halved and doubled, other tiers, sender definitions); shares: "
+                 "definition (thresholds halved and doubled, other tiers or their mean, sender definitions); "
+                 "shares: "
                  "their range.", style="dim")]
 
 
