@@ -22,7 +22,7 @@ from gsim.analysis.conditional import conditional, contested
 from gsim.analysis.robustness import provinces, robust_rows, robustness
 from gsim.claims import BUILTIN_CLAIMS as BUILTIN
 from gsim.cli import main
-from gsim.cli.claims import verdict_table
+from gsim.cli.claims import risk_renderables, robustness_renderables, verdict_table
 from gsim.plugins import make_plugin_manager, use_plugin_manager
 from gsim.policies import Policy
 from gsim.policies.builtin import BUILTIN_POLICIES
@@ -244,6 +244,15 @@ def test_every_table_fits_80_columns_and_no_number_is_cut(store, years):
         assert cl.verdict(float(r.share), float(r.share_lo), float(r.share_hi)) in flat
     for word in ("holds", "fails", "inconclusive"):
         assert word in cl.VERDICT_RULE
+    risk = cl.risk_table(store)
+    rows = robust_rows(robustness(store, years[-1] if years else None))
+    con = Console(width=80, file=io.StringIO(), record=True, highlight=False)
+    for item in risk_renderables(risk) + robustness_renderables(rows):
+        con.print(item)
+    text = con.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80 and "\u2026" not in text
+    for r in risk:
+        assert f"{cl.percent(r['downside'])} %" in text and f"{r['loss_per_moved']:.3f}" in text
 
 
 @pytest.mark.parametrize("lo,hi,text", [(0.9981, 0.9999, "99"), (0.29, 0.31, "29"), (0.0012, 0.3, "0.1")])
