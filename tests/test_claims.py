@@ -18,6 +18,7 @@ from scipy.stats import binom
 import gsim
 from gsim import hookimpl
 from gsim.analysis import claims as cl
+from gsim.claims import DEFAULT_THRESHOLD
 from gsim.cli import main
 from gsim.plugins import PluginError, make_plugin_manager, use_plugin_manager
 from gsim.scenario import load_scenario
@@ -123,20 +124,25 @@ def test_claims_equal_direct_xarray_computations(store):
     r = row("efficiency", "market", "real_gdp")
     for y in (2025, 2026):
         g = gain.sel(time=y).values.ravel()
-        assert r.share.sel(year=y) == np.mean(g > 0) and r.n.sel(year=y) == 8
+        base = ds.real_gdp.sel(policy="market", time=y).values.ravel()
+        assert r.share.sel(year=y) == np.mean(g > 0.01 * base) and r.n.sel(year=y) == 8
+        assert r.share_equivalent.sel(year=y) == np.mean(np.abs(g) <= 0.01 * base)
         assert r.effect.sel(year=y) == pytest.approx(np.median(g), rel=1e-12)
         base = ds.real_gdp.sel(policy="market", time=y).values.ravel()
         assert r.effect_pct.sel(year=y) == pytest.approx(np.median(100 * g / base))
-    cum = row("efficiency", "market", "cumulative real_gdp")
+    cum = row("efficiency", "market", "guard: cumulative real_gdp")
     integral = gain.sel(time=slice(2023, 2026)).integrate("time").values.ravel()
+    base_cum = ds.real_gdp.sel(policy="market", time=slice(2023, 2026)).integrate("time").values.ravel()
     assert cum.effect.sel(year=2026) == pytest.approx(np.median(integral), rel=1e-9)
-    assert cum.share.sel(year=2026) == np.mean(integral > 0)
+    assert cum.share.sel(year=2026) == np.mean(integral > 0.01 * base_cum)  # share beating the threshold
     both = row("efficiency", "market", "all measures")
-    assert bool(both.overall) and not bool(cum.overall)
-    assert both.share.sel(year=2026) == np.mean((gain.sel(time=2026).values.ravel() > 0) & (integral > 0))
+    assert bool(both.overall) and not bool(cum.overall) and bool(both.bau)
+    level = gain.sel(time=2026).values.ravel() > 0.01 * ds.real_gdp.sel(policy="market", time=2026).values.ravel()
+    assert both.share.sel(year=2026) == np.mean(level & (integral >= -0.01 * base_cum))  # a guard
     theil = row("coordinated_development", "none", "theil")
-    assert bool(theil.overall) and int(theil.direction) == -1
-    lower = (ds.theil.sel(policy="gradient") < ds.theil.sel(policy="none")).sel(time=2026)
+    assert not bool(theil.overall) and int(theil.direction) == -1 and theil.threshold.item() == "1 %"
+    t_none = ds.theil.sel(policy="none")
+    lower = ((t_none - ds.theil.sel(policy="gradient")) > 0.01 * t_none).sel(time=2026)
     assert theil.share.sel(year=2026) == lower.mean()
     labor = row("no_homogeneous_competition", "subsidy_race", "overcapacity[labor]")
     assert labor.units.item() == "1" and cum.units.item() == "bn CNY"
@@ -180,8 +186,8 @@ def test_bad_claims_and_years_are_one_line_errors(store, kwargs, message):
 def test_a_store_without_the_policies_of_an_asked_claim(tmp_path):
     p = tmp_path / "two.zarr"
     sweep(p, SMALL, {**SMALL_OPTS, "samples": 2, "policies": "none,market"}, executor=LocalExecutor(1))
-    with pytest.raises(cl.ClaimError, match="claim win_win compares gradient with none; the store "
-                                            "has the policies none, market"):
+    with pytest.raises(cl.ClaimError, match="claim win_win compares gradient with market, gradient with "
+                                            "none; the store has the policies none, market"):
         gsim.claims(p, claim=["win_win"])
     with pytest.raises(cl.ClaimError, match="no claim can be evaluated"):
         gsim.claims(p)
@@ -240,7 +246,9 @@ def test_plugin_claims_are_evaluated(store):
         res = gsim.claims(store, claim=["receivers"], years=[2026])
     ds = gsim.open_sweep(store)
     gain = (ds.real_output_receiving.sel(policy="gradient") - ds.real_output_receiving.sel(policy="market"))
-    assert res.share.item() == np.mean(gain.sel(time=2026).values > 0)
+    base = ds.real_output_receiving.sel(policy="market", time=2026).values
+    assert res.share.item() == np.mean(gain.sel(time=2026).values > DEFAULT_THRESHOLD * base)  # no threshold given
+    assert res.threshold.item() == "1 %" and "project default" in res.reason.item()
 
 
 @pytest.mark.parametrize("bad,message", [
@@ -249,6 +257,8 @@ def test_plugin_claims_are_evaluated(store):
     (dataclasses.replace(GOOD, measures=()), "measures must be a non-empty sequence of Measure"),
     (dataclasses.replace(GOOD, measures=(cl.Measure("theil", 2),)), "direction must be +1 or -1"),
     (dataclasses.replace(GOOD, measures=(cl.Measure("theil", 1, "mean"),)), "aggregation must be"),
+    (dataclasses.replace(GOOD, measures=(cl.Measure("theil", 1, threshold=-0.1),)), "threshold must be a number >= 0"),
+    (dataclasses.replace(GOOD, measures=(cl.Measure("theil", 1, guard=True),)), "not a guard"),
     (dataclasses.replace(GOOD, pairs=(("gradient", "gradient"),)), "must be two different policy names"),
     (dataclasses.replace(GOOD, pairs=()), "give at least one (policy, baseline) pair"),
     ("not a claim", "register() takes a gsim.claims.Claim, got str"),
@@ -272,7 +282,7 @@ def test_claims_command_fits_100_columns(store, args):
     out = CliRunner().invoke(main, ["claims", str(store), *args])
     assert out.exit_code == 0, out.output
     _fits(out.output)
-    assert "holds in " in out.output and "of samples" in out.output
+    assert "efficiency: gradient vs" in out.output and "market (BAU)" in out.output
     assert "32 ok, 0 failed, 0 invalid input, 0 pending" in " ".join(out.output.split())
 
 

@@ -239,8 +239,12 @@ def page(store, tmp_path_factory):
 
 def test_report_holds_every_section_and_fetches_nothing(page, store):
     text = page.read_text(encoding="utf-8")
-    for sid in ("provenance", "claims", "figures", "sensitivity", "discovery", "caveats"):
+    for sid in ("summary", "provenance", "claims", "robustness", "figures", "sensitivity", "discovery",
+                "caveats"):
         assert f'<section id="{sid}">' in text
+    assert text.index('<section id="summary">') < text.index('<section id="provenance">')
+    summary = text.split('<section id="summary">')[1].split("</section>")[0]
+    assert summary.count("against market (business as usual)") == 6
     attrs = gsim.open_sweep(store).attrs
     for fact in (attrs["scenario_hash"], str(attrs["root_seed"]), "lhs: 8 samples x 1 replicates",
                  "32: 32 done (32 ok, 0 failed, 0 invalid input, 0 stopped by a plugin), 0 pending"):
@@ -248,8 +252,8 @@ def test_report_holds_every_section_and_fetches_nothing(page, store):
     res = gsim.claims(store)
     assert text.count('<span class="verdict') == int(res.overall.sum())
     assert text.count('<tr class="measure">') == int((~res.overall).sum())
-    # figures: claims, 4 fans, 2 paired, map, flows, sensitivity; all embedded
-    assert len(re.findall(r"<img ", text)) == 10 == len(re.findall(r'<img src="data:image/png;base64,', text))
+    # figures: claims over time, claims, 4 fans, 2 paired, map, flows, sensitivity; all embedded
+    assert len(re.findall(r"<img ", text)) == 11 == len(re.findall(r'<img src="data:image/png;base64,', text))
     assert not re.search(r"(?i)<script|<link|@import|url\(|https?://", text)
     # the stand-ins: sensitivity table in 2026 (mu first), both boxes with their restrictions
     sens = text.split('<section id="sensitivity">')[1].split("</section>")[0]
@@ -270,8 +274,10 @@ def test_report_computes_sensitivity_and_discovery_with_their_modules(store, tmp
 
     monkeypatch.setattr(rp, "analysis_module", fake)
     text = rp.report(store, tmp_path / "r.html", policy="gradient", baseline="market").read_text()
-    assert calls == [("real_gdp", "gradient-market"), "real_gdp:gradient-market"]
-    assert "<h3>In 2026</h3>" in text and "Condition <code>real_gdp:gradient-market</code>" in text
+    assert calls == [("real_gdp", "gradient-market")]  # discovery: the most contested claim's boxes
+    assert "<h3>In 2026</h3>" in text and "Condition <code>claim efficiency:gradient-market fails</code>" in text
+    text = rp.report(store, tmp_path / "r.html", conditions=["real_gdp:gradient-market"]).read_text()
+    assert calls[-1] == "real_gdp:gradient-market" and "Condition <code>real_gdp:gradient-market</code>" in text
 
     monkeypatch.setattr(rp, "analysis_module", lambda name: None)
     text = rp.report(store, tmp_path / "r.html").read_text()
@@ -287,7 +293,7 @@ def test_report_of_a_partial_indicators_store_says_what_is_missing(tmp_path, mon
     assert "16 of 32 runs are pending" in text and "0 pending" not in text.split("Provenance")[0]
     assert "province map: not drawn." in text and "run the sweep with --save regions" in text
     assert "transfer flows: not drawn." in text and "run the sweep with --save full" in text
-    assert len(re.findall(r"<img ", text)) == 7  # claims, 4 fans, 2 paired
+    assert len(re.findall(r"<img ", text)) == 8  # claims, claims over time, 4 fans, 2 paired
 
 
 def test_report_of_a_one_policy_store_says_what_it_cannot_compare(tmp_path):

@@ -44,7 +44,7 @@ KINDS = ("fan", "paired", "claims", "sensitivity", "map", "flows")
 FORMATS = (".png", ".svg")
 DPI = 150
 POLICY_COLOURS = {"none": "#7f7f7f", "market": "#1f77b4", "subsidy_race": "#d62728", "gradient": "#2ca02c"}
-VERDICT_COLOURS = {"holds": "#1a9850", "mostly holds": "#91cf60", "uncertain": "#e6ab02",
+VERDICT_COLOURS = {"holds": "#1a9850", "mostly holds": "#91cf60", "inconclusive": "#e6ab02",
                    "mostly fails": "#fc8d59", "fails": "#d73027", "no data": "#bdbdbd"}
 _OTHER_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#ff7f0e")
 STRIP_POINTS = 400  # at most this many samples drawn as dots per policy in `paired`
@@ -297,6 +297,39 @@ def claims_chart(verdicts: xr.Dataset, year: float | None = None) -> Figure:
     ax.set_xlabel("Share of samples in which the claim holds, with its 90 % Jeffreys interval [%]")
     ax.set_title(f"Claim verdicts in {year:g}", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def claim_paths_chart(verdicts: xr.Dataset) -> Figure:
+    """Share of samples holding at every saved time, one panel per claim, one line per
+    baseline (business as usual thick), with the 90 % band of the first baseline; dotted
+    lines at 50 % and 90 % (the verdict words' bounds)."""
+    rows = verdicts.isel(row=verdicts.overall.values.nonzero()[0])
+    ids = list(dict.fromkeys(rows.claim.values.tolist()))
+    cols = 3 if len(ids) > 4 else 2 if len(ids) > 1 else 1
+    nrows = -(-len(ids) // cols)
+    fig = new_figure(3.4 * cols, 0.6 + 2.3 * nrows)
+    t = verdicts.time.values
+    for k, cid in enumerate(ids):
+        ax = fig.add_subplot(nrows, cols, k + 1)
+        sub = rows.isel(row=(rows.claim == cid).values.nonzero()[0])
+        for i in range(sub.sizes["row"]):
+            r = sub.isel(row=i)
+            base = str(r.baseline.values)
+            colour = POLICY_COLOURS.get(base, _OTHER_COLOURS[i % len(_OTHER_COLOURS)])
+            bau = bool(r.bau.values)
+            ax.plot(t, 100 * r.path_share.values, color=colour, linewidth=2.2 if bau else 1.1,
+                    label=base + (" (BAU)" if bau else ""))
+            if i == 0:
+                ax.fill_between(t, 100 * r.path_lo.values, 100 * r.path_hi.values, color=colour, alpha=0.15)
+        for level in (50, 90):
+            ax.axhline(level, color="black", linewidth=0.6, linestyle=":")
+        ax.set_ylim(-2, 102)
+        ax.set_title(cid, fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=6, loc="best")
+        if k % cols == 0:
+            ax.set_ylabel("holds in % of samples", fontsize=7)
     return fig
 
 

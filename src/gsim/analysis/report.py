@@ -25,11 +25,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gsim._version import __version__
+from gsim.analysis import claim_words as words
+from gsim.analysis import conditional as cond
 from gsim.analysis import discovery as discovery_module
 from gsim.analysis import figures as fg
+from gsim.analysis import robustness as robust
 from gsim.analysis import sensitivity as sensitivity_module
+from gsim.analysis.claims import VERDICT_RULE, counts_line, percent, risk_table, share_text, verdict
 from gsim.analysis.claims import claims as claim_verdicts
-from gsim.analysis.claims import counts_line, percent, share_text, verdict
 from gsim.analysis.quicklook import human, signed_pct
 from gsim.claims import ClaimError
 from gsim.sweeps.analysis import years_index
@@ -76,7 +79,7 @@ th,td{padding:.28rem .6rem;border-bottom:1px solid #e4e7eb;text-align:left;verti
 th{background:#f3f5f7;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 table.kv th{width:13rem;background:none;font-weight:600}
 .verdict{font-weight:600;white-space:nowrap;border-radius:3px;padding:.1rem .4rem}
-.holds,.mostly-holds{background:#e3f4e6;color:#185f2b}.uncertain{background:#fdf3d7;color:#7a5a00}
+.holds,.mostly-holds{background:#e3f4e6;color:#185f2b}.inconclusive{background:#fdf3d7;color:#7a5a00}
 .mostly-fails,.fails{background:#fbe4e2;color:#8c1d18}.no-data{background:#eee;color:#555}
 tr.measure td{color:#555;font-size:.8rem;border-bottom:1px dotted #eee}
 figure{margin:1rem 0 1.6rem}figure img{max-width:100%;height:auto;border:1px solid #eef0f2}
@@ -163,10 +166,23 @@ def _verdict_cell(share: float, lo: float, hi: float) -> str:
     return f'<td><span class="verdict {word.replace(" ", "-")}">{_e(text)}</span></td>'
 
 
-def claims_section(res: xr.Dataset) -> str:
-    """The verdict table of `gsim.claims(...)`: per claim and pair the share of samples in which
-    it holds at each year, the verdict with its 90 % interval at the last, then each measure's
-    median paired change; and the claims' statements."""
+def summary_section(res: xr.Dataset, conditions: Mapping[str, str] | None = None) -> str:
+    """One plain-language paragraph per claim against business as usual: the verdict, its
+    size, the years and (from `conditions`: claim -> words) the condition it depends on."""
+    conditions = conditions or {}
+    paras = [words.paragraph(res, cid, conditions.get(cid, ""))
+             for cid in dict.fromkeys(res.claim.values.tolist())]
+    bau = res.attrs.get("business_as_usual", "")
+    return (f"<p>Business as usual is <code>{_e(bau)}</code>; the other baselines follow in the "
+            "verdict table.</p>" + "".join(f"<p>{_e(p)}</p>" for p in paras if p))
+
+
+def claims_section(res: xr.Dataset, risk: Sequence[Mapping[str, Any]] = ()) -> str:
+    """The verdict table of `gsim.claims(...)`: per claim and pair (business as usual first)
+    the share of samples in which it holds at each year, the verdict in words with its 90 %
+    interval and the share equivalent at the last, the time path in one line; then each
+    measure's median paired effect with its threshold; the share-holding figure over time;
+    the risk table; the checks, skipped claims and the claims' statements."""
     years = [float(y) for y in res.year.values]
     head = "".join(f'<th class="num">{y:g}</th>' for y in years[:-1])
     rows = []
@@ -175,33 +191,112 @@ def claims_section(res: xr.Dataset) -> str:
         share, lo, hi = (r[k].values for k in ("share", "share_lo", "share_hi"))
         if bool(r.overall):
             cells = "".join(f'<td class="num">{percent(x)} %</td>' for x in share[:-1])
+            bau = " (business as usual)" if bool(r.bau) else ""
             rows.append(f"<tr><td><b>{_e(r.claim.values)}</b></td><td>{_e(r.policy.values)} vs "
-                        f"{_e(r.baseline.values)}</td>{cells}{_verdict_cell(share[-1], lo[-1], hi[-1])}</tr>")
+                        f"{_e(r.baseline.values)}{bau}</td>{cells}{_verdict_cell(share[-1], lo[-1], hi[-1])}"
+                        f'<td class="num">{percent(r.share_equivalent.values[-1])} %</td>'
+                        f"<td>{_e(words.path_words(r))}</td></tr>")
+            if str(r.measure.values) != "all measures":
+                rows.append(_measure_row(r, len(years)))
             continue
-        pct, eff = r.effect_pct.values, r.effect.values
-        change = [signed_pct(p) if np.isfinite(p) else human(e, 3) for p, e in zip(pct, eff)]
-        j = len(years) - 1
-        rng = (f"[{signed_pct(r.effect_pct_p5.values[j])}, {signed_pct(r.effect_pct_p95.values[j])}]"
-               if np.isfinite(pct[j]) else f"[{human(r.effect_p5.values[j], 3)}, {human(r.effect_p95.values[j], 3)}]")
-        cells = "".join(f'<td class="num">{_e(c)}</td>' for c in change[:j])
-        rows.append(f'<tr class="measure"><td>&nbsp;&nbsp;{_e(r.measure.values)}</td><td></td>{cells}'
-                    f"<td>{_e(change[j])} {_e(rng)} \u00b7 holds in {percent(share[j])} %</td></tr>")
-    table = (f"<table><tr><th>claim</th><th>policy vs baseline</th>{head}<th>{years[-1]:g}: verdict</th></tr>"
-             + "".join(rows) + "</table>")
+        rows.append(_measure_row(r, len(years)))
+    table = (f"<table><tr><th>claim</th><th>policy vs baseline</th>{head}<th>{years[-1]:g}: verdict</th>"
+             "<th>equivalent</th><th>time path</th></tr>" + "".join(rows) + "</table>")
     a = res.attrs
     note = ("Share of samples (pairs of ok runs with the same sampled inputs) in which the policy beats "
-            "the baseline on every measure of the claim, with the 90 % Jeffreys interval. Verdict: holds "
-            "(lower bound at least 90 %), mostly holds (above 50 %), uncertain (the interval contains "
-            "50 %), mostly fails (below 50 %), fails (upper bound at most 10 %). Grey rows: each "
-            "measure's median paired change in % of the baseline (in its units where the baseline is "
-            "0), 5\u201395 % range, and the share in which that measure alone holds.")
+            "the baseline on every measure of the claim by more than the measure's threshold (and "
+            "no guard measure loses more than its threshold), with the 90 % Jeffreys interval, "
+            f"rounded outward. Verdict: {VERDICT_RULE}. Equivalent: every measure within its "
+            "threshold both ways. Time path: from when the claim at least mostly holds to the "
+            "horizon, the years in which the first measure's median effect is worse than its "
+            f"threshold, and its cumulative effect discounted at {a.get('discount_rate', 0):.0%} a "
+            "year. Grey rows: each measure's median paired change in % of the baseline [5–95 %] "
+            "(natural units), its threshold, and the share in which that measure alone beats it.")
     out = f"<p>{_e(counts_line(a))}</p>{table}<p class=\"lead\">{_e(note)}</p>"
+    out += _figure(lambda: fg.claim_paths_chart(res), "claims over time",
+                   "Share of samples in which each claim holds at every saved time, against each "
+                   "baseline (business as usual thick; band: the first baseline's 90 % interval); "
+                   "dotted: 50 % and 90 %.", [])
+    if risk:
+        out += risk_section(risk)
+    for line in a.get("checks", ()):
+        out += _note("Check: " + str(line))
     if a.get("skipped"):
         out += _note("Not in the store, skipped: " + "; ".join(map(str, a["skipped"])))
+    if len(a.get("skipped_claims", ())):
+        out += "<h3>Skipped claims</h3><ul>" + "".join(
+            f"<li>{_e(x)}</li>" for x in a["skipped_claims"]) + "</ul>"
     statements = dict(zip(res.claim.values.tolist(), res.statement.values.tolist()))
     out += "<h3>The claims</h3><ul>" + "".join(
         f"<li><b>{_e(cid)}</b>: {_e(text)}</li>" for cid, text in statements.items()) + "</ul>"
     return out
+
+
+def _measure_row(r: Any, n_years: int) -> str:
+    j = n_years - 1
+    last = r.isel(year=j)
+    pct, eff = r.effect_pct.values, r.effect.values
+    change = [signed_pct(p) if np.isfinite(p) else human(e, 3) for p, e in zip(pct, eff)]
+    cells = "".join(f'<td class="num">{_e(c)}</td>' for c in change[:j])
+    return (f'<tr class="measure"><td>&nbsp;&nbsp;{_e(r.measure.values)}</td><td></td>{cells}'
+            f"<td>{_e(words.effect_text(last))} \u00b7 threshold {_e(r.threshold.values)} \u00b7 "
+            f"beats it in {percent(float(last.share.values))} %</td>"
+            f'<td class="num">{percent(float(last.share_equivalent.values))} %</td>'
+            f"<td>{_e(r.reason.values)}</td></tr>")
+
+
+def robustness_section(rows: Sequence[Mapping[str, Any]], provinces: Mapping[str, Any] | None = None,
+                       why: str = "") -> str:
+    """The robustness of verdicts (`gsim.analysis.robustness.robust_rows`): per claim and pair
+    the verdict as declared, under the former sign test, whether it is robust, the range of
+    shares and the definitions that give another word; win_win's provinces that gain."""
+    body = ""
+    for r in rows:
+        shares = [v for v in r["shares"].values() if np.isfinite(v)]
+        span = f"{percent(min(shares))}\u2013{percent(max(shares))} %" if shares else "-"
+        other = "; ".join(f"{d}: {w}" for d, w in r["words"].items() if w != r["declared"])
+        body += (f"<tr><td><b>{_e(r['claim'])}</b> vs {_e(r['baseline'])}</td><td>{_e(r['declared'])}</td>"
+                 f"<td>{_e(r['former'])}</td><td>{'yes' if r['robust'] else 'no'}</td>"
+                 f'<td class="num">{span}</td><td>{_e(other)}</td></tr>')
+    out = ("<table><tr><th>claim vs baseline</th><th>declared</th><th>any gain (former rule)</th>"
+           "<th>robust</th><th>shares</th><th>other words under</th></tr>" + body + "</table>"
+           '<p class="lead">A verdict is robust when its word is the same under every declared '
+           "definition: thresholds halved and doubled, every other tier and the mean over tiers for a "
+           "measure of one tier, "
+           "and for win_win, where the store has the regional outputs, the sending regions by GDP per "
+           "capita above the mean, above the median, the top five and the NBS East, as totals and per "
+           "worker, real and nominal; real GDP also as nominal GDP and per worker. Any gain: every "
+           "threshold 0, the sign test gsim used before thresholds (not counted in robust).</p>")
+    if why:
+        out += _note(why)
+    if provinces:
+        p = provinces
+        out += (f"<p>win_win, {_e(p['policy'])} against {_e(p['baseline'])}: of {p['regions']} provinces, "
+                f"a median of {p['gain_median']:g} gain real output (from {p['gain_min']} to {p['gain_max']} "
+                f"over samples); no province loses (Pareto) in {percent(p['pareto'])} % of samples. "
+                f"Provinces that lose in most samples: {_e(', '.join(p['mostly_lose']) or 'none')}.</p>")
+    return out
+
+
+def risk_section(risk: Sequence[Mapping[str, Any]]) -> str:
+    """The risk table (`gsim.analysis.claims.risk_table`): per policy, its real GDP against
+    the reference policy: downside probability, 5 % quantile, CVaR, spread; loss per unit
+    moved."""
+    if not risk:
+        return ""
+    ref, year = risk[0]["reference"], risk[0]["year"]
+    body = "".join(
+        f"<tr><td>{_e(r['policy'])}</td><td class=\"num\">{percent(r['downside'])} %</td>"
+        f'<td class="num">{signed_pct(r["p5"])}</td><td class="num">{signed_pct(r["cvar"])}</td>'
+        f'<td class="num">{r["spread"]:.2f} points</td><td class="num">{signed_pct(r["median"])}</td>'
+        f'<td class="num">{_fmt(r["loss_per_moved"])}</td></tr>' for r in risk)
+    return (f"<h3>Risk against {_e(ref)} in {year:g}</h3><table><tr><th>policy</th><th>ends below "
+            f"{_e(ref)}</th><th>5 % quantile</th><th>CVaR 5 %</th><th>spread (5\u201395 %)</th>"
+            "<th>median</th><th>capital lost per unit moved</th></tr>" + body + "</table>"
+            f'<p class="lead">Real GDP of each policy relative to {_e(ref)} in the same sample, '
+            "in %: the share of samples ending below it, the 5 % quantile, the mean of the worst "
+            "5 % (CVaR), the 5\u201395 % range; capital lost per unit of capital moved, both "
+            "cumulated from t0 (median over samples).</p>")
 
 
 def sensitivity_section(indices: xr.Dataset, top: int = TOP_INPUTS) -> str:
@@ -306,6 +401,42 @@ def default_sensitivity(store: str | Path, contrast: str) -> tuple[xr.Dataset | 
         return None, " ".join(str(e).split())
 
 
+def default_robustness(store: str | Path, verdicts: xr.Dataset) -> str:
+    """The robustness section at the verdicts' last year; win_win's provinces against no
+    transfer where the store has the regional outputs."""
+    year = float(verdicts.year.values[-1])
+    rows = robust.robust_rows(robust.robustness(store, year, list(dict.fromkeys(verdicts.claim.values.tolist()))))
+    prov = None
+    if "none" in verdicts.attrs["policies"] and "gradient" in verdicts.attrs["policies"]:
+        prov = robust.provinces(store, "gradient", "none", year)
+        if prov is not None:
+            prov = {**prov, "policy": "gradient", "baseline": "none"}
+    why = "" if prov is not None else ("Sender definitions, per-worker and nominal variants and the "
+                                       "provinces that gain need the regional outputs: run the sweep "
+                                       "with --save regions.")
+    return robustness_section(rows, prov, why)
+
+
+def contested_answers(store: str | Path, verdicts: xr.Dataset, most: int = 2) -> dict[str, Any]:
+    """The conditional answers (`gsim.analysis.conditional`) of the `most` most contested
+    claims (holding in 10-90 % of samples at the last year), business-as-usual rows first;
+    claim -> Conditional."""
+    rows = cond.contested(verdicts)
+    bau = {(str(r.claim.values), str(r.baseline.values)) for r in
+           (verdicts.isel(row=i) for i in np.nonzero(verdicts.bau.values & verdicts.overall.values)[0])}
+    rows.sort(key=lambda t: ((t[0], t[2]) not in bau, abs(t[3] - 0.5)))
+    out: dict[str, Any] = {}
+    year = float(verdicts.year.values[-1])
+    for cid, pol, base, _ in rows:
+        if cid in out or len(out) >= most:
+            continue
+        try:
+            out[cid] = cond.conditional(store, cid, pol, base, year)
+        except (ClaimError, ValueError):
+            continue
+    return out
+
+
 def default_discovery(store: str | Path, conditions: Sequence[str]) -> tuple[dict[str, Any], str]:
     """The PRIM boxes of each condition, or an empty dict and why not."""
     mod = analysis_module("discovery")
@@ -360,13 +491,28 @@ def report(store: str | Path, out: str | Path, *, years: Iterable[float] | None 
                      "both are ok.")
 
     sections: list[tuple[str, str, str]] = [("provenance", "Provenance", provenance_section(attrs, counts))]
+    conditionals: dict[str, Any] = {}
     try:
         verdicts = claim_verdicts(store, years)
-        sections.append(("claims", "Claim verdicts", claims_section(verdicts)))
     except ClaimError as e:
         verdicts = None
         notes.append(f"Claims: {e}")
         sections.append(("claims", "Claim verdicts", _note(f"No verdicts: {e}")))
+    if verdicts is not None:
+        if analysis_module("discovery") is not None:
+            conditionals = contested_answers(store, verdicts)
+        condition_words = {cid: c.words() for cid, c in conditionals.items()}
+        sections.insert(0, ("summary", "The claims against business as usual",
+                            summary_section(verdicts, condition_words)))
+        try:
+            risk = risk_table(store, float(verdicts.year.values[-1]))
+        except ClaimError as e:
+            risk = []
+            notes.append(f"Risk table: {e}")
+        sections.append(("claims", "Claim verdicts", claims_section(verdicts, risk)))
+        sections.append(("robustness", "Robustness of verdicts", default_robustness(store, verdicts)))
+        if verdicts.attrs.get("skipped_claims"):
+            notes.append("Skipped claims: " + "; ".join(verdicts.attrs["skipped_claims"]))
 
     figs: list[str] = []
     if verdicts is not None:
@@ -411,10 +557,15 @@ def report(store: str | Path, out: str | Path, *, years: Iterable[float] | None 
     sections.append(("sensitivity", "Sensitivity", body))
 
     why = "" if len(policies) > 1 else "the store has one policy"
+    if discovery is None and not why and not conditions and conditionals:
+        discovery = {c.discovery.condition: c.discovery for c in conditionals.values()}
+        body_words = "".join(f"<p>{_e(c.words())}</p>" for c in conditionals.values())
+    else:
+        body_words = ""
     if discovery is None and not why:
         discovery, why = default_discovery(store, conditions or [f"{SENSITIVITY_INDICATOR}:{contrast}"])
     if discovery:
-        body = discovery_section(discovery)
+        body = body_words + discovery_section(discovery)
     else:
         notes.append(f"Scenario discovery: {why or 'no boxes given'}.")
         body = _note(f"No scenario discovery: {why or 'none given'}.")

@@ -5,13 +5,16 @@ tables that fit 100 columns."""
 from __future__ import annotations
 
 import math
+import textwrap
 
 import click
 import numpy as np
 
+from gsim.analysis.conditional import conditional, parse_claim_spec
 from gsim.analysis.discovery import discover
 from gsim.analysis.sensitivity import sensitivity
-from gsim.cli.base import UsageFailure, main
+from gsim.claims import ClaimError
+from gsim.cli.base import UsageFailure, main, one_line
 
 WIDTH = 100
 
@@ -60,9 +63,12 @@ def sensitivity_command(store, indicator, contrast, policies, years, method, res
 
 @main.command("discover")
 @click.argument("store")
-@click.option("--condition", "-c", required=True, metavar="CONDITION",
+@click.option("--condition", "-c", default=None, metavar="CONDITION",
               help="e.g. real_gdp:gradient-market (the claim fails), theil:gradient>0.05, "
                    "gdp[Beijing]:gradient-market<0.")
+@click.option("--claim", "claim_spec", default=None, metavar="CLAIM:POLICY-BASELINE",
+              help="Where a claim fails (with its thresholds), e.g. efficiency:gradient-market; "
+                   "also the input that decides it, by terciles.")
 @click.option("--year", type=float, default=None,
               help="Year [default: the last of the sweep's report years].")
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True), default=None,
@@ -70,15 +76,29 @@ def sensitivity_command(store, indicator, contrast, policies, years, method, res
 @click.option("--max-boxes", type=click.IntRange(1), default=None, help="At most this many boxes [default: 3].")
 @click.option("--csv", "csv_path", default=None, metavar="FILE",
               help="Also write the boxes as CSV (a row per box and restricted input).")
-def discover_command(store, condition, year, threshold, max_boxes, csv_path):
+def discover_command(store, condition, claim_spec, year, threshold, max_boxes, csv_path):
     """Boxes of sampled inputs where a condition holds (PRIM scenario discovery).
 
-    Coverage: share of the cases where the condition holds that lie in the box; density:
-    share of the box's cases where it holds. See docs/analysis.md.
+    Give --condition, or --claim for where a claim fails. Coverage: share of the cases where
+    the condition holds that lie in the box; density: share of the box's cases where it
+    holds. See docs/analysis.md and docs/claims.md.
     """
+    if (condition is None) == (claim_spec is None):
+        raise UsageFailure("give --condition or --claim (one of them)")
     opts = {k: v for k, v in (("threshold", threshold), ("max_boxes", max_boxes)) if v is not None}
-    d = discover(store, condition, year=year, **opts)
-    click.echo(format_discovery(d), nl=False)
+    if claim_spec is not None:
+        if opts:
+            raise UsageFailure("--threshold and --max-boxes apply to --condition only")
+        try:
+            c = conditional(store, *parse_claim_spec(claim_spec), year=year)
+        except ClaimError as e:
+            raise UsageFailure(one_line(e)) from None
+        d = c.discovery
+        click.echo(format_discovery(d), nl=False)
+        click.echo("\n".join(textwrap.wrap(c.words(), 80)))
+    else:
+        d = discover(store, condition, year=year, **opts)
+        click.echo(format_discovery(d), nl=False)
     if csv_path:
         d.to_frame().to_csv(csv_path, index=False)
         click.echo(f"wrote {csv_path}", err=True)

@@ -1,74 +1,166 @@
-"""`gsim claims`: the verdict table of the policy claims in a sweep store (fits 100 columns)."""
+"""`gsim claims`: the verdicts of the policy claims in a sweep store, business as usual
+first, with thresholds, time paths and the checks (every table fits 80 columns)."""
 
 from __future__ import annotations
+
+import sys
 
 import click
 import numpy as np
 from rich import box
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from gsim.analysis.claims import ClaimError, claims, counts_line, percent, share_text, verdict
-from gsim.analysis.quicklook import human, signed_pct
-from gsim.cli.base import UsageFailure, console, main, one_line, parse_years
+from gsim.analysis import claim_words as words
+from gsim.analysis.claims import (
+    VERDICT_RULE,
+    ClaimError,
+    claims,
+    counts_line,
+    percent,
+    risk_table,
+    share_text,
+    verdict,
+)
+from gsim.analysis.quicklook import signed_pct
+from gsim.analysis.robustness import robust_rows
+from gsim.analysis.robustness import robustness as robustness_rows
+from gsim.cli.base import UsageFailure, console, failure, main, one_line, parse_years
 
-_STYLE = {"holds": "green", "mostly holds": "green", "uncertain": "yellow",
+_STYLE = {"holds": "green", "mostly holds": "green", "inconclusive": "yellow",
           "mostly fails": "red", "fails": "red", "no data": "dim"}
+SKIPPED_EXIT = 1  # the table is printed, but a claim (a plugin's) could not be evaluated
+_BARS = "_\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"
 
 
-def verdict_table(res) -> list:
-    """Rich renderables for a `gsim.claims` Dataset: a header, the table, the statements."""
+def sparkline(shares) -> str:
+    """One character per saved time: the share holding, from blank (0) to a full block (1)."""
+    return "".join("\u00b7" if not np.isfinite(s) else _BARS[int(round(s * (len(_BARS) - 1)))]
+                   for s in shares)
+
+
+def _table(years: list[float], header: bool) -> Table:
+    t = Table(box=box.SIMPLE_HEAD if header else None, show_header=header, show_edge=False,
+              pad_edge=False, collapse_padding=True)
+    t.add_column("vs", width=14, no_wrap=True)
+    for y in years[:-1]:
+        t.add_column(f"{y:g}", justify="right", width=5, no_wrap=True)
+    t.add_column(f"{years[-1]:g}", width=12, no_wrap=True)
+    t.add_column("share [90 %]", width=18, no_wrap=True)
+    t.add_column("\u2248", justify="right", width=5, no_wrap=True)
+    return t
+
+
+def verdict_table(res, measures: bool = False) -> list:
+    """Rich renderables for a `gsim.claims` Dataset: the run counts, per claim its verdicts
+    (business as usual first) and time path, the checks, skipped claims and statements."""
     a = res.attrs
     years = [float(y) for y in res.year.values]
-    head = Text(counts_line(a))
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
-    policies = set(res.policy.values.tolist())
-    one = policies.pop() if len(policies) == 1 else None
-    table.add_column("claim", no_wrap=True)
-    table.add_column(f"{one} vs" if one else "policy vs baseline", no_wrap=True)
-    for y in years[:-1]:
-        table.add_column(f"{y:g}", justify="right", no_wrap=True)
-    table.add_column(f"{years[-1]:g}: verdict", no_wrap=True)
-    last, after_measure = None, False
-    for i in range(res.sizes["row"]):
-        r = res.isel(row=i)
-        share, lo, hi = (r[k].values for k in ("share", "share_lo", "share_hi"))
-        key = (str(r.claim.values), str(r.baseline.values) if one else f"{r.policy.values} vs {r.baseline.values}")
-        if bool(r.overall):
-            if after_measure:
-                table.add_section()
-            after_measure = False
+    out: list = [Text(counts_line(a))]
+    first = True
+    for cid in dict.fromkeys(res.claim.values.tolist()):
+        sub = res.isel(row=(res.claim == cid).values.nonzero()[0])
+        pol = str(sub.policy.values[0])
+        out.append(Text.assemble((cid, "bold"), f": {pol} vs"))
+        table, paths = _table(years, first), []
+        first = False
+        for i in np.nonzero(sub.overall.values)[0]:
+            r = sub.isel(row=i)
+            share, lo, hi = (r[k].values for k in ("share", "share_lo", "share_hi"))
             word = verdict(share[-1], lo[-1], hi[-1])
-            name = key[0] if key[0] != last else ""
-            cells = [f"{percent(x)} %" for x in share[:-1]]
-            text = "no pairs of ok runs" if word == "no data" else \
-                f"holds in {share_text(share[-1], lo[-1], hi[-1])} of samples"
-            table.add_row(name, key[1], *cells, Text(text, style=_STYLE[word]))
-            last = key[0]
-        else:
-            pct, eff = r.effect_pct.values, r.effect.values
-            change = [signed_pct(p) if np.isfinite(p) else human(e, 3) for p, e in zip(pct, eff)]
-            j = len(years) - 1
-            rng = (f"[{signed_pct(r.effect_pct_p5.values[j])}, {signed_pct(r.effect_pct_p95.values[j])}]"
-                   if np.isfinite(pct[j]) else
-                   f"[{human(r.effect_p5.values[j], 3)}, {human(r.effect_p95.values[j], 3)}]")
-            table.add_row(Text("  " + str(r.measure.values), style="dim"), "",
-                          *change[:j],
-                          Text(f"{change[j]} {rng} \u00b7 {percent(share[j])} %", style="dim"))
-            after_measure = True
-    out: list = [head, table]
-    note = ("Share of samples (pairs of ok runs, same inputs) in which the policy beats the "
-            "baseline on every measure of the claim, with the 90 % Jeffreys interval.")
-    if not res.overall.values.all():
-        note += (" Measure rows: median paired change in % of the baseline (in the output's units "
-                 "where the baseline is 0) [5-95 %] \u00b7 share in which that measure holds.")
-    out.append(Text(note, style="dim"))
+            base = str(r.baseline.values) + (" (BAU)" if bool(r.bau) else "")
+            table.add_row(base, *[f"{percent(x)} %" for x in share[:-1]], Text(word, style=_STYLE[word]),
+                          share_text(share[-1], lo[-1], hi[-1]), f"{percent(r.share_equivalent.values[-1])} %")
+            paths.append(Text(f"  {r.baseline.values}: {sparkline(r.path_share.values)} "
+                              f"{words.path_words(r)}", style="dim"))
+        out += [table, *paths]
+        if measures:
+            out.append(_measures(sub))
+    out.append(Text(f"Share of samples (pairs of ok runs, same inputs) in which the claim holds: "
+                    f"every measure beats the baseline by more than its threshold; \u2248: every "
+                    f"measure within its threshold (equivalent). Verdict: {VERDICT_RULE}. Path: "
+                    f"the share at every saved time ({a['discount_rate']:.0%}/yr discounting).",
+                    style="dim"))
+    for line in a.get("checks", ()):
+        out.append(Text("check: " + line, style="yellow"))
     if a.get("skipped"):
         out.append(Text("Not in the store, skipped: " + "; ".join(a["skipped"]), style="dim"))
+    for line in a.get("skipped_claims", ()):
+        out.append(Text("skipped claim " + line, style="red"))
     statements = dict(zip(res.claim.values.tolist(), res.statement.values.tolist()))
     for cid, statement in statements.items():
         out.append(Text.assemble((f"{cid}: ", "bold"), str(statement)))
     return out
+
+
+def _measures(sub) -> Table:
+    """Each measure of a claim at the last year, per baseline: the median paired effect in %
+    [5-95 %] and in its units, the threshold, and the shares beating it and within it."""
+    t = Table(box=None, show_edge=False, pad_edge=False, collapse_padding=True)
+    t.add_column("  measure, vs", style="dim", overflow="fold")
+    t.add_column("median [5\u201395 %]", style="dim", no_wrap=True)
+    t.add_column("in units", style="dim", no_wrap=True)
+    t.add_column("thr.", style="dim", no_wrap=True)
+    t.add_column("beats", justify="right", style="dim", no_wrap=True)
+    t.add_column("\u2248", justify="right", style="dim", no_wrap=True)
+    rows = [sub.isel(row=i, year=-1) for i in range(sub.sizes["row"])]
+    rows = [r for r in rows if str(r.measure.values) != "all measures"]
+    for label in dict.fromkeys(str(r.measure.values) for r in rows):
+        t.add_row("  " + label)
+        for r in rows:
+            if str(r.measure.values) == label:
+                pct, natural = words.effect_parts(r)
+                t.add_row("    " + str(r.baseline.values), pct, natural, str(r.threshold.values),
+                          f"{percent(r.share.values)} %", f"{percent(r.share_equivalent.values)} %")
+    return t
+
+
+def risk_renderables(risk: list[dict]) -> list:
+    """The risk table (`gsim.analysis.claims.risk_table`), 80 columns."""
+    if not risk:
+        return []
+    ref, year = risk[0]["reference"], risk[0]["year"]
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    for name in ("policy", f"below {ref}", "5 %", "CVaR 5 %", "spread", "median", "lost/moved"):
+        t.add_column(name, justify="left" if name == "policy" else "right", no_wrap=True)
+    for r in risk:
+        t.add_row(r["policy"], f"{percent(r['downside'])} %", signed_pct(r["p5"]), signed_pct(r["cvar"]),
+                  f"{r['spread']:.2f}", signed_pct(r["median"]), f"{r['loss_per_moved']:.3f}")
+    return [Text(f"Risk in {year:g}: real GDP against {ref} in the same sample", style="bold"), t,
+            Text(f"below {ref}: share of samples ending below it; 5 %, CVaR 5 % (mean of the worst "
+                 "5 %), median: of the change in %; spread: its 5-95 % range in points; lost/moved: "
+                 "capital lost per unit moved, cumulated from t0 (median).", style="dim")]
+
+
+def robustness_renderables(rows: list[dict]) -> list:
+    """The robustness table: per claim and pair the verdict as declared, whether every
+    definition gives the same word, the range of shares and the definitions that differ."""
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    t.add_column("claim vs", overflow="fold")
+    t.add_column("declared", no_wrap=True)
+    t.add_column("any gain", no_wrap=True)
+    t.add_column("robust", no_wrap=True)
+    t.add_column("shares", justify="right", no_wrap=True)
+    t.add_column("other words under", overflow="fold")
+    for r in rows:
+        shares = [v for v in r["shares"].values() if np.isfinite(v)]
+        lo, hi = (percent(f(shares)) for f in (min, max)) if shares else ("-", "-")
+        span = f"{lo} %" if lo == hi else f"{lo}\u2013{hi} %"
+        other = "; ".join(f"{d}: {w}" for d, w in r["words"].items() if w != r["declared"])
+        t.add_row(f"{r['claim']} vs {r['baseline']}", r["declared"], r["former"],
+                  "yes" if r["robust"] else "no", span, other)
+    return [Text("Robustness of verdicts to definitions", style="bold"), t,
+            Text("declared: the verdict with the claim's thresholds; any gain: with every threshold "
+                 "0 (the former sign test, not counted in robust); robust: the same word under every "
+                 "definition (thresholds halved and doubled, other tiers or their mean, sender definitions); "
+                 "shares: "
+                 "their range.", style="dim")]
+
+
+def print_all(items, con: Console) -> None:
+    for item in items:
+        con.print(item)
 
 
 @main.command("claims")
@@ -78,25 +170,38 @@ def verdict_table(res) -> list:
 @click.option("--claim", "claim_ids", multiple=True, metavar="ID",
               help="Only this claim (repeat, or separate ids by commas) [default: all].")
 @click.option("--measures", is_flag=True,
-              help="Also show each measure of a claim: its paired change and share.")
+              help="Also show each measure: its paired effect, threshold and shares.")
+@click.option("--bau", "bau", default=None, metavar="POLICY",
+              help="Business as usual, read first [default: the sweep's, else market].")
+@click.option("--robustness", is_flag=True,
+              help="Also evaluate each claim under the declared alternative definitions.")
 @click.option("--csv", "csv_path", default=None, metavar="FILE",
               help="Also write every row, year and statistic as CSV.")
-def claims_command(store, years, claim_ids, measures, csv_path):
+def claims_command(store, years, claim_ids, measures, bau, robustness, csv_path):
     """Verdicts of the policy claims in a sweep STORE, paired over its samples.
 
-    For each claim and baseline: the share of samples in which the claim holds, with a
-    90 % interval. Built-in claims: efficiency, lower_risk, no_homogeneous_competition,
-    continuous_upgrading, win_win, coordinated_development (docs/claims.md).
+    For each claim, against business as usual first: the share of samples in which the
+    claim holds by more than its thresholds (90 % interval), the verdict in words, the share
+    that is equivalent, and the time path. Built-in claims: efficiency, lower_risk,
+    no_homogeneous_competition, continuous_upgrading, win_win, coordinated_development
+    (docs/claims.md). Exit code 1: a claim was skipped (listed), the others are shown.
     """
     ids = [c for arg in claim_ids for c in arg.split(",") if c] or None
     try:
-        res = claims(store, parse_years(years), claim=ids)
+        res = claims(store, parse_years(years), claim=ids, business_as_usual=bau)
     except ClaimError as e:
         raise UsageFailure(one_line(e)) from None
-    shown = res if measures else res.isel(row=res.overall.values.nonzero()[0])
     con = console()
-    for item in verdict_table(shown):
-        con.print(item)
+    print_all(verdict_table(res, measures), con)
+    if "lower_risk" in res.claim.values and "none" in res.attrs["policies"]:
+        print_all(risk_renderables(risk_table(store, float(res.year.values[-1]))), con)
+    if robustness:
+        rows = robust_rows(robustness_rows(store, float(res.year.values[-1]), ids))
+        print_all(robustness_renderables(rows), con)
     if csv_path:
-        res.to_dataframe().to_csv(csv_path)
+        res.drop_dims("time").to_dataframe().to_csv(csv_path)
         click.echo(f"wrote {csv_path}", err=True)
+    if res.attrs["skipped_claims"]:
+        sys.stdout.flush()
+        raise failure(f"{len(res.attrs['skipped_claims'])} claim(s) skipped: "
+                      + "; ".join(res.attrs["skipped_claims"]), SKIPPED_EXIT)

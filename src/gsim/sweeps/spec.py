@@ -39,7 +39,7 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 _ENTRY_KEYS = ("dist", "apply", "scope", "per_region", "note")
 _TOP_KEYS = (
     "samples", "sampler", "replicates", "seed", "policies", "save", "block_size", "years",
-    "uncertain",
+    "uncertain", "business_as_usual",
 )
 DEFAULT_SEED = 20230101
 DEFAULT_BLOCK_UNITS = 64  # samples x replicates per block (x policies = runs per block)
@@ -138,6 +138,7 @@ class SweepSpec:
     # sampler "nroy": the given points, one row of values per sample in `design` order (the
     # non-implausible set of a history match, `gsim.matching`); None for every other sampler
     points: tuple[tuple[float, ...], ...] | None = None
+    business_as_usual: str = "market"  # the baseline claims are read against first (gsim claims)
 
     @property
     def groups(self) -> tuple[Uncertainty, ...]:
@@ -167,12 +168,14 @@ class SweepSpec:
         return tuple(u for u in self.uncertain if u.in_design)
 
     def canonical(self) -> dict[str, Any]:
-        """Everything that affects results (block_size and years do not), JSON-ready."""
+        """Everything that affects results (block_size, years and business_as_usual do not),
+    JSON-ready."""
         d = asdict(self)
         d.pop("block_size")
         d.pop("years")
         if d["points"] is None:  # absent, so that stores without points keep their hash
             d.pop("points")
+        d.pop("business_as_usual")
         d["uncertain"] = [
             {"target": u.target, "dist": u.dist, "args": {k: v for k, v in u.args},
              "apply": u.apply, "scope": u.scope, "per_region": u.per_region}
@@ -318,7 +321,12 @@ def parse_spec(
     if not isinstance(unc_raw, dict):
         ctx.fail("sweep.uncertain", "expected a table of uncertainties")
     unc = tuple(_uncertainty(ctx, sc, name, unc_raw[name]) for name in sorted(unc_raw))
-    spec = SweepSpec(samples, sampler, replicates, seed, tuple(pols), save, block, years, unc, t1)
+    bau = raw.get("business_as_usual", "market")
+    if "business_as_usual" in raw and bau not in pols:
+        ctx.fail("sweep.business_as_usual", f"must be one of the sweep's policies ({', '.join(pols)}), "
+                                            f"got {show(bau)}")
+    spec = SweepSpec(samples, sampler, replicates, seed, tuple(pols), save, block, years, unc, t1,
+                     business_as_usual=bau)
     if sampler == "saltelli" and len(spec.groups) < 2:
         ctx.fail("sweep.sampler", f"saltelli needs at least two uncertainties of scope sample, got {len(spec.groups)}")
     return spec
