@@ -2,7 +2,8 @@
 
 The public API: `load_scenario`, `simulate` (one run as an xarray Dataset), `sweep` /
 `resume` (Monte Carlo sweeps into a Zarr store), `open_sweep` (a store as a Dataset),
-`claims` (how often each policy claim holds in a store), and `hookimpl` for plugin authors.
+`claims` (how often each policy claim holds in a store), `open_optimization` (the
+non-dominated policy settings of a `gsim optimize` store), and `hookimpl` for plugin authors.
 See README.md and docs/.
 """
 
@@ -10,10 +11,11 @@ from gsim._version import __version__
 from gsim.analysis.claims import claims
 from gsim.api import RunFailed, simulate
 from gsim.hookspecs import hookimpl
+from gsim.optimize import open_optimization
 from gsim.scenario import Scenario, ScenarioError, load_scenario
 from gsim.sweeps import open_sweep, resume, sweep
 
 __all__ = [
     "RunFailed", "Scenario", "ScenarioError", "__version__", "claims", "hookimpl", "load_scenario",
-    "open_sweep", "resume", "simulate", "sweep",
+    "open_optimization", "open_sweep", "resume", "simulate", "sweep",
 ]
