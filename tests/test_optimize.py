@@ -102,7 +102,9 @@ def test_the_archive_matches_a_brute_forced_front():
     archive = run_loop(problem, lambda X: (_toy(X), np.zeros((len(X), 1)), _toy(X)[:, None, :]), None)
     g = np.linspace(0.0, 1.0, 101)
     grid = _toy(np.array([(a, b) for a in g for b in g]))
-    front = grid[[not ((grid <= f).all(axis=1) & (grid < f).any(axis=1)).any() for f in grid]]
+    order = np.lexsort((grid[:, 1], grid[:, 0]))  # by f1, then f2: a point is on the front when its
+    best_before = np.minimum.accumulate(np.r_[np.inf, grid[order, 1]])[:-1]  # f2 beats all before it
+    front = grid[order][grid[order, 1] < best_before]
     tol = 0.02
     for f in archive.F:  # no grid point better by more than tol in both objectives
         assert not (grid < f - tol).all(axis=1).any(), f
@@ -201,3 +203,21 @@ def test_a_store_that_is_not_one_is_one_line(tmp_path):
 def test_constraint_parses_the_documented_forms():
     assert parse_constraint("theil<=0.02@80") == Constraint("theil", "<=", 0.02, False, False, 0.8, "theil<=0.02@80")
     assert parse_constraint("real_gdp >= 0:bau").bau
+
+
+def test_the_commands_of_docs_optimize_run(tmp_path, monkeypatch):
+    """docs/optimize.md's console commands, in order (its Python runs in test_docs.py)."""
+    import re
+    import shlex
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "optimize.md"
+    blocks = re.findall(r"```console\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
+    commands = [ln[2:] for b in blocks for ln in b.splitlines() if ln.startswith("$ ")]
+    assert len(commands) >= 3
+    monkeypatch.chdir(tmp_path)
+    for cmd in commands:
+        args = shlex.split(cmd)
+        assert args[0] == "gsim", cmd
+        res = CliRunner().invoke(main, args[1:])
+        assert res.exit_code == 0, (cmd, res.output)
+    assert (tmp_path / "small.html").stat().st_size > 10_000

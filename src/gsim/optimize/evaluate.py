@@ -78,11 +78,11 @@ class Evaluator:
 
     def __init__(self, sc: Scenario, problem: Problem, parallel: bool = True):
         self.sc, self.problem, self.parallel = sc, problem, parallel
+        saved = TimeGrid.of(sc.run).save_times
+        if not np.isin(problem.year, saved[1:]):
+            raise OptimizeError(f"--year: {problem.year:g} is not a saved year of the scenario after t0 "
+                                f"({saved[0]:g}-{sc.run.t1:g} every {sc.run.save_every:g})")
         self.grid = TimeGrid.of(sc.run, problem.year)
-        times = self.grid.save_times
-        if not np.isclose(times[-1], problem.year):
-            raise OptimizeError(f"--year: {problem.year:g} is not a saved year of the scenario "
-                                f"({times[0]:g}-{sc.run.t1:g} every {sc.run.save_every:g})")
         self.events = scenario_events(sc, self.grid)
         self.ens = ensemble(sc, problem)
         self.sending = sending_mask(sc)
