@@ -221,3 +221,16 @@ def test_the_commands_of_docs_optimize_run(tmp_path, monkeypatch):
         res = CliRunner().invoke(main, args[1:])
         assert res.exit_code == 0, (cmd, res.output)
     assert (tmp_path / "small.html").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("cumulate", [False, True])
+def test_an_evaluation_is_what_gsim_simulate_gives(cumulate):
+    """With the scenario's own parameters (--scenarios 1), a candidate's indicators are those
+    of gsim.simulate at its settings: at the year, or summed over the years to it."""
+    problem = opt.make_problem(SC, **{**SMALL, "scenarios": 1, "cumulate": cumulate})
+    got = Evaluator(SC, problem, parallel=False).candidates(np.array([[0.45, 1.6]]))[0, 0]
+    sc = dataclasses.replace(SC, policy_params={"gradient": {"readiness": 0.45, "gradient_ratio": 1.6}})
+    ds = gsim.simulate(sc, "gradient", t1=2026)
+    want = [ds[n].sum("time").item() * SC.run.save_every if cumulate else ds[n].sel(time=2026).item()
+            for n in ("real_gdp", "theil")]
+    assert got.tolist() == want

@@ -82,7 +82,10 @@ class Evaluator:
         if not np.isin(problem.year, saved[1:]):
             raise OptimizeError(f"--year: {problem.year:g} is not a saved year of the scenario after t0 "
                                 f"({saved[0]:g}-{sc.run.t1:g} every {sc.run.save_every:g})")
-        self.grid = TimeGrid.of(sc.run, problem.year)
+        grid = TimeGrid.of(sc.run, problem.year)
+        # saving changes no trajectory: without --cumulate only t0 and the year are kept, which
+        # spares the batch most of its copying out of the lanes
+        self.grid = grid if problem.cumulate else dataclasses.replace(grid, save_every=problem.year - grid.t0)
         self.events = scenario_events(sc, self.grid)
         self.ens = ensemble(sc, problem)
         self.sending = sending_mask(sc)
