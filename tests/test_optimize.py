@@ -234,3 +234,52 @@ def test_an_evaluation_is_what_gsim_simulate_gives(cumulate):
     want = [ds[n].sum("time").item() * SC.run.save_every if cumulate else ds[n].sel(time=2026).item()
             for n in ("real_gdp", "theil")]
     assert got.tolist() == want
+
+
+def test_resume_after_kill_9_gives_the_uninterrupted_store(tmp_path):
+    """A `gsim optimize` process killed (SIGKILL) once a generation is stored, resumed in
+    this process: the same store as a run never interrupted."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = [*CLI_SMALL[:-4], "--generations", "25", "--seed", "3"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(gsim.__file__).parents[1]),
+                                                         os.environ.get("PYTHONPATH", "")])}
+    killed = tmp_path / "killed.zarr"
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from gsim.cli import main; sys.exit(main())",
+                             "optimize", *args, "-j", "1", "--out", str(killed)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = 0
+    while proc.poll() is None and done < 1:
+        time.sleep(0.02)
+        try:
+            done = ost.open_group(killed).attrs["generations_done"]
+        except Exception:  # noqa: BLE001  (not created yet, or being written)
+            pass
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert ost.open_group(killed).attrs["generations_done"] < 25  # it was killed part way
+    res = CliRunner().invoke(main, ["optimize", "--resume", str(killed), "-j", "2"])
+    assert res.exit_code == 0, res.output
+    whole = tmp_path / "whole.zarr"
+    assert CliRunner().invoke(main, ["optimize", *args, "--out", str(whole)]).exit_code == 0
+    _same_store(whole, killed)
+
+
+def test_more_than_three_objectives_use_nsga3():
+    from gsim.optimize.engine import make_algorithm
+
+    objectives = tuple(Objective(n, "min") for n in ("real_gdp", "theil", "rd_share", "lost_capital"))
+    problem = Problem("gradient", (Lever("x1", 0.0, 1.0, 0.5), Lever("x2", 0.0, 1.0, 0.5)), objectives,
+                      Robustness("mean"), (), 2026.0, False, 1, 20, 3, 7, 0.01, "auto")
+    assert type(make_algorithm(problem, None)[0]).__name__ == "NSGA3"
+
+    def four(X):
+        F = np.stack([X[:, 0], 1 - X[:, 0], X[:, 1], 1 - X[:, 1]], axis=1)
+        return F, np.zeros((len(X), 1)), F[:, None, :]
+
+    archive = run_loop(problem, four, None)
+    assert len(archive.F) > 1 and archive.hypervolume() > 0
