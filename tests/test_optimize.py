@@ -283,3 +283,15 @@ def test_more_than_three_objectives_use_nsga3():
 
     archive = run_loop(problem, four, None)
     assert len(archive.F) > 1 and archive.hypervolume() > 0
+
+
+@pytest.mark.parametrize("robustness, objectives", [
+    ("p10", "real_gdp:max,theil:min"), ("snr", "real_gdp:max,theil:min"), ("regret", "real_gdp:max,theil:min"),
+    ("regret90:bau", "real_gdp:max,theil:min"), ("satisficing", "real_gdp:max:125000,theil:min:0.06")])
+def test_every_robustness_metric_runs_through_the_model(tmp_path, robustness, objectives):
+    out = opt.optimize(tmp_path / "o.zarr", SC, workers=1, **{**SMALL, "robustness": robustness,
+                                                               "objectives": objectives, "generations": 2})
+    front = gsim.open_optimization(out)
+    assert front.attrs["robustness"] == robustness and np.isfinite(front.objectives.values).all()
+    if robustness == "satisficing":
+        assert ((front.objectives >= 0) & (front.objectives <= 1)).all()
