@@ -48,8 +48,11 @@ def parallel_levers(c: Comparison) -> Figure:
     fig = fg.new_figure(max(4.0, 1.8 * len(lv)), 3.8)
     ax = fig.subplots()
     xs = np.arange(len(lv))
+    labelled: set[bool] = set()
     for row, dom in zip((c.levers - lo) / (hi - lo), c.dominates_defaults):
-        ax.plot(xs, row, color="#2a9d8f" if dom else "#4c72b0", alpha=0.6, lw=1)
+        label = None if dom in labelled else ("front, dominates defaults" if dom else "front")
+        labelled.add(bool(dom))
+        ax.plot(xs, row, color="#2a9d8f" if dom else "#4c72b0", alpha=0.6, lw=1, label=label)
     dflt = (np.array([x.default for x in lv]) - lo) / (hi - lo)
     ax.plot(xs, dflt, color="#e76f51", lw=2.5, marker="*", ms=12, label="defaults")
     ax.set_xticks(xs, [f"{x.name}\n{x.low:g}-{x.high:g}" for x in lv])
