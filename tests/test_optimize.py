@@ -295,3 +295,22 @@ def test_every_robustness_metric_runs_through_the_model(tmp_path, robustness, ob
     assert front.attrs["robustness"] == robustness and np.isfinite(front.objectives.values).all()
     if robustness == "satisficing":
         assert ((front.objectives >= 0) & (front.objectives <= 1)).all()
+
+
+def test_a_policy_without_a_compiled_twin_gives_the_same_values(monkeypatch):
+    """A plugin-like policy (no compiled twin) runs once per candidate with plain-number
+    settings: the same bits as the built-in's one batch with settings per lane."""
+    from gsim.optimize import evaluate
+
+    problem = opt.make_problem(SC, **SMALL)
+    X = np.array([[0.55, 1.4], [0.3, 1.1], [0.9, 1.9]])
+    want = Evaluator(SC, problem, parallel=False).candidates(X)
+    real = evaluate.resolve_policy
+
+    def without_twin(sc, name):
+        pol, params = real(sc, name)
+        return dataclasses.replace(pol, compiled=None), params
+
+    monkeypatch.setattr(evaluate, "resolve_policy", without_twin)
+    got = Evaluator(SC, problem, parallel=False).candidates(X)
+    np.testing.assert_array_equal(got, want)
