@@ -314,3 +314,10 @@ def test_a_policy_without_a_compiled_twin_gives_the_same_values(monkeypatch):
     monkeypatch.setattr(evaluate, "resolve_policy", without_twin)
     got = Evaluator(SC, problem, parallel=False).candidates(X)
     np.testing.assert_array_equal(got, want)
+
+
+def test_a_second_writer_of_a_store_is_refused(tmp_path):
+    out = opt.optimize(tmp_path / "o.zarr", SC, workers=1, **{**SMALL, "generations": 1})
+    with ost.write_lock(out):
+        res = CliRunner().invoke(main, ["optimize", "--resume", str(out)])
+    assert res.exit_code == 2 and "another gsim process is writing this store" in res.output

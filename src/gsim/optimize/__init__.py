@@ -72,8 +72,9 @@ def optimize(out: str | Path, scenario: Scenario | str | Path | None = None, *, 
     bau = ev.bau()
     defaults = ev.candidates(np.array([[lv.default for lv in problem.levers]]))[0]
     g = ost.create(out, sc, problem, bau, defaults, initial)
-    run_loop(problem, model_evaluator(ev, problem, bau), g, initial=initial, progress=progress,
-             runs_per_candidate=ev.n_scenarios)
+    with ost.write_lock(out):
+        run_loop(problem, model_evaluator(ev, problem, bau), g, initial=initial, progress=progress,
+                 runs_per_candidate=ev.n_scenarios)
     return Path(out)
 
 
@@ -87,6 +88,7 @@ def resume(out: str | Path, *, workers: int | None = None, progress: ProgressFn 
     initial = g["initial"][...] if "initial" in g else None
     ev = Evaluator(sc, problem, parallel=_threads(workers))
     bau = g["bau"][...]
-    run_loop(problem, model_evaluator(ev, problem, bau), g, initial=initial, progress=progress,
-             runs_per_candidate=ev.n_scenarios)
+    with ost.write_lock(out):
+        run_loop(problem, model_evaluator(ev, problem, bau), g, initial=initial, progress=progress,
+                 runs_per_candidate=ev.n_scenarios)
     return Path(out)

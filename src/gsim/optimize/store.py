@@ -20,7 +20,11 @@ done so far; `--resume` recomputes nothing of them.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
+from collections.abc import Iterator
 from hashlib import blake2b
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -94,6 +98,22 @@ def open_group(path: str | Path, mode: str = "r") -> zarr.Group:
     if g.attrs.get("format") != FORMAT:
         raise OptimizeError(f"{path}: not a gsim optimisation store")
     return g
+
+
+@contextlib.contextmanager
+def write_lock(path: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock on the store's directory while writing (released when the
+    process ends, however it ends): a second writer of the same store is refused. (The
+    directory itself, since zarr reads any file in it as part of the store.)"""
+    fd = os.open(Path(path), os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OptimizeError(f"{path}: another gsim process is writing this store") from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def write_generation(g: zarr.Group, gen: int, X, scores, violation, values, hv: float,
