@@ -321,3 +321,24 @@ def test_a_second_writer_of_a_store_is_refused(tmp_path):
     with ost.write_lock(out):
         res = CliRunner().invoke(main, ["optimize", "--resume", str(out)])
     assert res.exit_code == 2 and "another gsim process is writing this store" in res.output
+
+
+def test_a_per_region_constraint_must_hold_in_every_region():
+    c = parse_constraint("real_output>=-50%:bau@50")
+    assert c.per_region
+    # 2 candidates, 2 scenarios, 3 regions; bau 2 everywhere: -50 % is 1
+    values = np.array([[[1.0, 2.0, 3.0], [0.5, 2.0, 2.0]],     # scenario 1 misses in region 0
+                       [[0.9, 2.0, 2.0], [1.0, 1.0, 1.0]]])    # scenario 0 misses in region 0
+    bau = np.full((2, 3), 2.0)
+    assert constraint_shares(values, c, bau).tolist() == [0.5, 0.5]
+    problem = opt.make_problem(SC, **{**SMALL, "constraints": ("real_output>=-2%:bau@90",)})
+    assert problem.columns(2 + len(SC.regions)) == {"real_gdp": slice(0, 1), "theil": slice(1, 2),
+                                                    "real_output": slice(2, 2 + len(SC.regions))}
+    ev = Evaluator(SC, problem, parallel=False)
+    v = ev.candidates(np.array([[0.55, 1.4]]))
+    assert v.shape == (1, 3, 2 + len(SC.regions))
+    ds = gsim.simulate(dataclasses.replace(SC, policy_params={"gradient": {"readiness": 0.55, "gradient_ratio": 1.4}}),
+                       "gradient", t1=2026)
+    ens = Evaluator(SC, dataclasses.replace(problem, scenarios=1),
+                    parallel=False).candidates(np.array([[0.55, 1.4]]))
+    assert ens[0, 0, 2:].tolist() == ds.real_output.sel(time=2026).values.tolist()

@@ -96,7 +96,8 @@ class Evaluator:
         return self.ens.samples.size
 
     def indicators(self, policy_name: str, params_per_run: dict, C: int) -> np.ndarray:
-        """(C, N, I) values of problem.indicators, at the year or cumulated; NaN where a run failed."""
+        """(C, N, columns) values of problem.indicators (`Problem.columns`), at the year or
+        cumulated; NaN where a run failed."""
         pol, params = resolve_policy(self.sc, policy_name)
         inp, cal = _tile(self.ens, C)
         N = self.n_scenarios
@@ -119,7 +120,8 @@ class Evaluator:
             vals = dict(r.values)
             if set(names) & set(GROUP_AGGREGATES):
                 vals.update(group_aggregates(vals, self.sending))
-            series = np.stack([vals[n] for n in names], axis=-1)  # (B, T, I)
+            # (B, T, columns): a column per indicator, one per region for a per-region one
+            series = np.concatenate([vals[n] if vals[n].ndim == 3 else vals[n][..., None] for n in names], axis=-1)
             if self.problem.cumulate:  # the yearly values summed from t0 to the year, x save interval
                 x = series.sum(axis=1) * self.sc.run.save_every
             else:
@@ -127,7 +129,7 @@ class Evaluator:
             x[r.status != RunStatus.OK] = np.nan
             out.append(x)
         self.runs += C * N
-        return np.concatenate(out).reshape(C, N, len(names))
+        return np.concatenate(out).reshape(C, N, -1)
 
     def candidates(self, X: np.ndarray) -> np.ndarray:
         """(C, N, I) indicators of candidates X (C, levers)."""

@@ -22,6 +22,8 @@ from gsim.sweeps.engine import INDICATORS
 from gsim.sweeps.spec import SweepSpecError
 
 OBJECTIVE_NAMES = tuple(n for n in INDICATORS if VARIABLES[n].dims == ())
+# a constraint may also hold in every region: on a per-region output of the model
+REGION_NAMES = tuple(n for n in VARIABLES if VARIABLES[n].dims == ("region",))
 DIRECTIONS = ("max", "min")
 ALGORITHMS = ("auto", "nsga2", "nsga3")
 
@@ -48,7 +50,7 @@ class Objective:
 @dataclass(frozen=True)
 class Constraint:
     """`indicator op value` (relative: in % of business as usual, or minus it) in at least
-    `share` of the scenarios."""
+    `share` of the scenarios; a per-region indicator must meet it in every region at once."""
 
     indicator: str
     op: str  # ">=" | "<="
@@ -57,6 +59,7 @@ class Constraint:
     bau: bool
     share: float
     text: str
+    per_region: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,17 @@ class Problem:
         """Every indicator an evaluation needs (objectives first, then constraints')."""
         names = [o.indicator for o in self.objectives]
         return tuple(dict.fromkeys(names + [c.indicator for c in self.constraints]))
+
+    def columns(self, n_columns: int) -> dict[str, slice]:
+        """Where each indicator sits among an evaluation's `n_columns` columns: one column,
+        or one per region for a per-region indicator."""
+        regional = [n for n in self.indicators if n in REGION_NAMES]
+        R = (n_columns - (len(self.indicators) - len(regional))) // len(regional) if regional else 0
+        out, j = {}, 0
+        for n in self.indicators:
+            w = R if n in REGION_NAMES else 1
+            out[n], j = slice(j, j + w), j + w
+        return out
 
     def score_directions(self) -> tuple[str, ...]:
         """Whether each robustness score is to be maximised or minimised."""
@@ -205,16 +219,18 @@ _CONSTRAINT = re.compile(r"^(\w+)\s*(>=|<=)\s*([-+]?[0-9.]+(?:[eE][-+]?\d+)?)(%)
 
 def parse_constraint(text: str) -> Constraint:
     """'real_gdp>=-2%:bau@90': real GDP no more than 2 % below business as usual in 90 % of
-    scenarios; 'theil<=0.02@80': absolute; without @, in every scenario."""
+    scenarios; 'real_output>=-2%:bau@90': no region's real output more than 2 % below it;
+    'theil<=0.02@80': absolute; without @, in every scenario."""
     m = _CONSTRAINT.match(text.replace(" ", ""))
     if not m:
         raise OptimizeError(f"--constraint: expected NAME>=|<=VALUE[%][:bau][@SHARE], got {text!r}")
     name, op, value, pct, bau, share = m.groups()
-    if name not in OBJECTIVE_NAMES:
-        raise OptimizeError(f"--constraint: {name!r} is not an indicator saved by sweeps with only a time axis")
+    if name not in OBJECTIVE_NAMES + REGION_NAMES:
+        raise OptimizeError(f"--constraint: {name!r} is neither an indicator saved by sweeps with only a time axis "
+                            f"nor a per-region one ({', '.join(REGION_NAMES)})")
     if pct and not bau:
         raise OptimizeError(f"--constraint: {text!r}: a percentage is relative to business as usual, add :bau")
     q = float(share) if share else 100.0
     if not 0 < q <= 100:
         raise OptimizeError(f"--constraint: {text!r}: share {q:g} is not within (0, 100]")
-    return Constraint(name, op, float(value), bool(pct), bool(bau), q / 100.0, text)
+    return Constraint(name, op, float(value), bool(pct), bool(bau), q / 100.0, text, name in REGION_NAMES)

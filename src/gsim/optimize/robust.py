@@ -62,26 +62,32 @@ def scores(values: np.ndarray, rob: Robustness, directions, thresholds=None,
 
 
 def constraint_shares(values: np.ndarray, c: Constraint, bau: np.ndarray | None) -> np.ndarray:
-    """(C,) share of each candidate's scenarios that meet constraint `c`; values (C, N)."""
+    """(C,) share of each candidate's scenarios that meet constraint `c`; values (C, N), or
+    (C, N, R) for a per-region indicator, which must meet it in every region."""
     x = values
     if c.bau:
         assert bau is not None
         with np.errstate(divide="ignore", invalid="ignore"):
             x = (values - bau) / np.abs(bau) * 100.0 if c.percent else values - bau
     met = x >= c.value if c.op == ">=" else x <= c.value
+    if met.ndim == 3:
+        met = np.asarray(met.all(axis=2))
     return met.mean(axis=1)
 
 
 def evaluate_scores(problem: Problem, values: np.ndarray, bau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Scores (C, K objectives) and constraint violations G (C, 1 + constraints), G <= 0
     meaning satisfied: first the share of failed runs, then each constraint's missing share.
-    `values` (C, N, len(problem.indicators)), bau (N, len(problem.indicators))."""
+    `values` (C, N, columns) and bau (N, columns) as `Problem.columns` lays them out."""
     K = len(problem.objectives)
     dirs = [o.direction for o in problem.objectives]
     thresholds = [o.threshold for o in problem.objectives]
     s = scores(values[..., :K], problem.robustness, dirs, thresholds, bau[:, :K])
     G = [np.isnan(values[..., :K]).any(axis=2).mean(axis=1)]
+    where = problem.columns(values.shape[-1])
     for c in problem.constraints:
-        i = problem.indicators.index(c.indicator)
+        i: int | slice = where[c.indicator]
+        if not c.per_region:
+            i = where[c.indicator].start
         G.append(c.share - constraint_shares(values[..., i], c, bau[:, i]))
     return s, np.stack(G, axis=1)

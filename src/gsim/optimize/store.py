@@ -6,9 +6,10 @@ Layout (Zarr v3), preallocated for every generation, one chunk per generation:
 - ``scores`` (generation, member, objective): their robustness scores (natural units and sign)
 - ``violation`` (generation, member, constraint): share of failed runs, then each
   constraint's missing share of scenarios (<= 0: met)
-- ``values`` (generation, member, scenario, indicator): every run's indicator
+- ``values`` (generation, member, scenario, column): every run's indicators, a column each
+  (one per region for a per-region constraint; `Problem.columns`)
 - ``hypervolume`` (generation,): of the archive after the generation
-- ``bau``, ``defaults`` (scenario, indicator): business as usual and the policy at its
+- ``bau``, ``defaults`` (scenario, column): business as usual and the policy at its
   default settings in each scenario; ``initial`` (member, lever): the warm-start population
   (if any)
 
@@ -56,7 +57,7 @@ def create(path: str | Path, sc: Scenario, problem: Problem, bau: np.ndarray, de
         raise OptimizeError(f"{path}: exists; remove it, or continue it with --resume {path}")
     n_scenarios = bau.shape[0]
     G, P, V = problem.generations, problem.population, len(problem.levers)
-    K, I = len(problem.objectives), len(problem.indicators)
+    K, I = len(problem.objectives), bau.shape[1]  # columns: Problem.columns
     C = 1 + len(problem.constraints)
     attrs = provenance(sc, "robust policy optimisation", format=FORMAT, config_hash=config_hash(sc, problem),
                        root_seed=problem.seed, problem=problem.to_json(), scenario_toml=sc.toml,
@@ -77,10 +78,10 @@ def create(path: str | Path, sc: Scenario, problem: Problem, bau: np.ndarray, de
     arr("levers", (G, P, V), ("generation", "member", "lever"), (1, P, V))
     arr("scores", (G, P, K), ("generation", "member", "objective"), (1, P, K))
     arr("violation", (G, P, C), ("generation", "member", "constraint"), (1, P, C))
-    arr("values", (G, P, n_scenarios, I), ("generation", "member", "scenario", "indicator"), (1, P, n_scenarios, I))
+    arr("values", (G, P, n_scenarios, I), ("generation", "member", "scenario", "column"), (1, P, n_scenarios, I))
     arr("hypervolume", (G,), ("generation",), (1,))
-    arr("bau", (n_scenarios, I), ("scenario", "indicator"), (n_scenarios, I))[...] = bau
-    arr("defaults", (n_scenarios, I), ("scenario", "indicator"), (n_scenarios, I))[...] = defaults
+    arr("bau", (n_scenarios, I), ("scenario", "column"), (n_scenarios, I))[...] = bau
+    arr("defaults", (n_scenarios, I), ("scenario", "column"), (n_scenarios, I))[...] = defaults
     if initial is not None:
         arr("initial", initial.shape, ("member", "lever"), initial.shape)[...] = initial
     return g
