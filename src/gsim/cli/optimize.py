@@ -49,7 +49,8 @@ class _ProgressBar:
               help="mean, pNN (percentile), snr, regret[NN][:bau] (minimax or percentile regret against the "
                    "generation's best, or business as usual), satisficing.")
 @click.option("--constraint", "constraints", multiple=True, metavar="NAME>=V[%][:bau][@SHARE]",
-              help="e.g. 'real_gdp>=-2%:bau@90': at most 2 % below business as usual in 90 % of scenarios (repeat).")
+              help="e.g. 'real_gdp>=-2%:bau@90': at most 2 % below business as usual in 90 % of scenarios; "
+                   "on a per-region output (real_output, ...) in every region (repeat).")
 @click.option("--scenarios", type=int, default=16, show_default=True,
               help="Scenarios (LHS of [sweep.uncertain]); 1: the scenario's own parameters.")
 @click.option("--population", type=int, default=24, show_default=True, help="Candidates per generation.")
