@@ -181,6 +181,8 @@ def test_warm_start_and_cli(tmp_path):
     (["--constraint", "real_gdp>=-2%@90"], "relative to business as usual"),
     (["--year", "2026.5"], "not a saved year"),
     (["--population", "2"], "--population: must be at least 4"),
+    (["--policy", "market"], "policy 'market' declares no numeric parameter to vary"),
+    (["--policy", "nosuch"], "unknown policy 'nosuch'"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, args, says):
     res = CliRunner().invoke(main, ["optimize", *CLI_SMALL, *args, "--out", str(tmp_path / "o.zarr")])

@@ -133,6 +133,8 @@ def parse_levers(policy: Policy, params: Mapping[str, Any], text: str | None) ->
     numeric = {n: s for n, s in policy.schema.items()
                if isinstance(params.get(n), (int, float)) and not isinstance(params.get(n), bool)}
     known = ", ".join(sorted(numeric)) or "none"
+    if not numeric:
+        raise OptimizeError(f"--policy: policy {policy.name!r} declares no numeric parameter to vary")
     items = [t.strip() for t in text.split(",")] if text else sorted(numeric)
     if not items or any(not t for t in items):
         raise OptimizeError(f"--levers: expected NAME[=LOW:HIGH],... got {text!r}")
