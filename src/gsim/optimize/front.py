@@ -50,14 +50,15 @@ def describe(c: Comparison) -> list[str]:
     p = c.problem
     names = [lv.name for lv in p.levers]
     defaults = ", ".join(f"{lv.name} {lv.default:g}" for lv in p.levers)
-    lines = [f"{len(c.scores)} settings of {p.policy} are non-dominated ({p.robustness.text} over "
+    lines = [f"{len(c.scores)} setting{'s' if len(c.scores) != 1 else ''} of {p.policy} "
+             f"{'are' if len(c.scores) != 1 else 'is'} non-dominated ({p.robustness.text} over "
              f"{p.scenarios} scenario{'s' if p.scenarios > 1 else ''}, {'to' if p.cumulate else 'in'} {p.year:g})."]
     n = int(c.dominates_defaults.sum())
     if not n:
         lines.append(f"None of them dominates the default settings ({defaults}).")
         return lines
-    lines.append(f"{n} of them dominate the default settings ({defaults}): at least as good in every "
-                 "objective and better in one.")
+    lines.append(f"{n} of them {'dominates' if n == 1 else 'dominate'} the default settings ({defaults}): "
+                 "at least as good in every objective and better in one.")
     sel = c.levers[c.dominates_defaults]
     lines.append("Their settings: " + "; ".join(f"{nm} {sel[:, j].min():.3g}-{sel[:, j].max():.3g}"
                                                 for j, nm in enumerate(names)) + ".")
