@@ -274,19 +274,33 @@ def decision_inputs(rng, B, R_, S_, even_ties=False):
     return {"gdp": gdp, "labor_force": lf, "readiness": m, "utilization": u}
 
 
+def per_run_params(rng, pol, params, B):
+    """The policy's numeric schema parameters drawn per run within plausible ranges."""
+    out = dict(params)
+    for name, s in pol.schema.items():
+        hi = s.high if np.isfinite(s.high) else 2.0 * params[name] + 0.1
+        out[name] = rng.uniform(s.low, hi, B)
+    return out
+
+
+@pytest.mark.parametrize("per_run", [False, True])
 @pytest.mark.parametrize("policy", BUILTIN)
 @pytest.mark.parametrize("R_, nearest, ties", [(5, None, False), (8, 3, True), (9, 4, False)])
-def test_compiled_policies_decide_like_their_numpy_versions(policy, R_, nearest, ties):
+def test_compiled_policies_decide_like_their_numpy_versions(policy, R_, nearest, ties, per_run):
     """Each built-in policy's compiled twin (kernel._decide) against the policy itself on the
-    same observed values: the same W, z and psi bit for bit, and `changed` when they differ."""
+    same observed values: the same W, z and psi bit for bit, and `changed` when they differ;
+    with the parameters the same in every lane or different in each (a column per lane)."""
     rng = np.random.default_rng(R_)
     sc = random_scenario(rng, R_, nearest=nearest)
     pol, params = resolve_policy(sc, policy)
     B, S_, pr = 11, len(sc.tiers), sc.pairs
     vals = decision_inputs(rng, B, R_, S_, ties)
     vals["gdp"][3, 2] = np.nan  # a NaN in one run: the median of that run is NaN
+    if per_run:
+        params = per_run_params(rng, pol, params, B)
     want = pol.decide(PolicyContext(2030.0, params, sc.tiers, sc.regions.name, pr, vals))
     code, par, tiers = pol.compiled(params, sc.tiers)
+    par = np.ascontiguousarray(np.broadcast_to(par, (B, par.shape[-1])).T)  # (NPAR, L)
     y = np.zeros((state_size(R_, S_), B))
     lf = stock_offset(STOCK["labor_force"], R_, S_)
     y[lf:lf + R_] = vals["labor_force"].T
@@ -323,3 +337,27 @@ def test_the_compiled_run_loop_gives_the_python_loops_bits(policy, method):
             assert_same_bits(res[0].values[name], res[1].values[name], f"{B} runs: {name}")
         if B > 1 and method == "euler":
             assert 0 < res[0].ok.sum() < B  # some runs failed, others did not
+
+
+@pytest.mark.parametrize("policy", ["subsidy_race", "gradient"])
+def test_per_lane_policy_parameters_give_the_bits_of_separate_runs(policy):
+    """One batch whose runs each have their own policy parameters (lanes of the compiled run
+    loop, and (B,) arrays for the NumPy policy in the Python loop) against each run alone with
+    its parameters as plain numbers: the same bits."""
+    rng = np.random.default_rng(11)
+    grid = dataclasses.replace(TimeGrid.of(SC.run), t1=2030.0)
+    pol, params = resolve_policy(SC, policy)
+    python = dataclasses.replace(pol, compiled=None)
+    B = 13
+    inp, _, _ = batch(B, rng)
+    per_run = per_run_params(rng, pol, params, B)
+    run = dict(method="euler", tiers=SC.tiers, regions=SC.regions.name)
+    together = [run_batch(inp.with_params(), grid, p, per_run, parallel=True, **run) for p in (pol, python)]
+    for b in range(B):
+        alone_params = {k: float(v[b]) if isinstance(v, np.ndarray) else v for k, v in per_run.items()}
+        one = take(inp, calibrate(inp), (), [b])[0]
+        alone = run_batch(one, grid, pol, alone_params, parallel=False, **run)
+        for res in together:
+            for name, v in alone.values.items():
+                assert_same_bits(res.values[name][b:b + 1], v, f"run {b}: {name}")
+    assert len({float(v[0]) for v in together[0].values["real_gdp"][:, -1:]}) > 1  # the settings matter

@@ -67,13 +67,21 @@ def _sensitivity(store: str, indicator: str | None, policy: str | None, baseline
 @click.option("--baseline", default=None, help="Their baseline [default: none].")
 @click.option("--condition", "conditions", multiple=True, metavar="COND",
               help="Scenario-discovery condition (repeat) [default: real_gdp:POLICY-BASELINE].")
-def report_command(store, out, years, policy, baseline, conditions):
+@click.option("--optimization", is_flag=True, default=False,
+              help="STORE is a `gsim optimize` store: report its front instead.")
+def report_command(store, out, years, policy, baseline, conditions, optimization):
     """Write the report of a sweep STORE: one self-contained HTML file.
 
     Provenance, the claim verdicts, figures, sensitivity, scenario discovery and caveats; it
     loads no file and contacts no server, so it can be mailed or opened offline. Open it
     with any browser (e.g. `xdg-open report.html`, `open report.html` on macOS).
     """
+    if optimization:
+        from gsim.analysis.optreport import optimization_report
+
+        path = optimization_report(store, out)
+        click.echo(f"wrote {path}; open it in a browser, e.g. xdg-open {path}", err=True)
+        return
     try:
         path = report(store, out, years=parse_years(years), policy=policy, baseline=baseline,
                       conditions=list(conditions) or None)

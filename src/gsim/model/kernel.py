@@ -627,7 +627,8 @@ def _median_lanes(x):
 
 @njit(**JIT)
 def _decide(code, par, tiers, y, out, recv, decision):
-    """Built-in policy `code` (parameters par; tiers, a mask of the tiers subsidy_race
+    """Built-in policy `code` (parameters par (NPAR, L), one column per lane, so the lanes
+    of one call may evaluate different settings; tiers, a mask of the tiers subsidy_race
     subsidises) decides from a group's state y and observation out, into the decision
     arrays in place; returns whether any value changed."""
     ors, orr, ors_, o0 = out
@@ -647,16 +648,18 @@ def _decide(code, par, tiers, y, out, recv, decision):
         for r in range(R):
             for s in range(S):
                 for l in range(L):
-                    frontier[r, l] = s if ors[O_READY, r, s, l] >= ready else frontier[r, l]
+                    frontier[r, l] = s if ors[O_READY, r, s, l] >= ready[l] else frontier[r, l]
         for r in range(R):
             for j in range(k):
                 q = recv[r, j]
                 for s in range(S):
                     for l in range(L):
-                        allow = (gpl[r, l] >= ratio * gpl[q, l] and s < frontier[r, l]
-                                 and ors[O_READY, q, s, l] >= ready and ors_[O_UTIL, s, l] >= room)
+                        allow = (gpl[r, l] >= ratio[l] * gpl[q, l] and s < frontier[r, l]
+                                 and ors[O_READY, q, s, l] >= ready[l] and ors_[O_UTIL, s, l] >= room[l])
                         new_W[r, j, s, l] = 1.0 if allow else 0.0
-        new_psi[...] = aid
+        for r in range(R):
+            for l in range(L):
+                new_psi[r, l] = aid[l]
     elif code == MARKET or code == SUBSIDY_RACE:
         new_W[...] = 1.0
         if code == SUBSIDY_RACE:  # regions strictly below the median subsidise the tiers
@@ -664,7 +667,7 @@ def _decide(code, par, tiers, y, out, recv, decision):
             for r in range(R):
                 for s in range(S):
                     for l in range(L):
-                        new_z[r, s, l] = par[0] if (tiers[s] and gpl[r, l] < med[l]) else 0.0
+                        new_z[r, s, l] = par[0, l] if (tiers[s] and gpl[r, l] < med[l]) else 0.0
     changed = (W != new_W).any() or (z != new_z).any() or (psi != new_psi).any()
     W[...] = new_W
     z[...] = new_z
@@ -849,9 +852,13 @@ class Kernels:
         """Every run from step 0 through the event steps `steps` under the built-in policy
         `policy` = (code, parameters, tier mask), deciding every `every` steps, into `saved`
         (y and the four observation arrays, each (B, T, ...)) at save_at[e] >= 0; see
-        `_run_group`. y ends in the last state."""
+        `_run_group`. y ends in the last state. The parameters are (NPAR,) for every run or
+        (B, NPAR), a row per run: one call then evaluates many settings of the policy."""
         B = y.shape[0]
         G, L, (_, _, run), threads = self._plan(B)
+        code, par, tiers = policy
+        par = np.array(np.broadcast_to(np.asarray(par, np.float64), (B, np.shape(par)[-1])))
+        parl = to_lanes(par, G, L)  # (G, NPAR, L)
         R, k = inputs.recv.shape
         S = inputs.D0.shape[1]
         yl, fs, fi = (to_lanes(a, G, L) for a in (y, fail_step, fail_index))
@@ -859,7 +866,8 @@ class Kernels:
         dec = [np.zeros((G,) + shape + (L,)) for shape in ((R, k, S), (R, S), (R,))]
         res = [np.empty((G,) + a.shape[1:] + (L,)) for a in saved]
         steps, save_at = np.asarray(steps, np.int64), np.asarray(save_at, np.int64)
-        _each_group(run, G, threads, lambda g: (yl[g], inp(g), tuple(a[g] for a in dec), policy, steps, every,
+        _each_group(run, G, threads, lambda g: (yl[g], inp(g), tuple(a[g] for a in dec), (code, parl[g], tiers),
+                                                steps, every,
                                                 save_at, dt, rk4, tuple(a[g] for a in res), fs[g], fi[g]))
         for a, b in zip((y, *saved, fail_step, fail_index), (yl, *res, fs, fi)):
             a[:] = from_lanes(b, B)

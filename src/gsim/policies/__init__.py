@@ -25,7 +25,9 @@ class PolicyContext:
     run axis: (B, R, S), (B, R) or (B, S). Receivers of sender r are ``pairs.recv[r, :]``.
     ``ctx.model`` gives the run's model parameters (spec §2) by name, read-only: (B,) for a
     scalar such as ``ctx.model["lambda_T"]``, (B, S) for a per-tier one such as ``"alpha"``
-    (in a sweep they differ between runs).
+    (in a sweep they differ between runs). A numeric policy parameter may also be given per
+    run, as a (B,) array in ``ctx.params`` (`gsim optimize` evaluates many settings in one
+    batch); the built-in policies broadcast it along the run axis.
     """
 
     t: float
@@ -47,7 +49,9 @@ class PolicyContext:
         """The context of run b alone (a batch of one), e.g. to find which run a fault is in."""
         one = slice(b, b + 1)
         model = {k: v[one] for k, v in self.model.items()}
-        return replace(self, values={k: v[one] for k, v in self.values.items()}, model=model)
+        B = self.n_runs
+        params = {k: v[one] if isinstance(v, np.ndarray) and v.shape == (B,) else v for k, v in self.params.items()}
+        return replace(self, values={k: v[one] for k, v in self.values.items()}, model=model, params=params)
 
 
 Decision = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -67,7 +71,8 @@ class Policy:
 
     ``compiled`` is for gsim's built-in policies only: given the resolved parameters and the
     scenario's tiers, their compiled twin in the run loop (`gsim.model.kernel`) as (code,
-    parameters, tier mask), so that a batch's whole horizon runs in one compiled call.
+    parameters, tier mask), so that a batch's whole horizon runs in one compiled call. The
+    parameters are (NPAR,), or (B, NPAR) when parameters are given per run ((B,) arrays).
     """
 
     name: str

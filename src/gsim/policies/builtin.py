@@ -26,12 +26,19 @@ def _output_per_worker(ctx: PolicyContext) -> np.ndarray:
     return ctx["gdp"] / ctx["labor_force"]  # (B, R), nominal gdp per labour-force member
 
 
+def _per_run(value: Any, ndim: int) -> Any:
+    """A parameter as a scalar, or its per-run values (B,) shaped (B, 1, ...) to broadcast
+    against arrays of `ndim` dimensions with the run axis first."""
+    a = np.asarray(value, np.float64)
+    return float(a) if a.ndim == 0 else a.reshape(a.shape + (1,) * (ndim - 1))
+
+
 def _subsidy_race(ctx: PolicyContext):
     W, z, psi = _market(ctx)
     gpl = _output_per_worker(ctx)
     below = gpl < np.median(gpl, axis=1, keepdims=True)  # strictly below the median
     tiers = [ctx.tiers.index(t) for t in ctx.params["tiers"]]
-    z[:, :, tiers] = np.where(below[:, :, None], float(ctx.params["rate"]), 0.0)
+    z[:, :, tiers] = np.where(below[:, :, None], _per_run(ctx.params["rate"], 3), 0.0)
     return W, z, psi
 
 
@@ -39,25 +46,28 @@ def _gradient(ctx: PolicyContext):
     W, z, psi = zero_decision(ctx.n_runs, ctx.pairs, len(ctx.tiers))
     P = ctx.params
     m, u, recv = ctx["readiness"], ctx["utilization"], ctx.pairs.recv
-    ready = m >= P["readiness"]  # (B, R, S)
+    ready = m >= _per_run(P["readiness"], 3)  # (B, R, S)
     S = m.shape[2]
     frontier = np.where(ready, np.arange(S), -1).max(axis=2)  # (B, R), -1 if none ready
     gpl = _output_per_worker(ctx)
-    downhill = gpl[:, :, None] >= P["gradient_ratio"] * gpl[:, recv]  # (i) (B, R, k)
+    downhill = gpl[:, :, None] >= _per_run(P["gradient_ratio"], 3) * gpl[:, recv]  # (i) (B, R, k)
     below_frontier = np.arange(S)[None, None, :] < frontier[:, :, None]  # (ii) (B, R, S)
     receiver_ready = ready[:, recv, :]  # (iii) (B, R, k, S)
-    room = u >= P["min_utilization"]  # (iv) (B, S)
+    room = u >= _per_run(P["min_utilization"], 2)  # (iv) (B, S)
     W[:] = (downhill[..., None] & below_frontier[:, :, None, :] & receiver_ready
             & room[:, None, None, :])
-    psi[:] = P["aid"]
+    psi[:] = _per_run(P["aid"], 2)
     return W, z, psi
 
 
 def _twin(code: int, *names: str):
-    """The compiled twin's (code, parameters, tier mask) of a built-in policy."""
+    """The compiled twin's (code, parameters, tier mask) of a built-in policy. The parameters
+    are (NPAR,), or (B, NPAR) when any is given per run (a (B,) array)."""
     def pack(P: Mapping[str, Any], tiers: tuple[str, ...]):
         raced = np.isin(tiers, P.get("tiers", ()))
-        return code, np.array([float(P[n]) for n in names]), raced
+        values = np.broadcast_arrays(*(np.asarray(P[n], np.float64) for n in names))
+        par = np.stack(values, axis=-1) if values else np.empty(0)
+        return code, np.ascontiguousarray(par, np.float64), raced
     return pack
 
 
