@@ -39,7 +39,8 @@ def test_gtm1_scenario_has_neutral_mechanisms():
     gtm2 = gsim.load_scenario()
     assert gtm2.model == "gtm2" and {k: gtm2.params[k] for k in GTM2_DEFAULTS} == GTM2_DEFAULTS
     # back again; a value the user chose (not at a model default) stays through both switches
-    assert sc.with_overrides(model="gtm2") == gtm2
+    assert sc.with_overrides(model="gtm2").params == gtm2.params
+    assert not set(sc.sweep["uncertain"]) & GTM2_ONLY  # nor does GTM-1 sample them
     custom = gtm2.with_overrides(g0=0.02).with_overrides(model="gtm1")
     assert custom.params["g0"] == 0.02 and custom.params["u_star"] == SCALAR_DEFAULTS["u_star"]
 

@@ -989,11 +989,14 @@ def _with_overrides(sc: Scenario, kw: dict[str, Any]) -> Scenario:
 
 def _switch_model(doc: dict[str, Any], old: str, new: Any) -> None:
     """Move a canonical document to another model: each parameter at the old model's default
-    takes the new model's; GTM-2's own parameters are dropped under GTM-1."""
+    takes the new model's; GTM-2's own parameters are dropped under GTM-1, sampled ones too."""
     doc["scenario"]["model"] = new
     if new not in MODELS or new == old:
         return  # an unknown model is reported by the loader
     before, after = model_defaults(old), model_defaults(new)
+    uncertain = (doc.get("sweep") or {}).get("uncertain")
+    if new == "gtm1" and isinstance(uncertain, dict):  # GTM-1 samples none of GTM-2's parameters
+        doc["sweep"]["uncertain"] = {k: v for k, v in uncertain.items() if k not in GTM2_ONLY}
     for k in SCALAR_DEFAULTS:
         if new == "gtm1" and k in GTM2_ONLY:
             doc["params"].pop(k, None)

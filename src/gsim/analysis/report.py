@@ -25,7 +25,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gsim._version import __version__
+from gsim.analysis import backcast as bc
 from gsim.analysis import claim_words as words
+from gsim.analysis import history_figures as hf
+from gsim.analysis import plausibility
 from gsim.analysis import conditional as cond
 from gsim.analysis import discovery as discovery_module
 from gsim.analysis import figures as fg
@@ -35,6 +38,7 @@ from gsim.analysis.claims import VERDICT_RULE, counts_line, percent, risk_table,
 from gsim.analysis.claims import claims as claim_verdicts
 from gsim.analysis.quicklook import human, signed_pct
 from gsim.claims import ClaimError
+from gsim.scenario import loads_scenario
 from gsim.sweeps.analysis import years_index
 from gsim.sweeps.store import open_store, run_counts
 
@@ -372,6 +376,43 @@ def discovery_section(results: Mapping[str, Any]) -> str:
     return "".join(out)
 
 
+def history_section(store: str | Path, attrs: Mapping[str, Any], notes: list[str]) -> str:
+    """The model against history (the backcast of the store's scenario, docs/validation.md) and
+    the store's business-as-usual runs against the SSP projections, where the store allows."""
+    out = ""
+    try:
+        sc = loads_scenario(str(attrs["scenario_toml"]))
+        ds = bc.backcast(bc.backcast_scenario(sc))
+    except (KeyError, ValueError) as e:
+        notes.append(f"Backcast: {' '.join(str(e).split())}")
+        out += _note(f"No backcast: {' '.join(str(e).split())}.")
+    else:
+        rows = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in r) + "</tr>" for r in bc.fit_table(ds))
+        out += ("<p>The store's scenario started in 2013 from that year's data and run to 2023 under "
+                "business as usual, against the NBS panel (skill: 1 − RMSE/RMSE of persistence in 2023; "
+                "≤ 0 means no better than every province keeping its 2013 share).</p>"
+                "<div><table><tr><th>series</th><th>units</th><th>RMSE</th><th>bias</th>"
+                f"<th>rank r</th><th>coverage</th><th>skill</th></tr>{rows}</table></div>")
+        out += _figure(lambda: hf.backcast_macro(ds), "backcast by macro-region",
+                       "Observed (black) and model (blue) shares of each macro-region, 2013-2023.", notes)
+        out += _figure(lambda: hf.backcast_provinces(ds), "backcast by province",
+                       "GDP share of each province, observed and model.", notes)
+    bau = str(attrs.get("business_as_usual", "market"))
+    try:
+        check = plausibility.forward_plausibility(store, bau)
+    except (KeyError, ValueError) as e:
+        out += _note(f"No comparison with the SSP projections: {' '.join(str(e).split())}.")
+    else:
+        out += _figure(lambda: hf.ssp_band(check), "SSP band",
+                       f"National real GDP {check.attrs['t1']}/{check.attrs['t0']} of the {bau} runs beside the "
+                       "provincial SSP1-SSP5 projections summed (china31_ssp.csv).", notes)
+        if "population_inside_provinces" in check.attrs:
+            out += (f"<p>Provincial population in {check.attrs['t1']} (median of the {bau} runs) lies inside "
+                    f"the SSP range in {check.attrs['population_inside_provinces']} of "
+                    f"{check.sizes['region']} provinces.</p>")
+    return out
+
+
 def caveats_section(notes: Iterable[str]) -> str:
     items = "".join(f"<li>{_e(c)}</li>" for c in MODEL_CAVEATS)
     this = "".join(f"<li>{_e(n)}</li>" for n in notes)
@@ -570,6 +611,7 @@ def report(store: str | Path, out: str | Path, *, years: Iterable[float] | None 
         notes.append(f"Scenario discovery: {why or 'no boxes given'}.")
         body = _note(f"No scenario discovery: {why or 'none given'}.")
     sections.append(("discovery", "Scenario discovery", body))
+    sections.append(("history", "History and projections", history_section(store, attrs, notes)))
     sections.append(("caveats", "Caveats", caveats_section(notes)))
 
     out.parent.mkdir(parents=True, exist_ok=True)
