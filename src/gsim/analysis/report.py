@@ -27,11 +27,11 @@ import numpy as np
 from gsim._version import __version__
 from gsim.analysis import backcast as bc
 from gsim.analysis import claim_words as words
-from gsim.analysis import history_figures as hf
-from gsim.analysis import plausibility
 from gsim.analysis import conditional as cond
 from gsim.analysis import discovery as discovery_module
 from gsim.analysis import figures as fg
+from gsim.analysis import history_figures as hf
+from gsim.analysis import plausibility
 from gsim.analysis import robustness as robust
 from gsim.analysis import sensitivity as sensitivity_module
 from gsim.analysis.claims import VERDICT_RULE, counts_line, percent, risk_table, share_text, verdict
