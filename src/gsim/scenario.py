@@ -173,7 +173,8 @@ class Scenario:
         """A re-validated copy with some values replaced (None values are ignored).
 
         Keys: model ("gtm1" or "gtm2"; GTM-1 drops GTM-2's parameters), run settings (t0, t1,
-        dt, save_every, policy_period, method, policy), regions (a regions CSV file), scalar
+        dt, save_every, policy_period, method, policy), regions (a regions CSV file), sweep (the
+        whole [sweep] table), scalar
         parameters (delta, ...), per-tier parameters (alpha=... as {tier: value} or a sequence
         in tier order), name, pairs ("all", k or {"nearest": k}), nearest (k) and policies
         ({policy: {key: value}}, merged into the current policy parameters) and sending (a list
@@ -969,6 +970,8 @@ def _with_overrides(sc: Scenario, kw: dict[str, Any]) -> Scenario:
             doc["scenario"]["name"] = v
         elif k == "model":
             _switch_model(doc, sc.model, v)
+        elif k == "sweep":  # the whole [sweep] table
+            doc["sweep"] = ctx.table(v, "sweep")
         elif k == "regions":  # a regions CSV file (a path, relative to the working directory)
             doc.pop("regions", None)
             doc["scenario"]["regions"] = str(v)

@@ -43,7 +43,9 @@ STATISTICS = ("rmse", "bias", "rank_correlation", "coverage", "skill")
 def backcast_scenario(sc: Scenario | None = None, start: int = START, end: int = END) -> Scenario:
     """`sc` (default: the embedded scenario) started at `start` from that year's regions file
     (src/gsim/data/china31_<start>.csv) and run to `end`, every year saved; under GTM-2 the
-    labour force follows the observed national population growth of the panel over the window."""
+    labour force follows the observed national population growth of the panel over the window.
+    Per-region inputs of [sweep.uncertain] are drawn per run (scope "run"), as a history match
+    of the backcast needs."""
     sc = load_scenario() if sc is None else sc
     regions = files("gsim").joinpath("data", f"china31_{start}.csv")
     if not regions.is_file():
@@ -53,6 +55,11 @@ def backcast_scenario(sc: Scenario | None = None, start: int = START, end: int =
         raise ValueError(f"backcast: the window {start}-{end} must lie inside the observed panel's years")
     over: dict[str, object] = dict(regions=str(regions), t0=float(start), t1=float(end), save_every=1.0,
                                    name=f"{sc.name}-backcast-{start}")
+    if sc.sweep and isinstance(sc.sweep.get("uncertain"), dict):
+        # a history match cannot box one input per region: such inputs are drawn per run
+        unc = {k: {**v, "scope": "run"} if isinstance(v, dict) and v.get("per_region") else v
+               for k, v in sc.sweep["uncertain"].items()}
+        over["sweep"] = {**sc.sweep, "uncertain": unc}
     if sc.model == "gtm2":
         pop = panel.population.sum("region")
         over["pop_growth"] = float(np.log(pop.sel(year=end) / pop.sel(year=start))) / (end - start)
