@@ -232,8 +232,9 @@ def test_plan_pads_groups_to_the_vector_width():
 @pytest.mark.parametrize("B", [1, 3])
 def test_calibration_rest_and_capital_accounting_per_step(B):
     """Spec §5 (wages start at rest) and the capital identity of an Euler step: the change
-    of sum(K + X) is investment - depreciation - exit - losses, for each lane of a group."""
-    inp = batch_from_scenario(SC, B)
+    of sum(K + X) is investment - depreciation - exit - losses, for each lane of a group
+    (GTM-1: a constant investment share σ)."""
+    inp = batch_from_scenario(SC.with_overrides(model="gtm1"), B)
     inp.sp[:, SP["beta"]] = np.linspace(20.0, 30.0, B)
     cal = calibrate(inp)
     W, z, psi = lanes_zero_decision(B, inp)
