@@ -253,7 +253,8 @@ def test_report_holds_every_section_and_fetches_nothing(page, store):
     assert text.count('<span class="verdict') == int(res.overall.sum())
     assert text.count('<tr class="measure">') == int((~res.overall).sum())
     # figures: claims over time, claims, 4 fans, 2 paired, map, flows, sensitivity; all embedded
-    assert len(re.findall(r"<img ", text)) == 11 == len(re.findall(r'<img src="data:image/png;base64,', text))
+    # 11 of the sweep, and the backcast of its scenario by macro-region and by province
+    assert len(re.findall(r"<img ", text)) == 13 == len(re.findall(r'<img src="data:image/png;base64,', text))
     assert not re.search(r"(?i)<script|<link|@import|url\(|https?://", text)
     # the stand-ins: sensitivity table in 2026 (mu first), both boxes with their restrictions
     sens = text.split('<section id="sensitivity">')[1].split("</section>")[0]
@@ -293,7 +294,7 @@ def test_report_of_a_partial_indicators_store_says_what_is_missing(tmp_path, mon
     assert "16 of 32 runs are pending" in text and "0 pending" not in text.split("Provenance")[0]
     assert "province map: not drawn." in text and "run the sweep with --save regions" in text
     assert "transfer flows: not drawn." in text and "run the sweep with --save full" in text
-    assert len(re.findall(r"<img ", text)) == 8  # claims, claims over time, 4 fans, 2 paired
+    assert len(re.findall(r"<img ", text)) == 10  # claims, claims over time, 4 fans, 2 paired, 2 backcast
 
 
 def test_report_of_a_one_policy_store_says_what_it_cannot_compare(tmp_path):
@@ -303,7 +304,7 @@ def test_report_of_a_one_policy_store_says_what_it_cannot_compare(tmp_path):
     assert "No verdicts:" in text and "no claim can be evaluated: the store has the policies gradient" in text
     assert "No sensitivity indices: the store has one policy." in text
     assert "No scenario discovery: the store has one policy." in text
-    assert len(re.findall(r"<img ", text)) == 4  # the four fan charts
+    assert len(re.findall(r"<img ", text)) == 6  # the four fan charts, the two of the backcast
 
 
 def test_report_refuses_to_write_into_its_store(store):
