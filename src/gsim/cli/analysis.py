@@ -11,7 +11,9 @@ import numpy as np
 
 from gsim.analysis.discovery import discover
 from gsim.analysis.sensitivity import sensitivity
-from gsim.cli.base import UsageFailure, main
+from gsim.cli.base import UsageFailure, finite, main
+from gsim.output import atomic_write, check_writable
+from gsim.sweeps.analysis import outside
 
 WIDTH = 100
 
@@ -50,12 +52,16 @@ def sensitivity_command(store, indicator, contrast, policies, years, method, res
     """
     if contrast is not None and policies is not None:
         raise UsageFailure("give either --contrast or --policies, not both")
+    if csv_path:
+        outside(store, csv_path, "--csv")
+        check_writable(csv_path)
     res = sensitivity(store, indicator, contrast=contrast, years=_years(years), method=method,
                       policies=policies, labels=labels, num_resamples=resamples)
     text = format_sensitivity(res)
     click.echo(text, nl=False)
     if csv_path:
-        res.to_dataframe().to_csv(csv_path)
+        with atomic_write(csv_path) as tmp:
+            res.to_dataframe().to_csv(tmp)
         click.echo(f"wrote {csv_path}", err=True)
 
 @main.command("discover")
@@ -65,7 +71,7 @@ def sensitivity_command(store, indicator, contrast, policies, years, method, res
                    "gdp[Beijing]:gradient-market<0.")
 @click.option("--year", type=float, default=None,
               help="Year [default: the last of the sweep's report years].")
-@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True), default=None,
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True), default=None, callback=finite,
               help="Least density of a box [default: 0.8].")
 @click.option("--max-boxes", type=click.IntRange(1), default=None, help="At most this many boxes [default: 3].")
 @click.option("--csv", "csv_path", default=None, metavar="FILE",
@@ -77,10 +83,14 @@ def discover_command(store, condition, year, threshold, max_boxes, csv_path):
     share of the box's cases where it holds. See docs/analysis.md.
     """
     opts = {k: v for k, v in (("threshold", threshold), ("max_boxes", max_boxes)) if v is not None}
+    if csv_path:
+        outside(store, csv_path, "--csv")
+        check_writable(csv_path)
     d = discover(store, condition, year=year, **opts)
     click.echo(format_discovery(d), nl=False)
     if csv_path:
-        d.to_frame().to_csv(csv_path, index=False)
+        with atomic_write(csv_path) as tmp:
+            d.to_frame().to_csv(tmp, index=False)
         click.echo(f"wrote {csv_path}", err=True)
 
 
