@@ -45,7 +45,9 @@ def _cli(store: Path, args: list[str], out: Path | None = None):
         return REFUSED
     assert r.exit_code == 0, (args, r.output)
     text = r.output.replace(str(store), "STORE")
-    return (text, out.read_text().replace(str(store), "STORE")) if out is not None else text
+    if out is None:
+        return text
+    return text.replace(str(out), "OUT"), out.read_text().replace(str(store), "STORE")
 
 
 def _dataset(store: Path, layout: str):
@@ -54,7 +56,8 @@ def _dataset(store: Path, layout: str):
     except st.StoreDamaged:
         return REFUSED
     keep = ("real_gdp", "theil", "overcapacity", "status", "kappa", "policy", "sample")
-    return {k: np.asarray(ds[k].values).tolist() for k in keep if k in ds.variables} | {
+    # as JSON text: NaN equals NaN there, as it does not in a list of floats
+    return {k: json.dumps(np.asarray(ds[k].values).tolist()) for k in keep if k in ds.variables} | {
         "attrs": {k: v for k, v in ds.attrs.items() if k.startswith("n_")}}
 
 

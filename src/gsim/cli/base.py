@@ -120,8 +120,8 @@ def finite(ctx: click.Context, param: click.Parameter, value):
 def positive(ctx: click.Context, param: click.Parameter, value):
     """A click callback: an integer option must be >= 1 when given."""
     if value is not None and value < 1:
-        name = max(param.opts, key=len) if param.opts else param.name
-        raise UsageFailure(f"{name}: must be >= 1, got {value}")
+        name = "/".join(sorted(param.opts, key=len)) if param.opts else param.name
+        raise UsageFailure(f"{name} must be >= 1, got {value}")
     return value
 
 

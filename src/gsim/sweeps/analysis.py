@@ -222,10 +222,11 @@ def export_csv(store: str | Path, path: str | Path) -> int:
     times = ds["time"].values
     regions = [str(r) for r in ds["region"].values]
     tiers = [str(t) for t in ds["tier"].values]
-    run_vars = [str(c) for c in ds.coords if ds[c].dims == ("run",) and c != "run"]
-    region_inputs = [str(c) for c in ds.coords if ds[c].dims == ("run", "region")]
-    data_vars = [str(v) for v in ds.data_vars if ds[v].dims[:2] == ("run", "time")]
-    per_run = [str(v) for v in ds.data_vars if ds[v].dims == ("run",)]
+    # sorted: the same columns in the same order whatever order the file system lists arrays in
+    run_vars = sorted(str(c) for c in ds.coords if ds[c].dims == ("run",) and c != "run")
+    region_inputs = sorted(str(c) for c in ds.coords if ds[c].dims == ("run", "region"))
+    data_vars = sorted(str(v) for v in ds.data_vars if ds[v].dims[:2] == ("run", "time"))
+    per_run = sorted(str(v) for v in ds.data_vars if ds[v].dims == ("run",))
     rows = 0
     with atomic_write(path) as tmp, open(tmp, "w", newline="") as fh:
         for r0 in range(0, n, chunk):
