@@ -8,6 +8,7 @@ they had never been computed.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -32,7 +33,7 @@ ARRAYS = ("real_gdp", "theil", "overcapacity", "status", "done", "fault", "kappa
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> Path:
-    p = tmp_path_factory.mktemp("ref") / "ref.zarr"
+    p = tmp_path_factory.mktemp("ref") / "s.zarr"
     sweep(p, None, OPTS, executor=LocalExecutor(1))
     return p
 
@@ -62,19 +63,24 @@ def _dataset(store: Path, layout: str):
 
 
 def answers(store: Path) -> dict[str, object]:
-    """What every reader says about `store` (store paths replaced by STORE)."""
+    """What every reader says about `store`, named by a relative path of the same length
+    for every store (`s.zarr`, from its folder), so that wrapped lines wrap alike."""
     work = Path(tempfile.mkdtemp(prefix="answers-"))
+    here = os.getcwd()
+    os.chdir(store.parent)
+    rel = Path(store.name)
     try:
         csv = work / "x.csv"
         return {
-            "summary": _cli(store, ["summary", str(store), "--all"]),
-            "quicklook": _cli(store, ["summary", str(store)]),
-            "claims": _cli(store, ["claims", str(store)]),
-            "export": _cli(store, ["export", str(store), "--csv", str(csv)], csv),
-            "paired": _dataset(store, "paired"),
-            "flat": _dataset(store, "flat"),
+            "summary": _cli(rel, ["summary", str(rel), "--all"]),
+            "quicklook": _cli(rel, ["summary", str(rel)]),
+            "claims": _cli(rel, ["claims", str(rel)]),
+            "export": _cli(rel, ["export", str(rel), "--csv", str(csv)], csv),
+            "paired": _dataset(rel, "paired"),
+            "flat": _dataset(rel, "flat"),
         }
     finally:
+        os.chdir(here)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -160,12 +166,12 @@ def tamper(store: Path, how: tuple) -> None:
 def test_every_reader_answers_as_on_the_intact_store_or_refuses(reference, how):
     work = Path(tempfile.mkdtemp(prefix="tamper-"))
     try:
-        store = work / "s.zarr"
+        store = work / "tampered" / "s.zarr"
         shutil.copytree(reference, store)
         tamper(store, how)
         expected = intact(reference)
         if how[0] == "lose_done":  # its runs are pending: as if never computed
-            pending = work / "p.zarr"
+            pending = work / "pending" / "s.zarr"
             shutil.copytree(reference, pending)
             b = how[1]
             with st.open_for_writing(pending) as g:
