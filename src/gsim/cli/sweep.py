@@ -175,6 +175,9 @@ def _print_quicklook(store, years, baseline) -> None:
 def _verify(path: str) -> None:
     """--verify without --repair: the report on stdout; exit 0 if clean, else StoreDamaged's code."""
     health = st.verify(path)
+    if health.metadata:  # nothing else was checked: one line, as for other unrepairable damage
+        click.echo(health.refusal())
+        sys.exit(st.StoreDamaged.exit_code)
     click.echo(health.headline())
     for line in health.damage():
         click.echo(f"  damaged: {line}")
