@@ -349,13 +349,16 @@ def build_events(specs: Sequence[Mapping[str, Any]] | None, setup: EventSetup,
 
 def _check_params(et: EventType, given: Mapping[str, Any], where: str) -> None:
     """The scenario's values against the event type's contract: the type of each default (a
-    number for a number, text for text, a list for a list) and the `schema` bounds."""
+    number for a number, text for text, a boolean for a boolean, an array or table for an
+    array or table) and the `schema` bounds."""
     for k, v in given.items():
         default = et.defaults.get(k)
         number = isinstance(v, (int, float)) and not isinstance(v, bool)
         if isinstance(default, (int, float)) and not isinstance(default, bool) and not number:
             raise EventError(f"{where}: parameter {k}: expected a number, got {type(v).__name__} {v!r}")
-        for kind in (str, list, bool):
+        if isinstance(default, (list, Mapping)) and not isinstance(v, (list, Mapping)):
+            raise EventError(f"{where}: parameter {k}: expected an array or a table, got {type(v).__name__} {v!r}")
+        for kind in (str, bool):
             if isinstance(default, kind) and not isinstance(v, kind):
                 raise EventError(f"{where}: parameter {k}: expected {kind.__name__}, got {type(v).__name__} {v!r}")
         spec = et.schema.get(k)
