@@ -295,6 +295,21 @@ def test_mathtext_in_names_is_shown_literally(tmp_path):
     assert "$\\undefinedcmd{y}$" == ax.get_title()
 
 
+def test_a_region_named_in_mathtext_is_drawn_as_written(tmp_path):
+    """The transfer-flows figure (`gsim plot`, the report) of a run whose region name is
+    mathtext that matplotlib cannot parse: drawn, the name shown as written."""
+    from matplotlib.text import Text
+
+    name, weird = SC.regions.name[0], r"$\undefinedcmd{x}$"
+    toml_text = weird.replace("\\", "\\\\")  # a TOML basic string escapes the backslash
+    sc = loads_scenario(SC.toml.replace(f'name = "{name}"', f'name = "{toml_text}"', 1), source="weird.toml")
+    assert sc.regions.name[0] == weird
+    fig = fg.transfer_flows(gsim.simulate(sc, "gradient", t1=2024))
+    assert fg.save(fig, tmp_path / "flows.png").stat().st_size > 0
+    shown = [t for t in fig.findobj(Text) if t.get_text() == weird]
+    assert shown and not any(t.get_parse_math() for t in shown)
+
+
 def test_a_nan_threshold_is_refused():
     r = cli("discover", "nowhere.zarr", "--threshold", "nan")
     assert r.exit_code == 2 and "--threshold" in r.output and "finite" in r.output
