@@ -103,7 +103,7 @@ def test_a_policy_faulty_for_every_run_does_not_stop_the_others(tmp_path):
                                       "market,hopeless", "-o", str(tmp_path / "s.zarr"),
                                       "--no-progress", "-j", "1"])
     assert r.exit_code == 3, r.output
-    assert "4 run(s) stopped by a plugin fault" in r.output
+    assert "4 run(s) with a plugin fault" in r.output and "--faults" in r.output
     assert "4 stopped by a plugin" in r.output  # the summary counts them
     status = open_sweep(tmp_path / "s.zarr", layout="flat")["status"].values.reshape(-1, 2)
     assert (status[:, 0] == RunStatus.OK).all() and (status[:, 1] == RunStatus.PLUGIN_FAULT).all()

@@ -335,14 +335,49 @@ def build_events(specs: Sequence[Mapping[str, Any]] | None, setup: EventSetup,
         missing = [k for k, v in params.items() if v is None]
         if missing:
             raise EventError(f"{where}: missing parameter(s) {', '.join(missing)}")
+        _check_params(et, given, where)
         try:
             built = list(et.build(params, setup))
         except EventError as e:
             raise EventError(f"{where}: {e}") from None
         except Exception as exc:
             raise EventError(f"{where}: build raised {type(exc).__name__}: {exc}") from exc
+        _check_steps(built, setup, where)
         out.extend(_guarded(ev, where) for ev in built)
     return out
+
+
+def _check_params(et: EventType, given: Mapping[str, Any], where: str) -> None:
+    """The scenario's values against the event type's contract: the type of each default (a
+    number for a number, text for text, a boolean for a boolean, an array or table for an
+    array or table) and the `schema` bounds."""
+    for k, v in given.items():
+        default = et.defaults.get(k)
+        number = isinstance(v, (int, float)) and not isinstance(v, bool)
+        if isinstance(default, (int, float)) and not isinstance(default, bool) and not number:
+            raise EventError(f"{where}: parameter {k}: expected a number, got {type(v).__name__} {v!r}")
+        if isinstance(default, (list, Mapping)) and not isinstance(v, (list, Mapping)):
+            raise EventError(f"{where}: parameter {k}: expected an array or a table, got {type(v).__name__} {v!r}")
+        for kind in (str, bool):
+            if isinstance(default, kind) and not isinstance(v, kind):
+                raise EventError(f"{where}: parameter {k}: expected {kind.__name__}, got {type(v).__name__} {v!r}")
+        spec = et.schema.get(k)
+        if spec is not None:
+            if not number:
+                raise EventError(f"{where}: parameter {k}: expected a number, got {type(v).__name__} {v!r}")
+            if not spec.contains(float(v)):
+                raise EventError(f"{where}: parameter {k} must be {spec.describe()}, got {v!r}")
+
+
+def _check_steps(built: Sequence[Event], setup: EventSetup, where: str) -> None:
+    """Every event acts inside the run: a step outside it, or no step at all, is an error
+    rather than an event silently ignored."""
+    t1 = setup.t0 + setup.n_steps * setup.dt
+    for ev in built:
+        outside = sorted(k for k in ev.steps if not 0 <= k <= setup.n_steps)
+        if outside or not ev.steps:
+            when = f"at t={setup.t0 + outside[0] * setup.dt:g}" if outside else "at no step"
+            raise EventError(f"{where}: acts {when}, outside the run ({setup.t0:g}-{t1:g})")
 
 
 def _guarded(ev: Event, where: str) -> Event:

@@ -6,8 +6,12 @@ The variables, their dimensions, units and long names come from the one variable
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
-from collections.abc import Mapping
+import errno
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -84,6 +88,61 @@ def to_dataset(
     return xr.Dataset(data_vars, coords=coords, attrs=dict(attrs))
 
 
+def _os_error(e: OSError, path: str | Path) -> OSError:
+    """`e` re-addressed to `path` (the file the user named, not a temporary one)."""
+    reason = e.strerror or " ".join(str(e).split())
+    if e.errno is None or e.errno == errno.EIO:
+        with contextlib.suppress(OSError):  # a full disk often surfaces as a library's own error
+            if os.statvfs(Path(path).parent or ".").f_bavail == 0:
+                return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+    return OSError(e.errno or errno.EIO, reason, str(path))
+
+
+def _tmp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def check_writable(path: str | Path) -> None:
+    """Create (then remove) the temporary file `atomic_write` will use: a bad output path fails
+    now, with its real reason, before any work is done."""
+    p = Path(path)
+    if p.is_dir():
+        raise OSError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    tmp = _tmp_name(p)
+    try:
+        with open(tmp, "wb"):
+            pass
+    except OSError as e:
+        raise _os_error(e, path) from None
+    tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path) -> Iterator[Path]:
+    """A temporary path next to `path`, renamed to `path` when the block succeeds and removed
+    when it fails: a failure (full disk, Ctrl-C) never leaves a half-written `path`. Errors are
+    OSErrors naming `path` and the operating system's reason."""
+    p = Path(path)
+    check_writable(p)
+    tmp = _tmp_name(p)
+    try:
+        yield tmp
+        os.replace(tmp, p)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise _os_error(e, path) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def write_netcdf(ds: xr.Dataset, path) -> None:
-    """netCDF4 file readable by xarray, netCDF4-python, R and Julia."""
-    ds.to_netcdf(path, engine="netcdf4")
+    """netCDF4 file readable by xarray, netCDF4-python, R and Julia; written to a temporary
+    file, then renamed. The netCDF library's own errors become OSErrors naming `path`."""
+    with atomic_write(path) as tmp:
+        try:
+            ds.to_netcdf(tmp, engine="netcdf4")
+        except OSError:
+            raise
+        except RuntimeError as e:  # netCDF4's errors ("NetCDF: HDF error") carry no errno
+            raise OSError(None, f"cannot write netCDF ({' '.join(str(e).split())})", str(path)) from None

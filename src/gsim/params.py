@@ -211,7 +211,8 @@ REGION_DATA: dict[str, ParamSpec] = {
     "lon": spec(-180, 180, True, True, "degrees east", "longitude"),
     "gdp": spec(0, INF, False, False, "bn CNY", "GDP"),
     "population": spec(0, INF, False, False, "million", "population"),
-    "schooling": spec(0, INF, False, False, "years", "mean years of schooling"),
+    # at most a lifetime: larger values overflow the skills dynamics (1e308 gave NaN, exit 0)
+    "schooling": spec(0, 100, False, True, "years", "mean years of schooling"),
 }
 # A tier output share y_rs (spec §3): positive, since calibration divides by the tier's output.
 SHARE = spec(0, 1, False, True, "1", "tier output share")

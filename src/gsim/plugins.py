@@ -72,6 +72,7 @@ class GsimPluginManager(pluggy.PluginManager):
         self.dists: dict[str, tuple[str, str]] = {}  # plugin name -> (distribution, version)
         self.disabled: dict[str, tuple[str, str]] = {}  # disabled entry point -> (dist, version)
         self._registries: dict[str, dict[str, Any]] = {}
+        self.commands: dict[str, list[str]] = {}  # plugin name -> the CLI commands it added
 
     def plugin_infos(self) -> list[PluginInfo]:
         out = []
@@ -93,6 +94,25 @@ class GsimPluginManager(pluggy.PluginManager):
             dist, ver = self.dists.get(name, ("", "-"))
             out.append(PluginInfo(name, ver, (), False, dist, disabled=True, broken=why))
         return out
+
+    def provider(self, plugin: str) -> tuple[str, str]:
+        """(package, version) that provides plugin `plugin`: gsim for the built-ins, the
+        distribution for entry points, else the plugin object's ``__version__`` (or "-")."""
+        if plugin in self.builtin_names:
+            return "gsim", __version__
+        if plugin in self.dists:
+            return self.dists[plugin]
+        obj = self.get_plugin(plugin)
+        return plugin, str(getattr(obj, "__version__", "") or "-")
+
+    def collect_all(self) -> None:
+        """Collect every registry; a plugin that fails in any of them is disabled in all (it
+        provides nothing: not its policies either), so the registries always agree."""
+        for kind in KINDS:
+            self.registry(kind)
+        while any(kind.hook not in self._registries for kind in KINDS):
+            for kind in KINDS:
+                self.registry(kind)
 
     def disable_broken(self, err: PluginError) -> None:
         """Take out the plugin `err` names (all it registered) and warn once; with `strict`,
@@ -118,15 +138,19 @@ class GsimPluginManager(pluggy.PluginManager):
         return self._registries[kind.hook]
 
     def policies(self) -> dict[str, Policy]:
+        self.collect_all()
         return self.registry(POLICIES)
 
     def event_types(self) -> dict[str, EventType]:
+        self.collect_all()
         return self.registry(EVENT_TYPES)
 
     def indicators(self) -> dict[str, Indicator]:
+        self.collect_all()
         return self.registry(INDICATORS)
 
     def claims(self) -> dict[str, Claim]:
+        self.collect_all()
         return self.registry(CLAIMS)
 
 
@@ -299,6 +323,7 @@ POLICIES: Kind[Policy] = Kind("gsim_register_policies", Policy, "policy", _check
 EVENT_TYPES: Kind[EventType] = Kind("gsim_register_events", EventType, "event type", _check_event_type)
 INDICATORS: Kind[Indicator] = Kind("gsim_register_indicators", Indicator, "indicator", _check_indicator)
 CLAIMS: Kind[Claim] = Kind("gsim_register_claims", Claim, "claim", _check_claim)
+KINDS: tuple[Kind[Any], ...] = (POLICIES, EVENT_TYPES, INDICATORS, CLAIMS)
 
 
 def collect(pm: pluggy.PluginManager, kind: Kind[T]) -> dict[str, T]:
@@ -345,6 +370,7 @@ def register_commands(pm: GsimPluginManager, cli: Any) -> None:
             for name, cmd in list(cli.commands.items()):
                 if name in before and before[name] is not cmd:
                     raise PluginError(f"plugin {plugin_name}: command {name!r} would replace a gsim command")
+            pm.commands[plugin_name] = sorted(set(cli.commands) - set(before))
         except PluginError as err:
             cli.commands.clear()
             cli.commands.update(before)  # none of this plugin's commands

@@ -234,6 +234,8 @@ class _Ctx:
             self.fail(fld, f"expected a string, got {_typename(v)} {_show(v)}")
         if nonempty and not v.strip():
             self.fail(fld, "must not be empty")
+        if "\0" in v:
+            self.fail(fld, f"contains a NUL character, which netCDF cuts names at: {_show(v)}")
         return v
 
     def number(self, v: Any, fld: str, spec: ParamSpec | None = None) -> float:
@@ -655,6 +657,8 @@ def _make_regions(rows: list[dict], shares: np.ndarray) -> Regions:
 
 
 def _check_duplicate(ctx: _Ctx, seen: set[str], name: str, fld: str) -> None:
+    if "\0" in name:
+        ctx.fail(fld, f"contains a NUL character, which netCDF cuts names at: {_show(name)}")
     if name in seen:
         ctx.fail(fld, f"duplicate region {_show(name)}")
     seen.add(name)

@@ -122,6 +122,8 @@ def discover_cases(
     y = np.asarray(y, bool)
     if len(y) != len(X):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
+    if not 0 < threshold <= 1:  # also refuses NaN, which PRIM would divide by
+        raise sel.AnalysisError(f"threshold must be in (0, 1], got {threshold}")
     if not y.any() or y.all():
         return []
     prim = _prim()

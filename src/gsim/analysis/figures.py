@@ -31,9 +31,9 @@ from gsim.analysis.claims import (
 from gsim.analysis.quicklook import human, signed_pct
 from gsim.claims import CUMULATIVE, Measure
 from gsim.model.layout import VARIABLES
-from gsim.output import region_coords
+from gsim.output import atomic_write, region_coords
 from gsim.scenario import Scenario, loads_scenario
-from gsim.sweeps.store import STATUS_OK, open_store, paired_shape
+from gsim.sweeps.store import STATUS_OK, open_checked, open_store, paired_shape
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
@@ -68,12 +68,25 @@ def new_figure(width: float = 8.0, height: float = 4.5) -> Figure:
     return fig
 
 
+def render(fig: Figure, target: Any, **kwargs: Any) -> None:
+    """fig.savefig with every text shown literally: names come from users' files, and a `$`
+    in one must not be read as matplotlib mathtext (`$\\undefined$` would raise)."""
+    import matplotlib
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
+    with matplotlib.rc_context({"text.parse_math": False}):  # texts made while drawing (ticks)
+        fig.savefig(target, **kwargs)
+
+
 def save(fig: Figure, path: str | Path) -> Path:
-    """Write `fig` as PNG or SVG, by the file's suffix."""
+    """Write `fig` as PNG or SVG, by the file's suffix (to a temporary file, then renamed)."""
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
         raise FigureError(f"{path}: write .png or .svg")
-    fig.savefig(path, dpi=DPI)
+    with atomic_write(path) as tmp:
+        render(fig, tmp, dpi=DPI, format=path.suffix.lower()[1:])
     return path
 
 
@@ -403,7 +416,7 @@ def _region_values(ps: PairedStore, name: str) -> np.ndarray:
 
 def store_scenario(g: Any) -> Scenario:
     """The resolved scenario an open store was written with (its ``scenario_toml`` attribute)."""
-    return loads_scenario(g.attrs["scenario_toml"], source="<store>")
+    return loads_scenario(g.attrs["scenario_toml"], source="the store's scenario_toml")
 
 
 REGION_OUTPUTS = ("gdp", "real_output", "sui", "labor_force", "wage", "skills", "infrastructure")
@@ -498,7 +511,7 @@ def store_run(store: str | Path, sample: int = 0, policy: str | None = None, rep
     gradient (else the store's last). Needs a store written with ``--save full``."""
     import xarray as xr
 
-    g = open_store(store)
+    g, health = open_checked(store)
     attrs = dict(g.attrs)
     missing = [n for n in FLOW_OUTPUTS if n not in g]
     if missing:
@@ -511,7 +524,7 @@ def store_run(store: str | Path, sample: int = 0, policy: str | None = None, rep
         raise FigureError(f"{store}: no sample {sample}, replicate {replicate} (samples 0..{S - 1}, "
                           f"replicates 0..{Rp - 1})")
     run = (sample * Rp + replicate) * P + policies.index(policy)
-    status = int(g["status"][run])
+    status = int(health.status[run])  # verified: a run not verified done is pending
     if status != STATUS_OK:
         flags = str(g["status"].attrs.get("flag_meanings", "")).split()
         raise FigureError(f"{store}: run {run} (sample {sample}, {policy}) is "

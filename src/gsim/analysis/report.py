@@ -38,9 +38,10 @@ from gsim.analysis.claims import VERDICT_RULE, counts_line, percent, risk_table,
 from gsim.analysis.claims import claims as claim_verdicts
 from gsim.analysis.quicklook import human, signed_pct
 from gsim.claims import ClaimError
+from gsim.output import atomic_write, check_writable
 from gsim.scenario import loads_scenario
 from gsim.sweeps.analysis import years_index
-from gsim.sweeps.store import open_store, run_counts
+from gsim.sweeps.store import open_checked, run_counts
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
@@ -106,7 +107,7 @@ def _note(text: str) -> str:
 def embed(fig: Figure, alt: str, caption: str = "") -> str:
     """A figure as an HTML <figure> holding a PNG data URL (nothing to fetch)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=fg.DPI)
+    fg.render(fig, buf, format="png", dpi=fg.DPI)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     width, height = (int(round(v * CSS_PX_PER_INCH)) for v in fig.get_size_inches())
     cap = f"<figcaption>{_e(caption)}</figcaption>" if caption else ""
@@ -512,13 +513,15 @@ def report(store: str | Path, out: str | Path, *, years: Iterable[float] | None 
     store_path = Path(store).resolve()
     if store_path == out.resolve() or store_path in out.resolve().parents:
         raise fg.FigureError(f"{out}: write the report outside the store {store}")
-    g = open_store(store)
+    g, health = open_checked(store)  # a damaged store: StoreDamaged, no report
+    out.parent.mkdir(parents=True, exist_ok=True)
+    check_writable(out)  # a bad output path fails now, not after the figures
     attrs = dict(g.attrs)
     try:
         years_index(np.asarray(g["time"][:], float), years, attrs)
     except ValueError as e:
         raise fg.FigureError(f"{store}: {e}") from None
-    counts = run_counts(np.asarray(g["status"][:]))
+    counts = run_counts(health.status)
     policies = [str(p) for p in attrs["policies"]]
     if len(policies) > 1:
         policy, baseline = fg.default_pair(policies, policy, baseline)
@@ -614,8 +617,8 @@ def report(store: str | Path, out: str | Path, *, years: Iterable[float] | None 
     sections.append(("history", "History and projections", history_section(store, attrs, notes)))
     sections.append(("caveats", "Caveats", caveats_section(notes)))
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(_page(attrs, counts, store, sections), encoding="utf-8")
+    with atomic_write(out) as tmp:
+        tmp.write_text(_page(attrs, counts, store, sections), encoding="utf-8")
     return out
 
 

@@ -14,7 +14,9 @@ from gsim.analysis.conditional import conditional, parse_claim_spec
 from gsim.analysis.discovery import discover
 from gsim.analysis.sensitivity import sensitivity
 from gsim.claims import ClaimError
-from gsim.cli.base import UsageFailure, main, one_line
+from gsim.cli.base import UsageFailure, finite, main, one_line
+from gsim.output import atomic_write, check_writable
+from gsim.sweeps.analysis import outside
 
 WIDTH = 100
 
@@ -53,12 +55,16 @@ def sensitivity_command(store, indicator, contrast, policies, years, method, res
     """
     if contrast is not None and policies is not None:
         raise UsageFailure("give either --contrast or --policies, not both")
+    if csv_path:
+        outside(store, csv_path, "--csv")
+        check_writable(csv_path)
     res = sensitivity(store, indicator, contrast=contrast, years=_years(years), method=method,
                       policies=policies, labels=labels, num_resamples=resamples)
     text = format_sensitivity(res)
     click.echo(text, nl=False)
     if csv_path:
-        res.to_dataframe().to_csv(csv_path)
+        with atomic_write(csv_path) as tmp:
+            res.to_dataframe().to_csv(tmp)
         click.echo(f"wrote {csv_path}", err=True)
 
 @main.command("discover")
@@ -71,7 +77,7 @@ def sensitivity_command(store, indicator, contrast, policies, years, method, res
                    "also the input that decides it, by terciles.")
 @click.option("--year", type=float, default=None,
               help="Year [default: the last of the sweep's report years].")
-@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True), default=None,
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True), default=None, callback=finite,
               help="Least density of a box [default: 0.8].")
 @click.option("--max-boxes", type=click.IntRange(1), default=None, help="At most this many boxes [default: 3].")
 @click.option("--csv", "csv_path", default=None, metavar="FILE",
@@ -86,6 +92,9 @@ def discover_command(store, condition, claim_spec, year, threshold, max_boxes, c
     if (condition is None) == (claim_spec is None):
         raise UsageFailure("give --condition or --claim (one of them)")
     opts = {k: v for k, v in (("threshold", threshold), ("max_boxes", max_boxes)) if v is not None}
+    if csv_path:
+        outside(store, csv_path, "--csv")
+        check_writable(csv_path)
     if claim_spec is not None:
         if opts:
             raise UsageFailure("--threshold and --max-boxes apply to --condition only")
@@ -100,7 +109,8 @@ def discover_command(store, condition, claim_spec, year, threshold, max_boxes, c
         d = discover(store, condition, year=year, **opts)
         click.echo(format_discovery(d), nl=False)
     if csv_path:
-        d.to_frame().to_csv(csv_path, index=False)
+        with atomic_write(csv_path) as tmp:
+            d.to_frame().to_csv(tmp, index=False)
         click.echo(f"wrote {csv_path}", err=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import warnings
 
@@ -97,6 +98,31 @@ class _PluginGroup(click.Group):
 @click.version_option(__version__, prog_name="gsim")
 def main() -> None:
     """gsim: simulate gradient industrial transfer between regions."""
+
+
+def not_empty(ctx: click.Context, param: click.Parameter, value):
+    """A click callback: an option given an empty (or blank) value is an error naming it, not
+    the default (an unset shell variable, `--verify "$STORE"`, must not start a default sweep)."""
+    if isinstance(value, str) and not value.strip():
+        name = max(param.opts, key=len) if param.opts else param.name
+        raise UsageFailure(f"{name}: empty value; give one (or leave the option out)")
+    return value
+
+
+def finite(ctx: click.Context, param: click.Parameter, value):
+    """A click callback: a number option must be finite (click's ranges let NaN through)."""
+    if value is not None and not math.isfinite(value):
+        name = max(param.opts, key=len) if param.opts else param.name
+        raise UsageFailure(f"{name}: must be a finite number, got {value}")
+    return value
+
+
+def positive(ctx: click.Context, param: click.Parameter, value):
+    """A click callback: an integer option must be >= 1 when given."""
+    if value is not None and value < 1:
+        name = "/".join(sorted(param.opts, key=len)) if param.opts else param.name
+        raise UsageFailure(f"{name} must be >= 1, got {value}")
+    return value
 
 
 def parse_years(years: str | None) -> list[float] | None:

@@ -6,19 +6,21 @@ import click
 
 from gsim.analysis import figures as fg
 from gsim.analysis.report import analysis_module, report
-from gsim.cli.base import UsageFailure, main, one_line, parse_years
+from gsim.cli.base import UsageFailure, main, not_empty, one_line, parse_years
 from gsim.sweeps.store import open_store
 
 
 @main.command("plot")
 @click.argument("store")
 @click.argument("kind", metavar="KIND")
-@click.option("-o", "--out", required=True, metavar="FILE.png|FILE.svg", help="The figure file (PNG or SVG).")
+@click.option("-o", "--out", required=True, metavar="FILE.png|FILE.svg", callback=not_empty,
+              help="The figure file (PNG or SVG).")
 @click.option("--indicator", default=None, metavar="NAME[LABEL]",
               help="Output to draw, e.g. real_gdp, overcapacity[labor] [default: real_gdp; map: real_output].")
 @click.option("--year", type=float, default=None, help="Year of paired, map and claims [default: the last saved].")
-@click.option("--policy", default=None, help="Policy [default: gradient, else the store's last].")
-@click.option("--baseline", default=None, help="Baseline policy [default: none, else the store's first].")
+@click.option("--policy", default=None, callback=not_empty, help="Policy [default: gradient, else the store's last].")
+@click.option("--baseline", default=None, callback=not_empty,
+              help="Baseline policy [default: none, else the store's first].")
 @click.option("--sample", type=int, default=0, show_default=True, help="Sample of the flows of a store run.")
 def plot_command(store, kind, out, indicator, year, policy, baseline, sample):
     """Draw figure KIND of a sweep STORE into a PNG or SVG file.
@@ -58,7 +60,7 @@ def _sensitivity(store: str, indicator: str | None, policy: str | None, baseline
 
 @main.command("report")
 @click.argument("store")
-@click.option("-o", "--out", default="report.html", show_default=True, metavar="FILE.html",
+@click.option("-o", "--out", default="report.html", show_default=True, metavar="FILE.html", callback=not_empty,
               help="The report: one HTML file that works offline.")
 @click.option("--years", default=None, metavar="Y1,Y2,...",
               help="Years of the claims table [default: the sweep's years].")

@@ -17,10 +17,11 @@ from gsim.cli.base import (
     UsageFailure,
     load_scenario_or_fail,
     main,
+    not_empty,
     one_line,
     with_model,
 )
-from gsim.output import write_netcdf
+from gsim.output import check_writable, write_netcdf
 from gsim.params import METHODS, MODEL_LABELS, MODELS
 from gsim.plugins import DISABLE_ENV, get_plugin_manager, registered_by
 from gsim.policies import PolicyError
@@ -93,7 +94,7 @@ def _summary_table(results: dict):
 
 @main.command("run")
 @click.argument("scenario_file", required=False, metavar="[SCENARIO]")
-@click.option("--policy", "-p", default=None,
+@click.option("--policy", "-p", default=None, callback=not_empty,
               help="Policy name, or 'all' for every registered policy side by side "
                    "[default: the scenario's]; `gsim plugins` lists them.")
 @click.option("--method", type=click.Choice(list(METHODS)), default=None,
@@ -102,7 +103,7 @@ def _summary_table(results: dict):
 @click.option("--t1", type=float, default=None, help="Final year [default: the scenario's].")
 @click.option("--model", type=click.Choice(list(MODELS)), default=None,
               help="gtm1 (the reference specification) or gtm2 [default: the scenario's].")
-@click.option("--out", "-o", type=click.Path(dir_okay=False), default=None,
+@click.option("--out", "-o", type=click.Path(dir_okay=False), default=None, callback=not_empty,
               help="Write the results to this netCDF file (with --policy all: a 'policy' "
                    "dimension).")
 def run_command(scenario_file, policy, method, dt, t1, model, out) -> None:
@@ -113,6 +114,8 @@ def run_command(scenario_file, policy, method, dt, t1, model, out) -> None:
       gsim run --policy all
       gsim run my.toml --policy gradient --method rk4 --out gradient.nc
     """
+    if out:
+        check_writable(out)  # a bad output path fails now, not after the runs
     sc = with_model(load_scenario_or_fail(scenario_file), model)
     names = list(get_plugin_manager().policies()) if policy == "all" else [policy or sc.run.policy]
     try:
@@ -150,10 +153,15 @@ def run_command(scenario_file, policy, method, dt, t1, model, out) -> None:
 def plugins_cmd(as_json: bool) -> None:
     """List every plugin (built-in and external): version, hooks, what it registers."""
     pm = get_plugin_manager()
+    ctx = click.get_current_context()
+    main.list_commands(ctx)  # plugin commands are added on first listing
     try:
         things = registered_by(pm)  # collects the registries: broken plugins are found here
     except PLUGIN_ERRORS as e:
         raise PluginFailure(one_line(e)) from None
+    for plugin, commands in pm.commands.items():
+        if commands:
+            things.setdefault(plugin, {})["commands"] = commands
     rows: list[dict[str, Any]] = []
     for i in pm.plugin_infos():
         rows.append({
@@ -172,7 +180,7 @@ def plugins_cmd(as_json: bool) -> None:
         click.echo(f"{r['name']} {r['version']}{dist} ({kind})")
         if r["hooks"]:
             click.echo(f"  hooks: {', '.join(r['hooks'])}")
-        for k in ("policies", "events", "indicators", "claims"):
+        for k in ("policies", "events", "indicators", "claims", "commands"):
             if r.get(k):
                 click.echo(f"  {k}: {', '.join(r[k])}")
     if not any(r["disabled"] for r in rows):

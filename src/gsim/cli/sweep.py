@@ -10,7 +10,18 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from gsim.analysis import quicklook
-from gsim.cli.base import UsageFailure, console, load_scenario_or_fail, main, one_line, parse_years, with_model
+from gsim.cli.base import (
+    UsageFailure,
+    console,
+    load_scenario_or_fail,
+    main,
+    not_empty,
+    one_line,
+    parse_years,
+    positive,
+    with_model,
+)
+from gsim.output import atomic_write
 from gsim.params import MODELS
 from gsim.sweeps import analysis, engine
 from gsim.sweeps import store as st
@@ -51,45 +62,47 @@ class _ProgressBar:
 
 @main.command("sweep")
 @click.argument("scenario_file", required=False, metavar="[SCENARIO]")
-@click.option("--samples", "-n", type=int, default=None,
+@click.option("--samples", "-n", type=int, default=None, callback=positive,
               help="Number of samples (saltelli: the base N of N(D+2) samples) "
                    "[default: the scenario's [sweep] samples].")
 @click.option("--sampler", type=click.Choice(list(SAMPLERS)), default=None,
               help="Sampler [default: the scenario's, else lhs].")
 @click.option("--seed", type=int, default=None, help="Root seed.")
-@click.option("--replicates", type=int, default=None, help="Replicates per sample.")
-@click.option("--policies", default=None, metavar="A,B,...",
+@click.option("--replicates", type=int, default=None, callback=positive, help="Replicates per sample.")
+@click.option("--policies", default=None, metavar="A,B,...", callback=not_empty,
               help="Policies (levers) to compare, comma-separated.")
 @click.option("--save", type=click.Choice(["indicators", "regions", "full"]), default=None,
               help="What to save per run [default: indicators].")
 @click.option("--t1", type=float, default=None, help="Final year [default: the scenario's].")
 @click.option("--model", type=click.Choice(list(MODELS)), default=None,
               help="gtm1 (the reference specification) or gtm2 [default: the scenario's].")
-@click.option("--block-size", type=int, default=None,
+@click.option("--block-size", type=int, default=None, callback=positive,
               help="Samples x replicates per block (task) [default: 64].")
-@click.option("--out", "-o", default=None, metavar="STORE",
+@click.option("--out", "-o", default=None, metavar="STORE", callback=not_empty,
               help="New Zarr store to create [default: sweep.zarr].")
-@click.option("--from", "from_store", default=None, metavar="NROY_STORE",
+@click.option("--from", "from_store", default=None, metavar="NROY_STORE", callback=not_empty,
               help="Sample the NROY points of a history-match store (gsim match) instead of fresh samples.")
-@click.option("--resume", "resume_store", default=None, metavar="STORE",
+@click.option("--resume", "resume_store", default=None, metavar="STORE", callback=not_empty,
               help="Continue an interrupted sweep: verify the runs done, compute those not done or damaged.")
-@click.option("--verify", "verify_store", default=None, metavar="STORE",
+@click.option("--verify", "verify_store", default=None, metavar="STORE", callback=not_empty,
               help=f"Check every done run of STORE against its checksums; exit 0 if clean, "
                    f"{st.StoreDamaged.exit_code} if damage was found.")
 @click.option("--repair", is_flag=True, default=False,
               help="With --verify: recompute the damaged runs (pending runs stay pending).")
-@click.option("-j", "--workers", type=int, default=None,
+@click.option("--retry-faults", is_flag=True, default=False,
+              help="With --resume: compute again the blocks holding runs with a plugin fault.")
+@click.option("-j", "--workers", type=int, default=None, callback=positive,
               help="Threads of the local executor [default: $GSIM_WORKERS, else all cores].")
-@click.option("--scheduler", default=None, metavar="ADDRESS",
+@click.option("--scheduler", default=None, metavar="ADDRESS", callback=not_empty,
               help="Run on a running Dask cluster (e.g. tcp://host:8786).")
-@click.option("--dask-workers", type=int, default=None, metavar="N",
+@click.option("--dask-workers", type=int, default=None, metavar="N", callback=positive,
               help="Start a Dask LocalCluster of N one-thread workers on 127.0.0.1.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr [default: when stderr is a terminal].")
 @click.option("--summary/--no-summary", "show_summary", default=True,
               help="Print the summary when done [default: yes].")
 def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, save, t1, model,
-                  block_size, out, from_store, resume_store, verify_store, repair, workers, scheduler,
+                  block_size, out, from_store, resume_store, verify_store, repair, retry_faults, workers, scheduler,
                   dask_workers, progress, show_summary):
     """Monte Carlo sweep of SCENARIO (default: the embedded china31) into a Zarr store.
 
@@ -107,6 +120,8 @@ def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, s
         raise UsageFailure("--repair goes with --verify STORE")
     if from_store and (resume_store or verify_store):
         raise UsageFailure("--from makes a new sweep: not with --resume or --verify")
+    if retry_faults and not resume_store:
+        raise UsageFailure("--retry-faults goes with --resume STORE")
     options = {"samples": samples, "sampler": sampler, "seed": seed,
                "replicates": replicates, "policies": policies, "save": save, "t1": t1,
                "block_size": block_size}
@@ -122,7 +137,7 @@ def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, s
         return
     executor: engine.Executor
     try:
-        if scheduler or dask_workers:
+        if scheduler is not None or dask_workers is not None:
             executor = engine.DaskExecutor(scheduler=scheduler, n_workers=dask_workers)
         else:
             executor = engine.LocalExecutor(workers)
@@ -135,7 +150,8 @@ def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, s
             if verify_store:
                 report = engine.repair(verify_store, executor=executor, progress=bar)
             elif resume_store:
-                report = engine.resume(resume_store, scenario_file, options, executor=executor, progress=bar)
+                report = engine.resume(resume_store, scenario_file, options, executor=executor, progress=bar,
+                                       retry_faults=retry_faults)
             elif from_store:
                 scenario = with_model(load_scenario_or_fail(scenario_file), model) if model else scenario_file
                 report = _sweep_from(path, from_store, scenario, options, executor, bar)
@@ -159,9 +175,11 @@ def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, s
     for line in report.faults[:5]:
         click.echo(f"gsim: plugin fault: {line}", err=True)
     if report.faults:
-        more = f" ({len(report.faults) - 5} more not shown)" if len(report.faults) > 5 else ""
-        click.echo(f"gsim: {len(report.faults)} run(s) stopped by a plugin fault{more}; they are stored "
-                   "with status plugin_fault, every other run is complete", err=True)
+        more = f" ({len(report.faults) - 5} more not shown here)" if len(report.faults) > 5 else ""
+        click.echo(f"gsim: {len(report.faults)} run(s) with a plugin fault{more}; every message is stored "
+                   f"per run (gsim summary {path} --faults); a failing policy or event stops its run "
+                   "(status plugin_fault), a failing indicator leaves only its own values missing; "
+                   f"gsim sweep --resume {path} --retry-faults computes them again", err=True)
     if report.pending:
         click.echo(f"{path}: {report.pending} runs pending: gsim sweep --resume {path}", err=True)
     elif show_summary and not verify_store:
@@ -190,6 +208,9 @@ def _print_quicklook(store, years, baseline) -> None:
 def _verify(path: str) -> None:
     """--verify without --repair: the report on stdout; exit 0 if clean, else StoreDamaged's code."""
     health = st.verify(path)
+    if health.metadata:  # nothing else was checked: one line, as for other unrepairable damage
+        click.echo(health.refusal())
+        sys.exit(st.StoreDamaged.exit_code)
     click.echo(health.headline())
     for line in health.damage():
         click.echo(f"  damaged: {line}")
@@ -209,12 +230,22 @@ def _verify(path: str) -> None:
               help="Policy the others are compared with [default: none, else the first].")
 @click.option("--all", "full", is_flag=True,
               help="Every statistic: per policy median [5%, 95%], win shares of every pair.")
-@click.option("--csv", "csv_path", default=None, metavar="FILE",
+@click.option("--csv", "csv_path", default=None, metavar="FILE", callback=not_empty,
               help="Also write the statistics and win shares as CSV (FILE, FILE.wins.csv).")
-def summary_command(store, years, baseline, full, csv_path):
+@click.option("--faults", "show_faults", is_flag=True,
+              help="List every run with a plugin fault and its message(s), then stop.")
+def summary_command(store, years, baseline, full, csv_path, show_faults):
     """A quick look at a sweep: per indicator, the baseline policy's median and each other
     policy's median paired change and share of samples better (fits 100 columns); --all
     for every policy's median and 5-95% range and every pair's win shares."""
+    if show_faults:
+        faults = analysis.run_faults(store)
+        for _, line in faults:
+            click.echo(line)
+        click.echo(f"{store}: {len(faults)} run(s) with a plugin fault", err=True)
+        return
+    if csv_path:
+        analysis.outside(store, csv_path, "--csv")
     ys = parse_years(years)
     try:
         s = analysis.summarize(store, ys) if full or csv_path else None
@@ -225,14 +256,16 @@ def summary_command(store, years, baseline, full, csv_path):
     else:
         _print_quicklook(store, ys, baseline)
     if s is not None and csv_path:
-        s.stats.to_csv(csv_path, index=False)
-        s.wins.to_csv(f"{csv_path}.wins.csv", index=False)
+        with atomic_write(csv_path) as tmp:
+            s.stats.to_csv(tmp, index=False)
+        with atomic_write(f"{csv_path}.wins.csv") as tmp:
+            s.wins.to_csv(tmp, index=False)
 
 
 @main.command("export")
 @click.argument("store")
-@click.option("--netcdf", "nc_path", default=None, metavar="FILE", help="Write netCDF-4.")
-@click.option("--csv", "csv_path", default=None, metavar="FILE",
+@click.option("--netcdf", "nc_path", default=None, metavar="FILE", help="Write netCDF-4.", callback=not_empty)
+@click.option("--csv", "csv_path", default=None, metavar="FILE", callback=not_empty,
               help="Write CSV, one row per (run, time).")
 def export_command(store, nc_path, csv_path):
     """Export a sweep store to netCDF-4 and/or CSV (streamed chunk by chunk)."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gsim.integrate import RunStatus
+from gsim.output import atomic_write, write_netcdf
 from gsim.sweeps import store as st
 
 if TYPE_CHECKING:
@@ -65,12 +66,22 @@ def years_index(times: np.ndarray, years: Iterable[float] | None, attrs: Mapping
     return out
 
 
-def verified(g, store: str | Path) -> st.Verification:
-    """verify_store, raising StoreDamaged (one line: which runs, how to repair) on damage."""
-    health = st.verify_store(g, store)
-    if not health.ok:
-        raise st.StoreDamaged(health.refusal())
-    return health
+verified = st.checked  # verify_store, raising StoreDamaged (one line: what, how to repair)
+
+
+def outside(store: str | Path, out: str | Path, option: str) -> None:
+    """StoreError (exit 2) if `out` lies inside `store`: no command writes into a store it reads."""
+    s, o = Path(store).resolve(), Path(out).resolve()
+    if o == s or s in o.parents:
+        raise st.StoreError(f"{option} {out}: inside the store {store}; write it outside the store")
+
+
+def run_faults(store: str | Path) -> list[tuple[int, str]]:
+    """(run, message) of every verified run with a plugin fault, in run order: each failing
+    policy, event or indicator in words, as stored with the run."""
+    g, health = st.open_checked(store)
+    fault = np.asarray(g["fault"][:])
+    return [(int(r), str(fault[r])) for r in np.nonzero(health.done & (fault != ""))[0]]
 
 
 def summarize(store: str | Path, years: Iterable[float] | None = None) -> Summary:
@@ -191,10 +202,11 @@ def _portable(ds):
 
 
 def export_netcdf(store: str | Path, path: str | Path) -> None:
-    """The whole store as one netCDF-4 file, written chunk by chunk (after verifying it)."""
-    verified(st.open_store(store), store)
+    """The whole store as one netCDF-4 file, written chunk by chunk (after verifying it), to a
+    temporary file renamed to `path` when complete."""
+    outside(store, path, "--netcdf")
     ds = _portable(st.open_sweep(store, layout="flat"))
-    ds.to_netcdf(path, engine="netcdf4")
+    write_netcdf(ds, path)
 
 
 def export_csv(store: str | Path, path: str | Path) -> int:
@@ -203,19 +215,20 @@ def export_csv(store: str | Path, path: str | Path) -> int:
     Written one chunk of runs at a time (after verifying the store); returns the number of rows."""
     import pandas as pd
 
-    verified(st.open_store(store), store)
-    ds = st.open_sweep(store, layout="flat")
+    outside(store, path, "--csv")
+    ds = st.open_sweep(store, layout="flat")  # verified: runs not verified done are not ok
     chunk = int(st.open_store(store)["status"].chunks[0])  # one block of runs at a time
     n = ds.sizes["run"]
     times = ds["time"].values
     regions = [str(r) for r in ds["region"].values]
     tiers = [str(t) for t in ds["tier"].values]
-    run_vars = [str(c) for c in ds.coords if ds[c].dims == ("run",) and c != "run"]
-    region_inputs = [str(c) for c in ds.coords if ds[c].dims == ("run", "region")]
-    data_vars = [str(v) for v in ds.data_vars if ds[v].dims[:2] == ("run", "time")]
-    per_run = [str(v) for v in ds.data_vars if ds[v].dims == ("run",)]
+    # sorted: the same columns in the same order whatever order the file system lists arrays in
+    run_vars = sorted(str(c) for c in ds.coords if ds[c].dims == ("run",) and c != "run")
+    region_inputs = sorted(str(c) for c in ds.coords if ds[c].dims == ("run", "region"))
+    data_vars = sorted(str(v) for v in ds.data_vars if ds[v].dims[:2] == ("run", "time"))
+    per_run = sorted(str(v) for v in ds.data_vars if ds[v].dims == ("run",))
     rows = 0
-    with open(path, "w", newline="") as fh:
+    with atomic_write(path) as tmp, open(tmp, "w", newline="") as fh:
         for r0 in range(0, n, chunk):
             part = ds.isel(run=slice(r0, r0 + chunk)).load()
             m = part.sizes["run"]

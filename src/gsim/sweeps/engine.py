@@ -37,6 +37,7 @@ from gsim.output import provenance, to_dataset
 from gsim.plugins import get_plugin_manager
 from gsim.policies import Policy
 from gsim.scenario import Scenario, load_scenario, loads_scenario
+from gsim.sweeps import components as cp
 from gsim.sweeps import store as st
 from gsim.sweeps.sampling import apply_values, saltelli_attrs, sampled_values
 from gsim.sweeps.spec import SweepSpec, config_hash, parse_spec
@@ -106,7 +107,13 @@ class Plan:
             t0=self.grid.t0, t1=self.grid.t1, block_size=spec.block_size,
             sweep_spec=spec.to_json(), scenario_toml=sc.toml,
             plugin_indicators=[ind.name for ind, _ in self.indicators],
+            components=self.components(),
         )
+
+    def components(self) -> list[dict[str, Any]]:
+        """Every policy, event and plugin indicator the runs depend on, resolved
+        (`gsim.sweeps.components.components`); a resume must find the same."""
+        return cp.components(self.policies, self.scenario.events, self.indicators)
 
 
 def make_plan(sc: Scenario, spec: SweepSpec) -> Plan:
@@ -177,18 +184,20 @@ def compute_block(plan: Plan, b: int, parallel: bool) -> st.BlockData:
         rows = slice(p, n * P, P)
         for name in plan.save_names:
             outputs[name][rows] = vals[name]
+        _not_finite_is_failed(res, [vals[name] for name in plan.save_names])
+        errors: dict[int, list[str]] = {i: [str(err)] for i, err in res.faults.items()}
         for i in range(n):
-            if plan.indicators and res.status[i] != RunStatus.PLUGIN_FAULT:
-                err = _indicators_of_run(plan, res, vals, i, outputs, i * P + p)
-                if err is not None:
-                    res.faults[i], res.status[i] = err, RunStatus.PLUGIN_FAULT
+            if plan.indicators and res.status[i] == RunStatus.OK:
+                # a failing indicator leaves its own values missing (NaN), not the run a fault
+                for err in _indicators_of_run(plan, res, vals, i, outputs, i * P + p):
+                    errors.setdefault(i, []).append(str(err))
         status[rows] = res.status
         fail_time[rows] = res.fail_time
         fail_stock[rows] = st.stock_of_index(res.fail_index, R, S)
-        for i, err in res.faults.items():
+        for i, errs in errors.items():
             run = (u0 + i) * P + p
             faults[run - u0 * P] = (f"run {run} (sample {samples[i]}, replicate {reps[i]}, "
-                                    f"policy {pol.name}): {' '.join(str(err).split())}")
+                                    f"policy {pol.name}): {' '.join('; '.join(errs).split())}")
     if not valid.all():
         bad = np.repeat(~valid, P)
         status[bad] = RunStatus.INVALID_INPUT
@@ -201,17 +210,33 @@ def compute_block(plan: Plan, b: int, parallel: bool) -> st.BlockData:
 
 
 def _indicators_of_run(plan: Plan, res: BatchResult, vals: Mapping[str, np.ndarray], i: int,
-                       outputs: dict[str, np.ndarray], row: int) -> Exception | None:
+                       outputs: dict[str, np.ndarray], row: int) -> list[IndicatorError]:
     """The plugin indicators of run i of a batch into `outputs` row `row` (from the run as a
-    Dataset, as `gsim.simulate` computes them); the IndicatorError if one fails."""
+    Dataset, as `gsim.simulate` computes them), one at a time: an indicator that fails leaves
+    its row NaN. Returns the errors of those that failed."""
     ds = to_dataset(plan.scenario, res.times, {k: v[i] for k, v in vals.items()}, {})
-    try:
-        ds = add_indicators(ds, {ind.name: ind for ind, _ in plan.indicators})
-    except IndicatorError as err:
-        return err
+    errors = []
     for ind, _ in plan.indicators:
-        outputs[ind.name][row] = ds[ind.name].values
-    return None
+        try:
+            outputs[ind.name][row] = add_indicators(ds, {ind.name: ind})[ind.name].values
+        except IndicatorError as err:
+            errors.append(err)
+    return errors
+
+
+def _not_finite_is_failed(res: BatchResult, saved: list[np.ndarray]) -> None:
+    """Runs stored as ok must hold finite outputs: an ok run with a non-finite saved value
+    (e.g. a ratio of an output that underflowed to 0) becomes failed at the first such time."""
+    ok = np.nonzero(res.status == RunStatus.OK)[0]
+    if not len(ok) or not saved:
+        return
+    bad_t = np.zeros((len(res.status), len(res.times)), bool)
+    for v in saved:
+        bad_t |= ~np.isfinite(v.reshape(v.shape[0], v.shape[1], -1)).all(axis=2)
+    for i in ok:
+        if bad_t[i].any():
+            res.status[i] = RunStatus.FAILED
+            res.fail_step[i] = round((res.times[int(np.argmax(bad_t[i]))] - res.t0) / res.dt)
 
 
 # ----------------------------------------------------------------------------------------
@@ -294,6 +319,13 @@ def _dask_block(plan: Plan, b: int) -> tuple[int, st.BlockData]:
     return b, compute_block(plan, b, parallel=False)
 
 
+CONNECT_TIMEOUT = 10  # seconds to reach a Dask scheduler
+
+
+class SchedulerUnreachable(ValueError):
+    """No Dask scheduler answered at the given address (a one-line error, exit 2)."""
+
+
 @dataclass
 class DaskExecutor:
     """Blocks as Dask tasks; `scheduler` address of a running cluster, or `n_workers` local
@@ -302,22 +334,47 @@ class DaskExecutor:
     scheduler: str | None = None
     n_workers: int | None = None
     max_in_flight: int | None = None
+    _client: Any = field(default=None, init=False, repr=False)
+    _cluster: Any = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.n_workers is not None and self.n_workers < 1:
             raise ValueError(f"--dask-workers must be >= 1, got {self.n_workers}")
+        if self.scheduler is not None and not self.scheduler.strip():
+            raise ValueError("--scheduler: empty address")
+
+    def start(self) -> None:
+        """Reach the scheduler (or start the local cluster) now, so that a wrong address fails
+        within CONNECT_TIMEOUT seconds, before a store is created."""
+        if self._client is not None:
+            return
+        from dask.distributed import Client, LocalCluster
+
+        if self.scheduler:
+            try:
+                self._client = Client(self.scheduler, timeout=f"{CONNECT_TIMEOUT}s")
+            except Exception as e:  # noqa: BLE001 - any failure to connect means: not reachable
+                raise SchedulerUnreachable(
+                    f"--scheduler {self.scheduler}: no Dask scheduler answered within {CONNECT_TIMEOUT} s "
+                    f"({type(e).__name__}: {' '.join(str(e).split())[:160]})") from None
+        else:
+            self._cluster = LocalCluster(n_workers=self.n_workers or resolve_workers(None),
+                                         threads_per_worker=1, processes=True, host="127.0.0.1",
+                                         dashboard_address=None)
+            self._client = Client(self._cluster)
+
+    def close(self) -> None:
+        client, cluster, self._client, self._cluster = self._client, self._cluster, None, None
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
 
     def run(self, plan: Plan, blocks: Iterable[int], write: WriteFn) -> None:
-        from dask.distributed import Client, LocalCluster, as_completed
+        from dask.distributed import as_completed
 
-        cluster = None
-        if self.scheduler:
-            client = Client(self.scheduler)
-        else:
-            cluster = LocalCluster(n_workers=self.n_workers or resolve_workers(None),
-                                   threads_per_worker=1, processes=True, host="127.0.0.1",
-                                   dashboard_address=None)
-            client = Client(cluster)
+        self.start()
+        client = self._client
         try:
             nw = max(1, len(client.scheduler_info().get("workers", {})))
             window = self.max_in_flight or 2 * nw + 1
@@ -336,9 +393,7 @@ class DaskExecutor:
                 if nxt is not None:
                     ac.add(client.submit(_dask_block, plan_f, nxt, pure=False))
         finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+            self.close()
 
 
 # ----------------------------------------------------------------------------------------
@@ -377,17 +432,35 @@ class Progress:
 ProgressFn = Callable[[Progress], None]
 
 
-def plan_from_store(g) -> Plan:
+def plan_from_store(g, path: str = "the store") -> Plan:
     """Rebuild the plan a store was created with (scenario and spec from its attributes)."""
-    sc = loads_scenario(g.attrs["scenario_toml"], source="<store>")
+    sc = loads_scenario(g.attrs["scenario_toml"], source=f"{path} (its scenario)")
     spec = SweepSpec.from_json(g.attrs["sweep_spec"])
     return make_plan(sc, spec)
 
 
-def _damage_to_redo(g, plan: Plan, path: str) -> tuple[st.Verification, tuple[str, ...]]:
+def refuse_damaged_metadata(g, path: str) -> None:
+    """StoreDamaged (65) if the store's attributes or array metadata differ from its manifest:
+    they are the only description of the store, so nothing can be recomputed from them."""
+    meta = st.metadata_damage(g, path)
+    if meta:
+        raise st.StoreDamaged(st.Verification(path, 1, np.zeros(0, bool), np.zeros(0, np.int8),
+                                              {}, [], meta).refusal())
+
+
+def _damage_to_redo(g, plan: Plan, path: str, retry_faults: bool = False) -> tuple[st.Verification, tuple[str, ...]]:
     """Verify the store; rewrite damaged coordinates and clear the done flags of damaged
-    blocks. Returns the verification and one line per repair."""
+    blocks (and, with `retry_faults`, of blocks with a plugin fault). Returns the verification
+    and one line per repair."""
     health = st.verify_store(g, path)
+    if health.metadata:
+        raise st.StoreDamaged(health.refusal())
+    if retry_faults:
+        faulty = np.nonzero(health.done & (np.asarray(g["fault"][:]) != ""))[0]
+        for b in sorted({int(r) // plan.block_runs for r in faulty}):
+            health.damaged.setdefault(b, "plugin faults: computed again (--retry-faults)")
+            r0, r1 = plan.runs(b)
+            health.done[r0:r1], health.status[r0:r1] = False, 0
     if health.block_runs != plan.block_runs:
         raise st.StoreDamaged(f"{path}: chunks of {health.block_runs} runs, its plan has blocks of "
                               f"{plan.block_runs}; start a new store")
@@ -404,7 +477,7 @@ def _damage_to_redo(g, plan: Plan, path: str) -> tuple[st.Verification, tuple[st
 
 
 def _execute(g, plan: Plan, executor, progress: ProgressFn | None, path: str, *,
-             pending: bool = True, fresh: bool = False) -> SweepReport:
+             pending: bool = True, fresh: bool = False, retry_faults: bool = False) -> SweepReport:
     """Verify the store, recompute its damaged blocks (and, with `pending`, the blocks not
     done), writing each block as it completes. Nothing verified is rewritten. A `fresh`
     store (just created) has nothing done: it is not read."""
@@ -435,7 +508,7 @@ def _execute(g, plan: Plan, executor, progress: ProgressFn | None, path: str, *,
 
     try:
         n = plan.spec.n_runs
-        health, repaired = (_damage_to_redo(g, plan, path) if not fresh else (
+        health, repaired = (_damage_to_redo(g, plan, path, retry_faults) if not fresh else (
             st.Verification(path, plan.block_runs, np.zeros(n, bool), np.zeros(n, np.int8), {}, []), ()))
         status[:] = health.status
         counts["done"] = int(health.done.sum())
@@ -445,6 +518,11 @@ def _execute(g, plan: Plan, executor, progress: ProgressFn | None, path: str, *,
         executor.run(plan, todo, write)
     except KeyboardInterrupt:
         raise SweepInterrupted(f"interrupted; {path} is resumable: gsim sweep --resume {path}") from None
+    if repaired:  # a repair is claimed only once the store verifies clean
+        after = st.verify_store(g, path)
+        if not after.ok:
+            raise st.StoreDamaged(f"{path}: the repair did not restore a store that verifies clean "
+                                  f"({after.problems()}); start a new store")
     return SweepReport(path, plan.spec.n_runs, counts["computed"],
                        int((status >= RunStatus.FAILED).sum()), time.perf_counter() - t_start,
                        plan.config_hash, plan.spec.n_samples, plan.spec.replicates, plan.n_policies,
@@ -479,7 +557,10 @@ def sweep(
     """
     sc = _scenario(scenario)
     plan = make_plan(sc, spec if spec is not None else parse_spec(sc, options))
+    cp.check_memory(plan)
     executor = executor or LocalExecutor()
+    if isinstance(executor, DaskExecutor) and executor.scheduler:
+        executor.start()  # an unreachable scheduler fails here: no store is created
     try:
         with st.new_store(store, plan, plan.attrs()) as g:
             return _execute(g, plan, executor, progress, str(store), fresh=True)
@@ -489,6 +570,9 @@ def sweep(
         if Path(store).exists():
             raise SweepInterrupted(f"interrupted; {store} is resumable: gsim sweep --resume {store}") from None
         raise SweepInterrupted(f"interrupted while creating {store}; nothing was created") from None
+    finally:
+        if isinstance(executor, DaskExecutor):
+            executor.close()  # idempotent: the executor closes its client when it ends
 
 
 def check_resumable(g, path: str, expect_hash: str | None = None) -> Plan:
@@ -496,7 +580,12 @@ def check_resumable(g, path: str, expect_hash: str | None = None) -> Plan:
         raise st.StoreError(
             f"{path} was written by gsim {g.attrs.get('gsim_version')}, this is gsim "
             f"{__version__}; results would not be comparable, start a new store")
-    plan = plan_from_store(g)
+    plan = plan_from_store(g, path)
+    changed = cp.component_changes(list(g.attrs.get("components", [])), plan.components())
+    if changed:
+        raise st.StoreError(f"{path}: the installed plugins no longer give the policies, events or "
+                            f"indicators its runs were computed with ({'; '.join(changed)}); results "
+                            "would mix; install the versions it names (gsim plugins) or start a new store")
     have, want = st.plugin_indicators(g), sorted(ind.name for ind, _ in plan.indicators)
     if have != want:
         raise st.StoreError(f"{path} holds the plugin indicators {have or 'none'}, the plugins installed now "
@@ -518,12 +607,15 @@ def resume(
     *,
     executor: Executor | None = None,
     progress: ProgressFn | None = None,
+    retry_faults: bool = False,
 ) -> SweepReport:
-    """Verify `store`, then compute its runs that are not done or whose chunks are damaged.
+    """Verify `store`, then compute its runs that are not done or whose chunks are damaged
+    (with `retry_faults`, also the blocks holding a run with a plugin fault).
     If a scenario or options are given, they must describe the same sweep (same config
     hash), else StoreError; options alone are compared with the store's own scenario and
     settings. Raises StoreBusy when another process is writing the store."""
     with st.open_for_writing(store) as g:
+        refuse_damaged_metadata(g, str(store))
         expect = None
         if scenario is not None:
             sc = _scenario(scenario)
@@ -537,7 +629,7 @@ def resume(
             expect = make_plan(sc, parse_spec(sc, {**own, **options})).config_hash
         plan = check_resumable(g, str(store), expect)
         executor = executor or LocalExecutor()
-        return _execute(g, plan, executor, progress, str(store))
+        return _execute(g, plan, executor, progress, str(store), retry_faults=retry_faults)
 
 
 def repair(store: str | Path, *, executor: Executor | None = None,
@@ -545,6 +637,7 @@ def repair(store: str | Path, *, executor: Executor | None = None,
     """Verify `store` and recompute only its damaged runs (pending runs stay pending: see
     `resume`). Raises StoreBusy when another process is writing the store."""
     with st.open_for_writing(store) as g:
+        refuse_damaged_metadata(g, str(store))
         plan = check_resumable(g, str(store))
         executor = executor or LocalExecutor()
         return _execute(g, plan, executor, progress, str(store), pending=False)

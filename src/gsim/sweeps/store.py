@@ -51,6 +51,8 @@ from gsim.groups import group_labels
 from gsim.integrate import RunStatus
 from gsim.model.layout import STOCKS, VARIABLES, stock_offset
 from gsim.output import REGION_GROUP_ATTRS, TIME_ATTRS
+from gsim.sweeps import manifest as mf
+from gsim.sweeps.manifest import CHECK
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -60,10 +62,9 @@ STATUS_PENDING, STATUS_OK, STATUS_FAILED, STATUS_INVALID, STATUS_PLUGIN_FAULT = 
     RunStatus.PENDING, RunStatus.OK, RunStatus.FAILED, RunStatus.INVALID_INPUT, RunStatus.PLUGIN_FAULT)
 STATUS_MEANINGS = " ".join(s.name.lower() for s in RunStatus)
 STOCK_NAMES = STOCKS
-FORMAT = "gsim-sweep-2"  # 2: checksums (group `check`), atomic creation, write lock
+FORMAT = "gsim-sweep-3"  # 2: checksums (group `check`), atomic creation, write lock; 3: manifest, faults
 STR = np.dtypes.StringDType()
-CHECK = "check"  # the bookkeeping group
-BLOCK_EXTRA = ("fail_stock", "fail_time", "status")  # BlockData fields written besides outputs, inputs
+BLOCK_EXTRA = ("fail_stock", "fail_time", "fault", "status")  # BlockData fields written besides outputs, inputs
 READ_BATCH_BYTES = 64 * 2**20  # verification reads this much at a time
 
 
@@ -109,9 +110,12 @@ def run_checksums(arrays: Mapping[str, np.ndarray], names: tuple[str, ...] | lis
     n = len(arrays[names[0]])
     for name in names:
         a = np.asarray(arrays[name])
-        if a.dtype.kind == "f":
+        if a.dtype.kind == "T":  # text: each row's UTF-8 hash, so rows have one width
+            a = np.array([blake2b(str(x).encode(), digest_size=8).digest() for x in a.reshape(-1)],
+                         "S8").reshape(a.shape)
+        elif a.dtype.kind == "f":
             a = np.where(np.isnan(a), np.nan, a)
-        a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
+        a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<") if a.dtype.kind != "S" else a.dtype)
         parts.append(a.reshape(n, -1).view(np.uint8))
     rows = np.concatenate(parts, axis=1)
     return np.array([int.from_bytes(blake2b(r, digest_size=8).digest(), "little") for r in rows], np.uint64)
@@ -123,6 +127,17 @@ def _digest(values: np.ndarray) -> str:
     raw = "\0".join(map(str, v.tolist())).encode() if v.dtype.kind == "T" else np.ascontiguousarray(
         v, dtype=v.dtype.newbyteorder("<")).tobytes()
     return blake2b(raw, digest_size=16).hexdigest()
+
+
+def metadata_damage(g: zarr.Group, path: str | Path) -> list[str]:
+    """What differs from the manifest written at creation (`gsim.sweeps.manifest`):
+    attributes added, removed or altered, array metadata altered or lost, arrays added; []
+    when all agree."""
+    check = _check_group(g, path)
+    try:
+        return mf.differences(dict(g.attrs), dict(check.attrs), Path(path))
+    except OSError as e:
+        raise io_error(path, "read it", e) from None
 
 
 @dataclass
@@ -137,12 +152,14 @@ class BlockData:
     fail_stock: np.ndarray  # int8
     faults: dict[int, str] = field(default_factory=dict)  # row -> plugin fault, in words
     checksum: np.ndarray = field(init=False)
+    fault: np.ndarray = field(init=False)  # per row: its plugin faults in words, "" if none
 
     def __post_init__(self) -> None:
         # the store's dtypes, so the checksum is that of what is read back
         self.inputs = {k: np.asarray(v, np.float64) for k, v in self.inputs.items()}
         self.status, self.fail_stock = np.asarray(self.status, np.int8), np.asarray(self.fail_stock, np.int8)
         self.fail_time = np.asarray(self.fail_time, np.float64)
+        self.fault = np.array([self.faults.get(i, "") for i in range(len(self.status))], STR)
         arrays = self.arrays()
         self.checksum = run_checksums(arrays, sorted(arrays))
 
@@ -283,6 +300,8 @@ def _build(g: zarr.Group, plan: Any) -> None:
         {"units": "year", "long_name": "time of the first negative or non-finite stock"})
     arr(g, "fail_stock", ("run",), "i1", -1,
         {"long_name": "stock that turned negative or non-finite (index into attribute stocks)"})
+    arr(g, "fault", ("run",), STR, "",
+        {"long_name": "plugin faults of the run, in words (a policy, event or indicator that raised)"})
     covers = sorted([*plan.save_names, *(ind.name for ind, _ in plan.indicators),
                      *(u.target for u in spec.uncertain), *BLOCK_EXTRA])
     check = g.create_group(CHECK, attributes={
@@ -291,6 +310,13 @@ def _build(g: zarr.Group, plan: Any) -> None:
     arr(check, "checksum", ("run",), "u8", 0,
         {"long_name": "hash (blake2b, 64 bit) of the run's row of every array in attribute covers"})
     arr(g, "done", ("run",), bool, False, {"long_name": "run computed and written"})
+
+
+def seal(g: zarr.Group, path: str | Path) -> None:
+    """Write the manifest (and the seal over the check group's bookkeeping): the last step of
+    a store's creation."""
+    check = g[CHECK]
+    check.attrs.update(mf.sealed(dict(g.attrs), dict(check.attrs), Path(path)))
 
 
 def _pending_name(path: Path, pid: int | str) -> Path:
@@ -344,6 +370,7 @@ def new_store(path: str | Path, plan: Any, attrs: dict[str, Any]) -> Iterator[za
         with _write_lock(tmp, shown, None):
             try:
                 _build(g, plan)
+                seal(g, tmp)
                 os.rename(tmp, path)
             except OSError as e:
                 if e.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR) and path.exists():
@@ -365,6 +392,9 @@ def open_store(path: str | Path, mode: str = "r") -> zarr.Group:
         hint = ("; its creation was interrupted before it was complete, start the sweep again"
                 if interrupted_creations(p) else "")
         raise StoreError(f"{path}: no such store{hint}")
+    if not p.is_dir() or not (p / "zarr.json").is_file():
+        what = "a directory" if p.is_dir() else "a file"
+        raise StoreError(f"{path}: not a gsim sweep store ({what} without a Zarr group's zarr.json)")
     import zarr
 
     try:
@@ -374,11 +404,24 @@ def open_store(path: str | Path, mode: str = "r") -> zarr.Group:
     except Exception as e:  # noqa: BLE001 - any other failure means: not a readable store
         raise StoreError(f"{path}: not a Zarr store ({type(e).__name__}: {e})") from None
     fmt = g.attrs.get("format")
+    if fmt != FORMAT and _sealed_as_ours(g):
+        raise StoreDamaged(f"{path}: its attribute 'format' is altered or missing (its manifest says "
+                           f"{FORMAT}); the store cannot be repaired, start a new one")
     if fmt != FORMAT:
         if isinstance(fmt, str) and fmt.startswith("gsim-sweep-"):
             raise StoreError(f"{path}: a store of format {fmt}; this gsim reads {FORMAT}, start a new store")
         raise StoreError(f"{path}: not a gsim sweep store")
     return g
+
+
+def _sealed_as_ours(g: zarr.Group) -> bool:
+    """Whether the store's manifest records this gsim's FORMAT (so an other `format` attribute
+    is damage, not another kind of store)."""
+    try:
+        recorded = dict(g[CHECK].attrs)["manifest"]["attributes"].get("format")
+    except Exception:  # noqa: BLE001 - no readable manifest: not a store of this format
+        return False
+    return recorded == mf.json_digest(FORMAT)
 
 
 @contextlib.contextmanager
@@ -442,10 +485,11 @@ class Verification:
     status: np.ndarray
     damaged: dict[int, str]
     coordinates: list[str]
+    metadata: list[str] = field(default_factory=list)  # attributes / array metadata that differ
 
     @property
     def ok(self) -> bool:
-        return not self.damaged and not self.coordinates
+        return not self.damaged and not self.coordinates and not self.metadata
 
     @property
     def n_runs(self) -> int:
@@ -463,6 +507,8 @@ class Verification:
         return self.n_runs - int(self.done.sum()) - self.n_damaged
 
     def headline(self) -> str:
+        if self.metadata:
+            return (f"{self.path}: damaged metadata, no run is trusted: {'; '.join(self.metadata)}")
         return (f"{self.path}: {self.n_runs} runs: {int(self.done.sum())} done and verified, "
                 f"{self.n_pending} pending, {self.n_damaged} damaged"
                 + (f"; damaged coordinate arrays: {', '.join(self.coordinates)}" if self.coordinates else ""))
@@ -473,10 +519,17 @@ class Verification:
                 for b, why in sorted(self.damaged.items()) for r0, r1 in [self.runs(b)]]
 
     def repair_hint(self) -> str:
+        if self.metadata:
+            return ("the attributes and array metadata describe the whole store and have no other copy: "
+                    "it cannot be repaired, start a new store")
         return f"repair: gsim sweep --resume {self.path} (or gsim sweep --verify {self.path} --repair)"
 
     def refusal(self) -> str:
         """One line for commands that refuse to read a damaged store."""
+        return f"{self.path}: {self.problems()}; {self.repair_hint()}"
+
+    def problems(self) -> str:
+        """What is damaged, in one line ('' if nothing)."""
         what = []
         if self.damaged:
             lines = self.damage()
@@ -484,7 +537,10 @@ class Verification:
                         + (f"; and {len(lines) - 3} more blocks" if len(lines) > 3 else "") + ")")
         if self.coordinates:
             what.append(f"coordinate arrays {', '.join(self.coordinates)} are damaged")
-        return f"{self.path}: {' and '.join(what)}; {self.repair_hint()}"
+        if self.metadata:
+            what.append(f"its metadata differ from its manifest ({'; '.join(self.metadata[:3])}"
+                        + (f"; and {len(self.metadata) - 3} more" if len(self.metadata) > 3 else "") + ")")
+        return " and ".join(what)
 
 
 def _reason(e: BaseException) -> str:
@@ -527,12 +583,31 @@ def verify(store: str | Path) -> Verification:
     return verify_store(open_store(store), store)
 
 
+def checked(g: zarr.Group, store: str | Path) -> Verification:
+    """verify_store, raising StoreDamaged (one line: what is damaged, how to repair) unless the
+    store is clean: what readers call before they answer."""
+    health = verify_store(g, store)
+    if not health.ok:
+        raise StoreDamaged(health.refusal())
+    return health
+
+
+def open_checked(store: str | Path) -> tuple[zarr.Group, Verification]:
+    """The store, opened for reading, and its verification; StoreDamaged unless clean."""
+    g = open_store(store)
+    return g, checked(g, store)
+
+
 def verify_store(g: zarr.Group, path: str | Path) -> Verification:
     """Check every block marked done: its chunks decode, and every run's row hashes to its
     stored checksum; check the coordinate arrays against their hashes. Reads the whole store,
-    READ_BATCH_BYTES at a time. Raises StoreDamaged only for damage no resume can repair
-    (missing array metadata, a lost check group)."""
+    READ_BATCH_BYTES at a time. Attributes and array metadata are checked against the manifest
+    first; if they differ, nothing else is read (no run is trusted). Raises StoreDamaged only
+    for damage that leaves nothing to check against (a lost check group)."""
     check = _check_group(g, path)
+    meta = metadata_damage(g, path)
+    if meta:
+        return Verification(str(path), 1, np.zeros(0, bool), np.zeros(0, np.int8), {}, [], meta)
     covers = list(check.attrs["covers"])
     done_a, sums_a = _array(g, "done", path), _array(check, "checksum", path)
     arrays = {name: _array(g, name, path) for name in covers}
@@ -613,6 +688,10 @@ def open_sweep(store: str | Path, layout: str = "paired", *, ok_only: bool = Tru
     ``flat``: the store's own `run` dimension (run = (sample * replicates + replicate) *
     n_policies + policy) with coordinates sample, replicate, policy, status, done and the
     sampled inputs; runs not yet done hold NaN and status 0.
+
+    Either layout verifies the store first (`verify_store`: a whole read) and raises
+    StoreDamaged rather than show a damaged one; `status` is that of the verified runs (0 for
+    every run not verified done, whatever the array holds).
     """
     import xarray as xr
 
@@ -620,9 +699,16 @@ def open_sweep(store: str | Path, layout: str = "paired", *, ok_only: bool = Tru
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
     if layout == "paired":
         return _open_paired(store, ok_only)
-    open_store(store)  # a clear error if it is not a gsim store
+    _, health = open_checked(store)  # not a store: StoreError; damaged: StoreDamaged
     ds = xr.open_zarr(str(store), consolidated=False)
-    coords = ["sample", "replicate", "policy", "status", "done", "region_group", *_input_names(ds)]
+    # only what verification found done: a run whose `done` chunk was lost is pending
+    ds["status"] = ds["status"].copy(data=health.status)
+    ds["done"] = ds["done"].copy(data=health.done)
+    done = xr.DataArray(health.done, dims=("run",))
+    for name in list(ds.data_vars):  # values of runs not verified done: NaN, as documented
+        if ds[name].dims[:1] == ("run",) and ds[name].dtype.kind == "f":
+            ds[name] = ds[name].where(done)
+    coords = ["sample", "replicate", "policy", "status", "done", "fault", "region_group", *_input_names(ds)]
     ds = ds.set_coords([c for c in coords if c in ds])
     return ds.assign_coords(run=ds["run"])
 
@@ -656,11 +742,11 @@ def _open_paired(store: str | Path, ok_only: bool = True) -> xr.Dataset:
     """
     import xarray as xr
 
-    g = open_store(store)
+    g, health = open_checked(store)
     flat = xr.open_zarr(str(store), consolidated=False)
     policies = list(g.attrs["policies"])
     S, Rp, P = paired_shape(g)
-    status = np.asarray(g["status"][:])
+    status = health.status  # verified: runs not verified done count as pending
     inputs = _input_names(flat)
 
     def unflatten(name: str, *, per_policy: bool = True) -> xr.DataArray:
@@ -697,7 +783,7 @@ def _open_paired(store: str | Path, ok_only: bool = True) -> xr.Dataset:
     return xr.Dataset(data_vars, coords=coords, attrs={**dict(g.attrs), **run_counts(status)})
 
 
-_RUN_COORDS = ("run", "sample", "replicate", "policy", "status", "done", "fail_time", "fail_stock")
+_RUN_COORDS = ("run", "sample", "replicate", "policy", "status", "done", "fail_time", "fail_stock", "fault")
 
 
 def _input_names(flat: xr.Dataset) -> list[str]:

@@ -1,0 +1,111 @@
+"""What a sweep depends on besides its scenario and spec, and what it needs: the resolved
+components (policies, events, plugin indicators with their parameters, providing package and
+version) that a resume must find again, and the memory check made before anything is
+allocated."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from gsim.model import rules
+from gsim.model.layout import VARIABLES
+from gsim.plugins import get_plugin_manager
+from gsim.sweeps.spec import SweepSpecError
+
+
+def components(policies: Sequence[tuple[Any, Mapping[str, Any]]], events: Sequence[Mapping[str, Any]] | None,
+               indicators: Sequence[tuple[Any, tuple[str, ...]]]) -> list[dict[str, Any]]:
+    """Every policy (with its resolved parameters), event (the scenario's values over its
+    type's defaults) and plugin indicator (units, dims) the runs depend on, each with the
+    plugin, package and version that provide it."""
+    pm = get_plugin_manager()
+
+    def entry(kind: str, name: str, plugin: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        package, version = pm.provider(plugin) if plugin else ("?", "-")
+        return {"kind": kind, "name": name, "plugin": plugin, "package": package, "version": version,
+                "parameters": json.loads(json.dumps(dict(params), sort_keys=True, default=_plain))}
+
+    out = [entry("policy", pol.name, pol.plugin, params) for pol, params in policies]
+    table = pm.event_types()
+    for i, ev in enumerate(events or ()):
+        et = table.get(str(ev.get("type")))
+        given = {k: v for k, v in ev.items() if k != "type"}
+        out.append(entry("event", f"events[{i}] ({ev.get('type')})", et.plugin if et else "",
+                         {**(et.defaults if et else {}), **given}))
+    out += [entry("indicator", ind.name, ind.plugin, {"units": ind.units, "dims": list(dims)})
+            for ind, dims in indicators]
+    return out
+
+
+def _plain(x: Any) -> Any:
+    """JSON for numpy scalars and arrays in parameters."""
+    return x.tolist() if hasattr(x, "tolist") else str(x)
+
+
+def component_changes(stored: list[dict[str, Any]], now: list[dict[str, Any]]) -> list[str]:
+    """What differs between the components a store recorded and those resolved now, in words."""
+    key = {(c["kind"], c["name"]): c for c in stored}
+    new = {(c["kind"], c["name"]): c for c in now}
+    out = []
+    for k in sorted(set(key) | set(new)):
+        a, b = key.get(k), new.get(k)
+        what = f"{k[0]} {k[1]}"
+        if a is None:
+            out.append(f"{what} is new")
+        elif b is None:
+            out.append(f"{what} is no longer provided")
+        else:
+            for field_ in ("package", "version", "plugin"):
+                if a[field_] != b[field_]:
+                    out.append(f"{what}: {field_} {a[field_]} -> {b[field_]}")
+            pa, pb = a["parameters"], b["parameters"]
+            for p in sorted(set(pa) | set(pb)):
+                if pa.get(p) != pb.get(p):
+                    out.append(f"{what}: parameter {p} {pa.get(p)!r} -> {pb.get(p)!r}")
+    return out
+
+
+def machine_memory() -> int:
+    """Physical memory of this machine in bytes (0 if unknown)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):
+        return 0
+
+
+def check_memory(plan: Any, available: int | None = None) -> None:
+    """Refuse, before anything is allocated, a sweep whose blocks or store set-up would need
+    more than half of `available` (default: this machine's memory): one block holds
+    block_size runs at a time (the loader's estimate `model.rules.run_memory` each, plus the
+    saved values of every policy, whose chunks zarr allocates whole); the set-up holds a few
+    numbers per run and the design."""
+    available = machine_memory() if available is None else available
+    if not available:
+        return
+    sc, spec = plan.scenario, plan.spec
+    R, S = len(sc.regions), len(sc.tiers)
+    k = R - 1 if sc.nearest is None else sc.nearest
+    T = len(plan.grid.save_times)
+    size = {"region": R, "tier": S}
+    row = sum(int(np.prod([size[d] for d in VARIABLES[n].dims], dtype=np.int64)) for n in plan.save_names)
+    row += sum(int(np.prod([size[d] for d in dims], dtype=np.int64)) for _, dims in plan.indicators)
+    gib = 2**30
+    # zarr holds a whole chunk (block_size x policies runs) of an array when it writes one
+    block = (min(spec.block_size, spec.units) * rules.run_memory(R, k, S, T)
+             + spec.block_size * plan.n_policies * T * row * 8)
+    if block > available // 2:
+        raise SweepSpecError(
+            f"sweep.block_size: a block of {spec.block_size} samples x replicates needs about "
+            f"{block / gib:.1f} GiB, more than half of this machine's {available / gib:.1f} GiB; "
+            "use a smaller --block-size")
+    setup = spec.n_runs * 64 + spec.n_samples * max(1, len(spec.uncertain)) * R * 8 * 3
+    if setup > available // 2:
+        raise SweepSpecError(
+            f"sweep.samples: {spec.n_samples} samples ({spec.n_runs} runs) need about {setup / gib:.1f} GiB "
+            f"to set up the store, more than half of this machine's {available / gib:.1f} GiB; "
+            "use fewer --samples (or several stores)")
