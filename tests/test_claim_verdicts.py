@@ -320,3 +320,18 @@ def test_business_as_usual_from_the_sweep_table(tmp_path):
     bad = dataclasses.replace(SMALL, sweep={**SMALL.sweep, "business_as_usual": "laissez_faire"})
     with pytest.raises(SweepSpecError, match="sweep.business_as_usual: must be one of the sweep's policies"):
         parse_spec(bad)
+
+
+def test_claims_csv_is_checked_before_work_and_never_inside_the_store(store, tmp_path):
+    from click.testing import CliRunner
+
+    from gsim.cli import main
+
+    inside = CliRunner().invoke(main, ["claims", str(store), "--csv", str(store / "x.csv")])
+    assert inside.exit_code == 2 and "inside the store" in inside.output
+    assert not (store / "x.csv").exists()
+    empty = CliRunner().invoke(main, ["claims", str(store), "--csv", ""])
+    assert empty.exit_code == 2 and "--csv: empty value" in empty.output
+    out = tmp_path / "c.csv"
+    ok = CliRunner().invoke(main, ["claims", str(store), "--csv", str(out)])
+    assert ok.exit_code in (0, 1) and len(out.read_text().splitlines()) > 1

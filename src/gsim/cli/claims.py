@@ -26,7 +26,9 @@ from gsim.analysis.claims import (
 from gsim.analysis.quicklook import signed_pct
 from gsim.analysis.robustness import robust_rows
 from gsim.analysis.robustness import robustness as robustness_rows
-from gsim.cli.base import UsageFailure, console, failure, main, one_line, parse_years
+from gsim.cli.base import UsageFailure, console, failure, main, not_empty, one_line, parse_years
+from gsim.output import atomic_write, check_writable
+from gsim.sweeps.analysis import outside
 
 _STYLE = {"holds": "green", "mostly holds": "green", "inconclusive": "yellow",
           "mostly fails": "red", "fails": "red", "no data": "dim"}
@@ -175,7 +177,7 @@ def print_all(items, con: Console) -> None:
               help="Business as usual, read first [default: the sweep's, else market].")
 @click.option("--robustness", is_flag=True,
               help="Also evaluate each claim under the declared alternative definitions.")
-@click.option("--csv", "csv_path", default=None, metavar="FILE",
+@click.option("--csv", "csv_path", default=None, metavar="FILE", callback=not_empty,
               help="Also write every row, year and statistic as CSV.")
 def claims_command(store, years, claim_ids, measures, bau, robustness, csv_path):
     """Verdicts of the policy claims in a sweep STORE, paired over its samples.
@@ -187,6 +189,9 @@ def claims_command(store, years, claim_ids, measures, bau, robustness, csv_path)
     (docs/claims.md). Exit code 1: a claim was skipped (listed), the others are shown.
     """
     ids = [c for arg in claim_ids for c in arg.split(",") if c] or None
+    if csv_path:  # a bad output path fails now; never inside the store read
+        outside(store, csv_path, "--csv")
+        check_writable(csv_path)
     try:
         res = claims(store, parse_years(years), claim=ids, business_as_usual=bau)
     except ClaimError as e:
@@ -199,7 +204,8 @@ def claims_command(store, years, claim_ids, measures, bau, robustness, csv_path)
         rows = robust_rows(robustness_rows(store, float(res.year.values[-1]), ids))
         print_all(robustness_renderables(rows), con)
     if csv_path:
-        res.drop_dims("time").to_dataframe().to_csv(csv_path)
+        with atomic_write(csv_path) as tmp:
+            res.drop_dims("time").to_dataframe().to_csv(tmp)
         click.echo(f"wrote {csv_path}", err=True)
     if res.attrs["skipped_claims"]:
         sys.stdout.flush()
