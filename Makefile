@@ -1,7 +1,9 @@
 # The two commands of the README, each needing only python3 (>= 3.11), pip and make:
 #   make run   install, then the main job on the embedded default scenario: a sweep, its
 #              report (out/report.html) and the claim verdicts
-#   make test  install; both example plugins (installed, their own tests, an end-to-end run);
+#   make test  install; both example plugins (installed into .venv-plugins, a second environment
+#              that sees .venv's packages, so .venv and `make run` stay as the README shows;
+#              their own tests, an end-to-end run);
 #              style (ruff), the package's layering (import-linter) and types (mypy); then the
 #              whole test suite, which never loads installed plugins
 # and for CI:
@@ -10,6 +12,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+PLUGINS_VENV := .venv-plugins
 
 .PHONY: run test test-lowest lint install install-test bench clean
 
@@ -35,9 +38,16 @@ lint: install-test
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-test: install-test lint
-	bash .ci/plugins.sh $(BIN)/python
+test: install-test lint $(PLUGINS_VENV)/bin/python
+	bash .ci/plugins.sh $(PLUGINS_VENV)/bin/python
 	$(BIN)/python -m pytest tests -q
+
+# The example plugins go into their own environment: a venv whose site-packages adds .venv's
+# (a .pth line), so gsim and its dependencies are not installed twice.
+$(PLUGINS_VENV)/bin/python: $(BIN)/python
+	$(PYTHON) -m venv $(PLUGINS_VENV)
+	$(BIN)/python -c "import site; print(f'import site; site.addsitedir({site.getsitepackages()[0]!r})')" \
+	    > "$$($(PLUGINS_VENV)/bin/python -c 'import site; print(site.getsitepackages()[0])')/gsim-venv.pth"
 
 LOWEST := .venv-lowest
 test-lowest:
@@ -51,4 +61,4 @@ bench: install
 	$(BIN)/python benchmarks/bench_model.py
 
 clean:
-	rm -rf $(VENV) $(LOWEST) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(LOWEST) $(PLUGINS_VENV) .pytest_cache .hypothesis

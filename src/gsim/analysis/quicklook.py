@@ -19,6 +19,7 @@ from rich.text import Text
 
 from gsim.analysis.claims import Measure, PairedStore, _quantiles, counts_line, paired_stats, percent
 from gsim.claims import ClaimError
+from gsim.model.layout import label
 from gsim.sweeps.analysis import BETTER
 from gsim.sweeps.store import plugin_indicators
 
@@ -64,7 +65,8 @@ def quicklook(store: str | Path, years: Iterable[float] | None = None,
             v = ps.values(m)
             base = _quantiles(v[:, ib])
             for j, year in enumerate(ps.years):
-                row = {"label": m.label(ps.tiers), "units": units, "year": year, "better": better,
+                row = {"label": label(name) + ("" if s is None else f" [{ps.tiers[s]}]"), "units": units,
+                       "year": year, "better": better,
                        "base": base[:, j], "vs": {}}
                 for p, pol in enumerate(ps.policies):
                     if p != ib:
@@ -108,10 +110,11 @@ def render(q: QuickLook) -> list:
     others = [p for p in q.policies if p != q.baseline]
     for year in q.years:
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True,
-                      title=f"{year:g}: {q.baseline} (median) and the change of each other policy against it",
+                      title=f"{year:g}: {q.baseline} (median) and each other policy's change against it",
                       title_justify="left", title_style="bold")
-        table.add_column("indicator", no_wrap=True)
-        table.add_column("units", no_wrap=True)
+        # names wrap (overflow "fold") when space is short; the numbers never do
+        table.add_column("indicator", overflow="fold")
+        table.add_column("units", overflow="fold")
         table.add_column(q.baseline, justify="right", no_wrap=True)
         for p in others:
             table.add_column(p, justify="right", no_wrap=True)

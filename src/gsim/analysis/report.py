@@ -71,7 +71,7 @@ h1{font-size:1.6rem;margin:.2rem 0 .3rem}h2{font-size:1.25rem;margin:2.2rem 0 .6
  border-bottom:1px solid #d0d7de;padding-bottom:.25rem}h3{font-size:1.02rem;margin:1.4rem 0 .4rem}
 nav{font-size:.9rem;margin:.4rem 0 1rem}nav a{margin-right:1rem;color:#0b5cad}
 p.lead{color:#444;margin:.2rem 0}
-table{border-collapse:collapse;font-size:.86rem;margin:.4rem 0 1rem}
+table{border-collapse:collapse;font-size:.86rem;margin:.4rem 0 1rem;display:block;max-width:100%;overflow-x:auto}
 th,td{padding:.28rem .6rem;border-bottom:1px solid #e4e7eb;text-align:left;vertical-align:top}
 th{background:#f3f5f7;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 table.kv th{width:13rem;background:none;font-weight:600}

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import json
+import re
+import textwrap
 import time
 from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from gsim.api import RunFailed, run_scenario
-from gsim.cli.base import PLUGIN_ERRORS, PluginFailure, UsageFailure, load_scenario_or_fail, main, one_line
+from gsim.cli import base
+from gsim.cli.base import PLUGIN_ERRORS, PluginFailure, UsageFailure, compile_first, load_scenario_or_fail, main, one_line
 from gsim.output import write_netcdf
-from gsim.params import METHODS
+from gsim.params import METHODS, SCALAR_PARAMS, TIER_PARAMS, param_label
 from gsim.plugins import DISABLE_ENV, get_plugin_manager, registered_by
 from gsim.policies import PolicyError
 from gsim.scenario import ScenarioError, replace_run
 
 
 # --- gsim scenario ... -------------------------------------------------------------------
-@main.group()
+@main.group(cls=base.Group)
 def scenario() -> None:
     """Show or check scenario files."""
 
@@ -29,7 +31,26 @@ def scenario() -> None:
 @click.argument("scenario_file", required=False, metavar="[SCENARIO]")
 def scenario_show(scenario_file: str | None) -> None:
     """Print SCENARIO (default: the embedded china31) fully resolved, as loadable TOML."""
-    click.echo(load_scenario_or_fail(scenario_file).toml, nl=False)
+    click.echo(commented(load_scenario_or_fail(scenario_file).toml), nl=False)
+
+
+def commented(toml: str) -> str:
+    """The scenario's TOML with every parameter commented: its label, unit and valid range."""
+    out, section = [], ""
+    for line in toml.splitlines():
+        header = re.fullmatch(r"\[(.+)\]", line)
+        if header:
+            section = header.group(1)
+            tier = section.removeprefix("params.")
+            if tier in TIER_PARAMS and section != tier:
+                p = TIER_PARAMS[tier]
+                out.append(f"# {param_label(tier)}, by tier [{p.unit}], {p.describe()}")
+        key = re.match(r"(\w+) = ", line)
+        if section == "params" and key and key.group(1) in SCALAR_PARAMS:
+            p = SCALAR_PARAMS[key.group(1)]
+            line = f"{line:<22} # {param_label(key.group(1))} [{p.unit}], {p.describe()}"
+        out.append(line)
+    return "\n".join(out) + "\n"
 
 
 @scenario.command("check")
@@ -64,16 +85,15 @@ def _fmt(x: float) -> str:
 def _summary_table(results: dict):
     """Policies as rows (first and last year), the headline indicators as columns."""
     first = next(iter(results.values()))
-    table = Table(
+    table = base.table(
         title=f"GTM-1 {first.attrs['scenario']}, {first.attrs['method']}, dt={first.attrs['dt']:g}",
         caption="real GDP and lost capital in bn CNY/yr; 1 - u: overcapacity, mean over tiers; "
                 "failed = failed-transfer share",
-        title_justify="left", caption_justify="left",
     )
-    table.add_column("policy", no_wrap=True, min_width=max(len(n) for n in results))
-    table.add_column("year", justify="right")
+    base.text_column(table, "policy")
+    base.number_column(table, "year")
     for header, _ in SUMMARY_COLUMNS:
-        table.add_column(header, justify="right")
+        base.number_column(table, header)
     for name, run in results.items():
         series = [reduce(run.values) for _, reduce in SUMMARY_COLUMNS]
         for i, label in ((0, name), (-1, "")):
@@ -109,6 +129,9 @@ def run_command(scenario_file, policy, method, dt, t1, out) -> None:
     except ScenarioError as e:
         raise UsageFailure(str(e)) from None
     console = Console()
+    pm = get_plugin_manager()
+    compile_first(python_loop=any(pm.policies()[n].compiled is None or run_sc.events
+                                  for n, run_sc in zip(names, checked) if n in pm.policies()))
     results = {}
     start = time.perf_counter()
     with console.status("simulating…"):
@@ -153,17 +176,21 @@ def plugins_cmd(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
+
+    def echo(line: str) -> None:  # within the terminal's width, continued lines indented
+        click.echo("\n".join(textwrap.wrap(line, base.width(), subsequent_indent="    ",
+                                            break_on_hyphens=False)))
     for r in rows:
         kind = "built-in" if r["builtin"] else ("disabled" if r["disabled"] else "external")
         if r["broken"]:
             kind = f"disabled, broken: {r['broken']}"
         dist = f" [{r['distribution']}]" if r["distribution"] and not r["builtin"] else ""
-        click.echo(f"{r['name']} {r['version']}{dist} ({kind})")
+        echo(f"{r['name']} {r['version']}{dist} ({kind})")
         if r["hooks"]:
-            click.echo(f"  hooks: {', '.join(r['hooks'])}")
+            echo(f"  hooks: {', '.join(r['hooks'])}")
         for k in ("policies", "events", "indicators", "claims"):
             if r.get(k):
-                click.echo(f"  {k}: {', '.join(r[k])}")
+                echo(f"  {k}: {', '.join(r[k])}")
     if not any(r["disabled"] for r in rows):
         click.echo(f"(disable plugins with {DISABLE_ENV}=name1,name2)")
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from gsim.analysis import quicklook
-from gsim.cli.base import UsageFailure, console, main, one_line, parse_years
+from gsim.cli.base import UsageFailure, compile_first, console, main, one_line, parse_years
 from gsim.sweeps import analysis, engine
 from gsim.sweeps import store as st
 from gsim.sweeps.spec import SAMPLERS
@@ -121,6 +121,7 @@ def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, s
         raise UsageFailure(one_line(e)) from None
     show = sys.stderr.isatty() if progress is None else progress
     path = resume_store or verify_store or out or "sweep.zarr"
+    compile_first(batch=True)
     try:
         with _ProgressBar(show) as bar:
             if verify_store:
@@ -189,9 +190,11 @@ def _verify(path: str) -> None:
 @click.option("--csv", "csv_path", default=None, metavar="FILE",
               help="Also write the statistics and win shares as CSV (FILE, FILE.wins.csv).")
 def summary_command(store, years, baseline, full, csv_path):
-    """A quick look at a sweep: per indicator, the baseline policy's median and each other
-    policy's median paired change and share of samples better (fits 100 columns); --all
-    for every policy's median and 5-95% range and every pair's win shares."""
+    """A quick look at a sweep STORE, one table per year.
+
+    Per indicator, the baseline policy's median and each other policy's median paired
+    change and share of samples better (fits the terminal, 80 columns by default); --all for
+    every policy's median and 5-95% range and every pair's win shares."""
     ys = parse_years(years)
     try:
         s = analysis.summarize(store, ys) if full or csv_path else None

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gsim.integrate import RunStatus
+from gsim.model.layout import VARIABLES
 from gsim.sweeps import store as st
 
 if TYPE_CHECKING:
@@ -198,9 +199,13 @@ def export_netcdf(store: str | Path, path: str | Path) -> None:
 
 
 def export_csv(store: str | Path, path: str | Path) -> int:
-    """One row per (run, time): run coordinates, sampled inputs, then every saved variable
-    (per-region/tier ones as `name[region]`, `name[tier]`, `name[region,tier]` columns).
-    Written one chunk of runs at a time (after verifying the store); returns the number of rows."""
+    """One row per (run, time). Columns, in this order whatever order the store lists them in:
+    `run`, sample, replicate, policy, status, done, then the other per-run values (the sampled
+    inputs among them) by name, the per-region inputs as `name[region]` (by name, regions in
+    order), `time`, then every saved variable in the order of the variable table
+    (gsim.model.layout.VARIABLES; plugin indicators after, by name), per-region/tier ones as
+    `name[region]`, `name[tier]`, `name[region,tier]` columns. Written one chunk of runs at
+    a time (after verifying the store); returns the number of rows."""
     import pandas as pd
 
     verified(st.open_store(store), store)
@@ -210,10 +215,14 @@ def export_csv(store: str | Path, path: str | Path) -> int:
     times = ds["time"].values
     regions = [str(r) for r in ds["region"].values]
     tiers = [str(t) for t in ds["tier"].values]
-    run_vars = [str(c) for c in ds.coords if ds[c].dims == ("run",) and c != "run"]
-    region_inputs = [str(c) for c in ds.coords if ds[c].dims == ("run", "region")]
-    data_vars = [str(v) for v in ds.data_vars if ds[v].dims[:2] == ("run", "time")]
-    per_run = [str(v) for v in ds.data_vars if ds[v].dims == ("run",)]
+    first = ("sample", "replicate", "policy", "status", "done")
+    run_vars = sorted((str(c) for c in ds.coords if ds[c].dims == ("run",) and c != "run"),
+                      key=lambda c: (first.index(c) if c in first else len(first), c))
+    region_inputs = sorted(str(c) for c in ds.coords if ds[c].dims == ("run", "region"))
+    table = list(VARIABLES)
+    data_vars = sorted((str(v) for v in ds.data_vars if ds[v].dims[:2] == ("run", "time")),
+                       key=lambda v: (table.index(v) if v in table else len(table), v))
+    per_run = sorted(str(v) for v in ds.data_vars if ds[v].dims == ("run",))
     rows = 0
     with open(path, "w", newline="") as fh:
         for r0 in range(0, n, chunk):
