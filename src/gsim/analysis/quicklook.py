@@ -98,9 +98,11 @@ def signed_pct(x: float) -> str:
 
 
 def _change(st: dict, better: int) -> str:
-    change = signed_pct(st["effect_pct"]) if np.isfinite(st["effect_pct"]) else \
+    """The median paired change and the share of samples better, without inner spaces so
+    that four policies fit 80 columns: +1.8% (94%)."""
+    change = signed_pct(st["effect_pct"]).replace(" %", "%") if np.isfinite(st["effect_pct"]) else \
         ("+" if st["effect"] > 0 else "") + human(st["effect"], 3)
-    return f"{change} ({percent(st['share'])} %)" if better else change
+    return f"{change} ({percent(st['share'])}%)" if better else change
 
 
 def render(q: QuickLook) -> list:
@@ -113,13 +115,13 @@ def render(q: QuickLook) -> list:
                       title=f"{year:g}: {q.baseline} (median) and each other policy's change against it",
                       title_justify="left", title_style="bold")
         # names wrap (overflow "fold") when space is short; the numbers never do
-        table.add_column("indicator", overflow="fold")
-        table.add_column("units", overflow="fold")
+        table.add_column("indicator", overflow="fold", min_width=12)
+        table.add_column("units", overflow="fold", min_width=6)
         table.add_column(q.baseline, justify="right", no_wrap=True)
         for p in others:
             table.add_column(p, justify="right", no_wrap=True)
         for row in (r for r in q.rows if r["year"] == year):
-            table.add_row(Text(row["label"]), Text(row["units"]), Text(human(row["base"][0])),
+            table.add_row(Text(row["label"]), Text("" if row["units"] == "1" else row["units"]), Text(human(row["base"][0])),
                           *[Text(_change(row["vs"][p], row["better"])) for p in others])
         out.append(table)
     out.append(Text(f"Median of {q.baseline}'s ok runs; for each other policy the median paired change "

@@ -199,15 +199,15 @@ def format_discovery(d) -> str:
     out = [f"condition {d.condition} at {d.year:g}"]
     share = d.n_interest / d.n_cases if d.n_cases else float("nan")
     left = f"; {d.n_excluded:,} cases left out (a run they need is not ok)" if d.n_excluded else ""
-    out.append(f"holds in {d.n_interest:,} of {d.n_cases:,} cases ({share:.1%}){left}")
+    out.extend(textwrap.wrap(f"holds in {d.n_interest:,} of {d.n_cases:,} cases ({share:.1%}){left}", width()))
     if not d.boxes:
         why = ("it never holds" if d.n_interest == 0 else "it always holds" if d.n_interest == d.n_cases
                else "no box of sampled inputs is dense enough (try a lower --threshold)")
         out.append(f"no boxes: {why}")
     for i, b in enumerate(d.boxes, 1):
         out.append("")
-        out.append(f"box {i}: coverage {b.coverage:.2f}, density {b.density:.2f} ({b.density / share:.1f} x "
-                   f"overall), mass {b.mass:.2f}; holds in {b.k:,} of its {b.n:,} cases")
+        out.extend(textwrap.wrap(f"box {i}: coverage {b.coverage:.2f}, density {b.density:.2f} ({b.density / share:.1f} "
+                                 f"x overall), mass {b.mass:.2f}; holds in {b.k:,} of its {b.n:,} cases", width()))
         rows = [[label(r.input), _range(r.low, r.high), _range(r.data_low, r.data_high), f"{r.qp:.1g}"]
                 for r in b.restrictions]
         out.extend(plain_table(["input", "in the box", "in the data", "quasi-p"], rows, width(), "  "))
