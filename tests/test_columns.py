@@ -107,5 +107,7 @@ def test_scenario_show_and_plugins_fit_80_columns():
     assert "kappa = 2.0" in show and "# readiness steepness (κ) [1], > 0" in show
     for line in at(80, "plugins").splitlines():
         assert len(line) <= 80
-    helps = at(80, "--help")
-    assert "..." not in helps and max(len(line) for line in helps.splitlines()) <= 80
+    helps = at(80, "--help")  # each command's whole first sentence, wrapped, not cut with "..."
+    commands = helps.split("Commands:")[1]
+    assert "..." not in commands and max(len(line) for line in helps.splitlines()) <= 80
+    assert "Run SCENARIO (default: the embedded 31-province china31) and" in commands

@@ -121,7 +121,8 @@ def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, s
         raise UsageFailure(one_line(e)) from None
     show = sys.stderr.isatty() if progress is None else progress
     path = resume_store or verify_store or out or "sweep.zarr"
-    compile_first(batch=True)
+    if not scheduler:  # local workers share this machine's cache (a remote cluster has its own)
+        compile_first(batch=True)
     try:
         with _ProgressBar(show) as bar:
             if verify_store:
