@@ -722,7 +722,10 @@ def _source_digest() -> str:
     return h.hexdigest()[:10]
 
 
-# What is compiled, and under which options. A variant (below) compiles copies of these.
+# What is compiled, and under which options: copies of these, named with the digest (and,
+# per lane width, the width), look their callees up in the scopes below. Compiled helpers
+# not listed here are used as they are; define them above this point (the scopes are
+# snapshots of the module's globals).
 _SHARED = ((_cap, dict(JIT, forceinline=True)), (_scratch, JIT), (_group_flags, JIT),
            (_median_lanes, JIT), (_decide, JIT))
 _PER_WIDTH = ((_lanes, dict(JIT, forceinline=True)), (_evaluate, LANE_JIT),
