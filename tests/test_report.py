@@ -253,8 +253,9 @@ def test_report_holds_every_section_and_fetches_nothing(page, store):
     assert not re.search(r"(?i)<script|<link|@import|url\(|https?://", text)
     # the stand-ins: sensitivity table in 2026 (mu first), both boxes with their restrictions
     sens = text.split('<section id="sensitivity">')[1].split("</section>")[0]
-    assert "<h3>In 2026</h3>" in sens and sens.index("<code>mu</code>") < sens.index("<code>kappa</code>")
-    assert "<code>kappa</code> in [1, 1.7] \u00b7 qp 0.001" in text and "0.82" in text
+    mu, kappa = "migration rate (μ)", "readiness steepness (κ)"  # inputs by their labels
+    assert "<h3>In 2026</h3>" in sens and sens.index(f"<td>{mu}</td>") < sens.index(f"<td>{kappa}</td>")
+    assert f"{kappa} in [1, 1.7] \u00b7 qp 0.001" in text and "0.82" in text
     assert "No box: the condition holds in no sample" in text
     assert "What the model does not capture" in text
 

@@ -32,6 +32,7 @@ from gsim.analysis.claims import claims as claim_verdicts
 from gsim.analysis.claims import counts_line, percent, share_text, verdict
 from gsim.analysis.quicklook import human, signed_pct
 from gsim.claims import ClaimError
+from gsim.model.layout import label
 from gsim.sweeps.analysis import years_index
 from gsim.sweeps.store import open_store, run_counts
 
@@ -228,7 +229,7 @@ def sensitivity_section(indices: xr.Dataset, top: int = TOP_INPUTS) -> str:
             v = float(last[n].values[i])
             conf = f" \u00b1 {float(last[n + '_conf'].values[i]):.2f}" if n + "_conf" in last else ""
             cells += f'<td class="num">{v:.2f}{conf}</td>'
-        body += f"<tr><td><code>{_e(last['input'].values[i])}</code></td>{cells}</tr>"
+        body += f"<tr><td>{_e(label(str(last['input'].values[i])))}</td>{cells}</tr>"
     if any(f"{n}_dummy" in last for n in names):  # the level an input of no effect reaches
         cells = "".join(f'<td class="num">{float(last[n + "_dummy"]):.2f}</td>' if n + "_dummy" in last
                         else "<td></td>" for n in names)
@@ -265,7 +266,7 @@ def discovery_section(results: Mapping[str, Any]) -> str:
         body = ""
         for i, b in enumerate(boxes, 1):
             restr = "<br>".join(
-                f"<code>{_e(r['input'])}</code> in [{_fmt(r['low'])}, {_fmt(r['high'])}]"
+                f"{_e(label(r['input']))} in [{_fmt(r['low'])}, {_fmt(r['high'])}]"
                 + "".join(f" \u00b7 {_e(k)} {_e(_fmt(v))}" for k, v in r.items() if k not in ("input", "low", "high"))
                 for r in b.get("restrictions", ()))
             body += (f"<tr><td>{i}</td>" + "".join(f'<td class="num">{_e(_fmt(b[k]))}</td>' for k in stats)
