@@ -1,6 +1,7 @@
 # The two commands of the README, each needing only python3 (>= 3.11), pip and make:
-#   make run   install, then the main job on the embedded default scenario: a sweep, its
-#              report (out/report.html) and the claim verdicts
+#   make run   install (which compiles the model for this machine once: `gsim compile`), then
+#              the main job on the embedded default scenario: a sweep, its report
+#              (out/report.html) and the claim verdicts
 #   make test  install; both example plugins (installed into .venv-plugins, a second environment
 #              that sees .venv's packages, so .venv and `make run` stay as the README shows;
 #              their own tests, an end-to-end run);
@@ -22,6 +23,7 @@ $(BIN)/python:
 
 install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/gsim compile
 
 install-test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"

@@ -156,6 +156,19 @@ def run_command(scenario_file, policy, method, dt, t1, out) -> None:
         console.print(f"wrote {out}")
 
 
+# --- gsim compile ---------------------------------------------------------------------------
+@main.command("compile")
+def compile_command() -> None:
+    """Compile the model for this machine now, instead of at its first use.
+
+    numba keeps the machine code in its cache, so this is needed once per installation
+    (`make install` runs it); runs and sweeps otherwise compile what they need first.
+    """
+    compile_first(batch=False)
+    compile_first(batch=True)
+    click.echo("the model is compiled for this machine (numba's cache holds it)", err=True)
+
+
 # --- gsim plugins ----------------------------------------------------------------------------
 @main.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
