@@ -39,3 +39,13 @@ def test_run_announces_compilation_once_and_excludes_it(monkeypatch):
     assert calls == [False]
     assert "compiling the model for this machine (once per installation, about" in res.stderr
     assert "compiling" not in res.stdout and "1 run(s) in" in res.stdout
+
+
+def test_compile_command_compiles_both_widths_once(monkeypatch):
+    done: list[bool] = []
+    monkeypatch.setattr(api, "needs_compiling", lambda batch=False, python_loop=False: batch not in done)
+    monkeypatch.setattr(api, "compile_model", lambda batch=False, python_loop=False: done.append(batch))
+    for expected in ([False, True], [False, True]):  # the second time: nothing left to compile
+        res = CliRunner().invoke(main, ["compile"])
+        assert res.exit_code == 0, res.output
+        assert done == expected and "compiled for this machine" in res.stderr
