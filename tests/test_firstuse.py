@@ -42,10 +42,25 @@ def test_run_announces_compilation_once_and_excludes_it(monkeypatch):
 
 
 def test_compile_command_compiles_both_widths_once(monkeypatch):
+    """`gsim compile` compiles the batch kernels in a second process while it compiles the
+    single-run kernels (numba compiles on one core), then only loads them."""
+    import gsim.cli.run as run_cli
+
     done: list[bool] = []
+    started: list[list[str]] = []
+
+    class Child:
+        def __init__(self, args, **kwargs):
+            started.append(args)
+
+        def wait(self):
+            done.append(True)
+
+    monkeypatch.setattr(run_cli.subprocess, "Popen", Child)
     monkeypatch.setattr(api, "needs_compiling", lambda batch=False, python_loop=False: batch not in done)
     monkeypatch.setattr(api, "compile_model", lambda batch=False, python_loop=False: done.append(batch))
-    for expected in ([False, True], [False, True]):  # the second time: nothing left to compile
+    for expected, children in (([False, True], 1), ([False, True], 1)):  # again: nothing to do
         res = CliRunner().invoke(main, ["compile"])
         assert res.exit_code == 0, res.output
-        assert done == expected and "compiled for this machine" in res.stderr
+        assert done == expected and len(started) == children and "compiled for this machine" in res.stderr
+    assert "compile_model(batch=True)" in started[0][-1]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import textwrap
 import time
 from typing import Any
@@ -164,8 +166,16 @@ def compile_command() -> None:
     numba keeps the machine code in its cache, so this is needed once per installation
     (`make install` runs it); runs and sweeps otherwise compile what they need first.
     """
+    from gsim import api
+
+    batch = None  # the batch kernels in a second process meanwhile: numba compiles on one core
+    if api.needs_compiling(batch=False) and api.needs_compiling(batch=True):
+        code = "from gsim.api import compile_model; compile_model(batch=True)"
+        batch = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL)
     compile_first(batch=False)
-    compile_first(batch=True)
+    if batch is not None:
+        batch.wait()
+    compile_first(batch=True)  # only loads what the second process compiled (or compiles it)
     click.echo("the model is compiled for this machine (numba's cache holds it)", err=True)
 
 
