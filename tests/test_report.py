@@ -22,6 +22,7 @@ from gsim.analysis import figures as fg
 from gsim.analysis import report as rp
 from gsim.analysis.claims import ClaimError
 from gsim.cli import main
+from gsim.model.layout import label
 from gsim.scenario import load_scenario
 from gsim.sweeps.engine import LocalExecutor, sweep
 
@@ -172,7 +173,7 @@ def test_sensitivity_chart_draws_the_top_inputs_with_their_bands():
     fig = fg.sensitivity_chart(ind, top=3)
     assert [ax.get_title() for ax in fig.axes] == ["S1", "ST"]
     ax = fig.axes[0]
-    assert [line.get_label() for line in ax.lines] == ["mu", "kappa", "beta"]  # by their largest S1
+    assert [line.get_label() for line in ax.lines] == [label(n) for n in ("mu", "kappa", "beta")]  # largest S1 first
     np.testing.assert_allclose(ax.lines[0].get_ydata(), ind.S1.sel(input="mu").values)
     band = ax.collections[0].get_paths()[0].vertices[:, 1]
     hi = (ind.S1 + ind.S1_conf).sel(input="mu").values
