@@ -64,3 +64,17 @@ def test_compile_command_compiles_both_widths_once(monkeypatch):
         assert res.exit_code == 0, res.output
         assert done == expected and len(started) == children and "compiled for this machine" in res.stderr
     assert "compile_model(batch=True)" in started[0][-1]
+
+
+def test_sweep_compiles_when_it_is_about_to_compute(monkeypatch, tmp_path):
+    """Not before its options are checked (a bad option fails at once), and its reported
+    time leaves the compilation out."""
+    calls: list[bool] = []
+    monkeypatch.setattr(api, "needs_compiling", lambda batch=False, python_loop=False: not calls)
+    monkeypatch.setattr(api, "compile_model", lambda batch=False, python_loop=False: calls.append(batch))
+    bad = CliRunner().invoke(main, ["sweep", "--samples", "2", "--policies", "nope", "--out", str(tmp_path / "b.zarr")])
+    assert bad.exit_code == 2 and calls == []
+    res = CliRunner().invoke(main, ["sweep", "--samples", "2", "--t1", "2024", "--out", str(tmp_path / "s.zarr"),
+                                    "--no-summary"])
+    assert res.exit_code == 0, res.output
+    assert calls == [True] and "compiling the batch kernels for this machine" in res.stderr
