@@ -77,4 +77,4 @@ def test_sweep_compiles_when_it_is_about_to_compute(monkeypatch, tmp_path):
     res = CliRunner().invoke(main, ["sweep", "--samples", "2", "--t1", "2024", "--out", str(tmp_path / "s.zarr"),
                                     "--no-summary"])
     assert res.exit_code == 0, res.output
-    assert calls == [True] and "compiling the batch kernels for this machine" in res.stderr
+    assert calls == [True] and "compiling the sweep kernels for this machine" in res.stderr

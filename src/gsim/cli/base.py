@@ -170,14 +170,16 @@ def compile_first(batch: bool = False, python_loop: bool = False) -> None:
     """Compile the model before a command times its work, saying so on stderr once, with the
     elapsed time: a fresh installation compiles it once (numba's on-disk cache keeps it)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Column
 
     from gsim import api
 
     if not api.needs_compiling(batch, python_loop):
         return
     about = api.COMPILE_SECONDS[batch]
-    what = "the batch kernels" if batch else "the model"
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+    what = "the sweep kernels" if batch else "the model"
+    text = TextColumn("{task.description}", table_column=Column(overflow="fold", ratio=1))
+    with Progress(SpinnerColumn(), text, TimeElapsedColumn(),  # wraps, rather than cut, in 80 columns
                   console=Console(stderr=True, highlight=False)) as progress:
         progress.add_task(f"compiling {what} for this machine (once per installation, "
                           f"about {about} s)", total=None)
