@@ -5,7 +5,8 @@ Run:  .venv/bin/python benchmarks/bench_firstuse.py [--samples 8] [--src OTHER/s
 Each measurement is a child process with NUMBA_CACHE_DIR set to a new empty directory, so
 nothing compiled earlier is reused: `gsim run --policy market` (the first table), then, on
 the same cache, a first small `gsim sweep` (the wide batch kernels), then both again warm.
-`--src` runs another checkout's package (PYTHONPATH), e.g. a worktree of an earlier commit,
+`--compile` measures `gsim compile` instead (both lane widths at once, as `make install`
+runs it) and the first run after it. `--src` runs another checkout's package (PYTHONPATH), e.g. a worktree of an earlier commit,
 for a before/after comparison. `--detail` also prints, per compiled entry point and
 signature, the seconds numba spent compiling it (its `timers` metadata) during a first
 `simulate` and a first batch.
@@ -73,6 +74,9 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=8, help="samples of the first sweep")
     ap.add_argument("--src", default=None, help="another checkout's src/ to measure")
     ap.add_argument("--detail", action="store_true", help="per-entry-point compile times")
+    ap.add_argument("--compile", action="store_true",
+                    help="instead: `gsim compile` from an empty cache (as `make install` runs it), "
+                         "then the first `gsim run --policy market`")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, NUMBA_CACHE_DIR=str(Path(tmp) / "cache"), COLUMNS="100")
@@ -80,6 +84,13 @@ def main() -> None:
             env["PYTHONPATH"] = str(Path(args.src).resolve())
         py = [sys.executable, "-c", CLI]
         run = py + ["run", "--policy", "market"]
+        if args.compile:
+            (wall, cpu), out = timed(py + ["compile"], env, tmp)
+            print(out)
+            print(f"`gsim compile`, empty cache: {cpu:.1f} s CPU (both processes), {wall:.1f} s wall")
+            (wall, cpu), _ = timed(run, env, tmp)
+            print(f"then `gsim run --policy market`: {cpu:.1f} s CPU, {wall:.1f} s wall")
+            return
         sweep = py + ["sweep", "--samples", str(args.samples)]
         rows = []
         secs, out = timed(run, env, tmp)
