@@ -6,8 +6,8 @@ Each measurement is a child process with NUMBA_CACHE_DIR set to a new empty dire
 nothing compiled earlier is reused: `gsim run --policy market` (the first table), then, on
 the same cache, a first small `gsim sweep` (the wide batch kernels), then both again warm.
 `--compile` measures `gsim compile` instead (both lane widths at once, as `make install`
-runs it) and the first run after it. `--src` runs another checkout's package (PYTHONPATH), e.g. a worktree of an earlier commit,
-for a before/after comparison. `--detail` also prints, per compiled entry point and
+runs it) and the first run after it. `--src` runs another checkout's package (PYTHONPATH),
+e.g. a worktree of an earlier commit, for a before/after comparison. `--detail` also prints, per compiled entry point and
 signature, the seconds numba spent compiling it (its `timers` metadata) during a first
 `simulate` and a first batch.
 """
