@@ -111,3 +111,21 @@ def test_scenario_show_and_plugins_fit_80_columns():
     commands = helps.split("Commands:")[1]
     assert "..." not in commands and max(len(line) for line in helps.splitlines()) <= 80
     assert "Run SCENARIO (default: the embedded 31-province china31) and" in commands
+
+
+def test_csv_export_columns_in_the_documented_order(stores, tmp_path):
+    """docs/cli.md: run, sample, replicate, policy, status, done, other per-run values by
+    name, per-region inputs, time, then the variables in the variable table's order."""
+    from gsim.sweeps.analysis import export_csv
+
+    export_csv(stores[1], tmp_path / "x.csv")
+    header = (tmp_path / "x.csv").read_text().splitlines()[0].split(",")
+    assert header[:6] == ["run", "sample", "replicate", "policy", "status", "done"]
+    t = header.index("time")
+    per_run = header[6:t]
+    inputs = [c for c in per_run if "[" not in c]
+    assert inputs == sorted(inputs) and "kappa" in inputs
+    assert [c for c in per_run if "[" in c][0] == "region.gdp[Beijing]"
+    order = list(VARIABLES)
+    names = list(dict.fromkeys(c.split("[")[0] for c in header[t + 1:]))
+    assert names == sorted(names, key=order.index)

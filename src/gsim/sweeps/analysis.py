@@ -216,13 +216,13 @@ def export_csv(store: str | Path, path: str | Path) -> int:
     regions = [str(r) for r in ds["region"].values]
     tiers = [str(t) for t in ds["tier"].values]
     first = ("sample", "replicate", "policy", "status", "done")
-    run_vars = sorted((str(c) for c in ds.coords if ds[c].dims == ("run",) and c != "run"),
-                      key=lambda c: (first.index(c) if c in first else len(first), c))
+    per_run = [str(c) for c in ds.coords if ds[c].dims == ("run",) and c != "run"]
+    per_run += [str(v) for v in ds.data_vars if ds[v].dims == ("run",)]
+    run_vars = sorted(per_run, key=lambda c: (first.index(c) if c in first else len(first), c))
     region_inputs = sorted(str(c) for c in ds.coords if ds[c].dims == ("run", "region"))
     table = list(VARIABLES)
     data_vars = sorted((str(v) for v in ds.data_vars if ds[v].dims[:2] == ("run", "time")),
                        key=lambda v: (table.index(v) if v in table else len(table), v))
-    per_run = sorted(str(v) for v in ds.data_vars if ds[v].dims == ("run",))
     rows = 0
     with open(path, "w", newline="") as fh:
         for r0 in range(0, n, chunk):
@@ -230,7 +230,7 @@ def export_csv(store: str | Path, path: str | Path) -> int:
             m = part.sizes["run"]
             T = len(times)
             cols: dict[str, np.ndarray] = {"run": np.repeat(part["run"].values, T)}
-            for c in run_vars + per_run:
+            for c in run_vars:
                 vals = part[c].values
                 cols[c] = np.repeat(vals.astype(object) if vals.dtype.kind == "T" else vals, T)
             for c in region_inputs:
