@@ -106,28 +106,29 @@ def _change(st: dict, better: int) -> str:
 
 
 def render(q: QuickLook) -> list:
-    """Rich renderables: a header line, then one table per year."""
+    """Rich renderables: a header line, then one table per year (within 80 columns: the
+    indicators by their labels, their units in the note below)."""
     out: list = [Text(counts_line({**q.counts, "store": q.store, "samples": q.samples,
                                   "replicates": q.replicates, "policies": q.policies}))]
     others = [p for p in q.policies if p != q.baseline]
+    units: dict[str, list[str]] = {}
     for year in q.years:
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True,
-                      title=f"{year:g}: {q.baseline} (median) and each other policy's change against it",
+                      title=f"{year:g}: {q.baseline} (median), each other policy's change against it",
                       title_justify="left", title_style="bold")
         # names wrap (overflow "fold") when space is short; the numbers never do
         table.add_column("indicator", overflow="fold", min_width=12)
-        table.add_column("units", overflow="fold", min_width=6)
         table.add_column(q.baseline, justify="right", no_wrap=True)
         for p in others:
             table.add_column(p, justify="right", no_wrap=True)
         for row in (r for r in q.rows if r["year"] == year):
-            table.add_row(Text(row["label"]), Text("" if row["units"] == "1" else row["units"]), Text(human(row["base"][0])),
+            if row["units"] != "1":
+                units.setdefault(row["units"], []).append(row["label"].split(" [")[0].split(",")[0])
+            table.add_row(Text(row["label"]), Text(human(row["base"][0])),
                           *[Text(_change(row["vs"][p], row["better"])) for p in others])
         out.append(table)
-    out.append(Text(f"Median of {q.baseline}'s ok runs; for each other policy the median paired change "
-                    f"against {q.baseline} (same inputs), in % of {q.baseline}'s value (in the "
-                    "indicator's units where that is 0), and the share of samples in which it is "
-                    "better: higher real_gdp, sui, rd_share, margin, real output; lower theil, "
-                    "overcapacity, failed_transfer_share, lost_capital. Ranges, every pair: --all; "
-                    "claims: gsim claims.", style="dim"))
+    in_units = "; ".join(f"{', '.join(dict.fromkeys(names))} in {u}" for u, names in units.items())
+    out.append(Text(f"{in_units}; the others ratios. {q.baseline}: median of its ok runs; others: "
+                    f"median paired change against {q.baseline} in % (share of samples better). "
+                    "--all: ranges, every pair.", style="dim"))
     return out

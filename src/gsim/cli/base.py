@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
 import warnings
 
@@ -128,14 +129,20 @@ def parse_years(years: str | None) -> list[float] | None:
 
 
 def console() -> Console:
-    """A rich console: the terminal's width, or $COLUMNS, or 80 columns when neither is known
-    (a file or pipe)."""
+    """A rich console: the terminal's width, or 100 columns when writing to a file or pipe
+    (the claims table's width; every other table fits `fitted_console`)."""
+    return Console(width=None if sys.stdout.isatty() else 100, highlight=False)
+
+
+def fitted_console() -> Console:
+    """A rich console for tables that fit 80 columns: the terminal's width, or $COLUMNS, or 80
+    when neither is known (a file or pipe)."""
     return Console(highlight=False)
 
 
 def width() -> int:
     """The width plain-text output should fit: the terminal's, $COLUMNS, else 80."""
-    return console().width
+    return fitted_console().width
 
 
 def table(**kwargs) -> Table:

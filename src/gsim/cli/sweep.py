@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from gsim.analysis import quicklook
-from gsim.cli.base import UsageFailure, compile_first, console, main, one_line, parse_years
+from gsim.cli.base import UsageFailure, compile_first, fitted_console, main, one_line, parse_years
 from gsim.sweeps import analysis, engine
 from gsim.sweeps import store as st
 from gsim.sweeps.spec import SAMPLERS
@@ -168,7 +168,7 @@ def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, s
 
 def _print_quicklook(store, years, baseline) -> None:
     """The readable summary (gsim.analysis.quicklook)."""
-    con = console()
+    con = fitted_console()
     for item in quicklook.render(quicklook.quicklook(store, years, baseline)):
         con.print(item)
 
