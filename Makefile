@@ -1,8 +1,11 @@
 # The two commands of the README, each needing only python3 (>= 3.11), pip and make:
-#   make run   install, then the main job on the embedded default scenario: the backcast,
-#              the history match (out/match.zarr), a sweep on its plausible inputs, the
-#              report (out/report.html) and the claim verdicts
-#   make test  install; both example plugins (installed, their own tests, an end-to-end run);
+#   make run   install (which compiles the model for this machine once: `gsim compile`), then
+#              the main job on the embedded default scenario: the backcast, the history match
+#              (out/match.zarr), a sweep on its plausible inputs, the report (out/report.html)
+#              and the claim verdicts
+#   make test  install; both example plugins (installed into .venv-plugins, a second environment
+#              that sees .venv's packages, so .venv and `make run` stay as the README shows;
+#              their own tests, an end-to-end run);
 #              style (ruff), the package's layering (import-linter) and types (mypy); then the
 #              whole test suite, which never loads installed plugins
 # and for CI:
@@ -11,6 +14,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+PLUGINS_VENV := .venv-plugins
 
 .PHONY: run test test-lowest lint install install-test bench clean
 
@@ -20,6 +24,7 @@ $(BIN)/python:
 
 install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/gsim compile
 
 install-test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
@@ -38,9 +43,16 @@ lint: install-test
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-test: install-test lint
-	bash .ci/plugins.sh $(BIN)/python
+test: install-test lint $(PLUGINS_VENV)/bin/python
+	bash .ci/plugins.sh $(PLUGINS_VENV)/bin/python
 	$(BIN)/python -m pytest tests -q
+
+# The example plugins go into their own environment: a venv whose site-packages adds .venv's
+# (a .pth line), so gsim and its dependencies are not installed twice.
+$(PLUGINS_VENV)/bin/python: $(BIN)/python
+	$(PYTHON) -m venv $(PLUGINS_VENV)
+	$(BIN)/python -c "import site; print(f'import site; site.addsitedir({site.getsitepackages()[0]!r})')" \
+	    > "$$($(PLUGINS_VENV)/bin/python -c 'import site; print(site.getsitepackages()[0])')/gsim-venv.pth"
 
 LOWEST := .venv-lowest
 test-lowest:
@@ -54,4 +66,4 @@ bench: install
 	$(BIN)/python benchmarks/bench_model.py
 
 clean:
-	rm -rf $(VENV) $(LOWEST) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(LOWEST) $(PLUGINS_VENV) .pytest_cache .hypothesis

@@ -93,18 +93,25 @@ def peak_rss_simulate(R: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer repeats, skip R = 3100")
+    ap.add_argument("--ratio", action="store_true", help="only the side-by-side comparison (1.)")
     args = ap.parse_args()
     repeat = 3 if args.quick else 7
     sc = load_scenario()
     rows = []
 
     # 1. compiled vs twin
-    t_ours, t_twin = interleaved(
-        [compiled_run(sc, parallel=False), lambda: twin.simulate_twin(sc, "market", "euler")],
+    t_ours, t_sim, t_twin = interleaved(
+        [compiled_run(sc, parallel=False), lambda: simulate(sc, "market"),
+         lambda: twin.simulate_twin(sc, "market", "euler")],
         max(5, repeat))
-    rows.append(("default run, market, Euler (compiled, one thread)", f"{t_ours * 1e3:.2f} ms"))
+    rows.append(("default run, market, Euler (compiled run_batch, one thread)", f"{t_ours * 1e3:.2f} ms"))
+    rows.append(("same run through `gsim.simulate` (with its xarray Dataset)", f"{t_sim * 1e3:.2f} ms"))
     rows.append(("same run, NumPy twin", f"{t_twin * 1e3:.1f} ms"))
-    rows.append(("speed-up compiled / twin", f"{t_twin / t_ours:.0f}x"))
+    rows.append(("speed-up run_batch / twin", f"{t_twin / t_ours:.1f}x"))
+    rows.append(("**speed-up `gsim.simulate` / twin**", f"{t_twin / t_sim:.1f}x"))
+    if args.ratio:
+        print_table(rows)
+        return
     for policy in ("none", "subsidy_race", "gradient"):
         t = median_time(compiled_run(sc, policy, parallel=False), repeat)
         rows.append((f"default run, {policy}, Euler (compiled)", f"{t * 1e3:.2f} ms"))

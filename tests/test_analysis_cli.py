@@ -4,6 +4,7 @@ with exit code 2, and the store left untouched."""
 from __future__ import annotations
 
 import hashlib
+import re
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ from test_discovery import UNC, outputs
 from test_sensitivity import ISHIGAMI, ishigami_outputs
 
 from gsim.cli import main
+from gsim.model.layout import label
 from gsim.sweeps import store as st
 
 
@@ -43,7 +45,8 @@ def run(*args):
 
 
 def assert_fits(text: str) -> None:
-    assert text.strip() and max(len(line) for line in text.splitlines()) <= 100
+    """Within 80 columns, the width when the terminal's is unknown (as under CliRunner)."""
+    assert text.strip() and max(len(line) for line in text.splitlines()) <= 80
 
 
 def test_sensitivity_sobol_table_and_csv(stores, tmp_path):
@@ -57,13 +60,17 @@ def test_sensitivity_sobol_table_and_csv(stores, tmp_path):
     assert lines[0] == "real_gdp (national real GDP at base-year prices, bn CNY/yr): gradient - market"
     assert "N = 64 x (4 inputs + 2) = 384 samples" in lines[1]
     header = next(i for i, ln in enumerate(lines) if ln.startswith("input"))
-    assert lines[header].split() == ["input"] + ["S1", "ST"] * 3
+    assert lines[header].split() == ["input"] + ["S1", "ST"] * 2  # 2 years fit in 80 columns
+    assert lines[header - 1].split() == ["2023", "2024"]
+    last_block = [i for i, ln in enumerate(lines) if ln.startswith("input")][-1]
+    assert lines[last_block].split() == ["input", "S1", "ST"] and lines[last_block - 1].split() == ["2025"]
     csv = pd.read_csv(tmp_path / "s.csv")
     assert len(csv) == 4 * 3 and {"input", "time", "S1", "S1_conf", "ST", "ST_conf"} <= set(csv.columns)
     last = csv[csv["time"] == 2025].sort_values("ST", ascending=False)
-    rows = [ln.split() for ln in lines[header + 1:header + 5]]
-    assert [r[0] for r in rows] == list(last["input"])  # most influential (ST, last year) first
-    assert [r[-2] for r in rows] == [f"{v:.2f}" for v in last["ST"]]
+    rows = [ln for ln in lines[last_block + 1:] if "±" in ln][:4]  # a row's first line has its numbers
+    names = [re.split(r"\s{2,}", ln.strip())[0] for ln in rows]  # (a long label wraps after it)
+    assert all(label(n).startswith(m) for n, m in zip(last["input"], names))  # most influential first
+    assert [r.split()[-2] for r in rows] == [f"{v:.2f}" for v in last["ST"]]
     assert digest(salt) == before  # nothing written into the store
 
 
@@ -87,8 +94,10 @@ def test_discover_boxes_and_csv(stores, tmp_path):
     assert "box 1: coverage" in res.stdout and "box 2" not in res.stdout
     boxes = pd.read_csv(tmp_path / "b.csv")
     assert (boxes["box"] == 1).all() and sorted(boxes["input"]) == ["ell_F", "kappa"]
-    for r in boxes.itertuples():  # each restricted input's line shows its range in the box
-        assert any(ln.split()[:4] == [r.input, f"{r.low:.4g}", "..", f"{r.high:.4g}"] for ln in res.stdout.splitlines())
+    for r in boxes.itertuples():  # each restricted input's line (its label) shows its range in the box
+        assert any(ln.startswith("  ") and label(r.input).startswith(re.split(r"\s{2,}", ln.strip())[0])
+                   and f"{r.low:.4g} .. {r.high:.4g}" in ln for ln in res.stdout.splitlines())
+    assert "readiness steepness (κ)" in res.stdout
     assert digest(planted) == before
     none = run("discover", planted, "-c", "real_gdp:gradient-market>1000")
     assert none.exit_code == 0 and "no boxes: it never holds" in none.stdout

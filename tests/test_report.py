@@ -22,6 +22,7 @@ from gsim.analysis import figures as fg
 from gsim.analysis import report as rp
 from gsim.analysis.claims import ClaimError
 from gsim.cli import main
+from gsim.model.layout import label
 from gsim.scenario import load_scenario
 from gsim.sweeps.engine import LocalExecutor, sweep
 
@@ -172,7 +173,7 @@ def test_sensitivity_chart_draws_the_top_inputs_with_their_bands():
     fig = fg.sensitivity_chart(ind, top=3)
     assert [ax.get_title() for ax in fig.axes] == ["S1", "ST"]
     ax = fig.axes[0]
-    assert [line.get_label() for line in ax.lines] == ["mu", "kappa", "beta"]  # by their largest S1
+    assert [line.get_label() for line in ax.lines] == [label(n) for n in ("mu", "kappa", "beta")]  # largest S1 first
     np.testing.assert_allclose(ax.lines[0].get_ydata(), ind.S1.sel(input="mu").values)
     band = ax.collections[0].get_paths()[0].vertices[:, 1]
     hi = (ind.S1 + ind.S1_conf).sel(input="mu").values
@@ -258,8 +259,9 @@ def test_report_holds_every_section_and_fetches_nothing(page, store):
     assert not re.search(r"(?i)<script|<link|@import|url\(|https?://", text)
     # the stand-ins: sensitivity table in 2026 (mu first), both boxes with their restrictions
     sens = text.split('<section id="sensitivity">')[1].split("</section>")[0]
-    assert "<h3>In 2026</h3>" in sens and sens.index("<code>mu</code>") < sens.index("<code>kappa</code>")
-    assert "<code>kappa</code> in [1, 1.7] \u00b7 qp 0.001" in text and "0.82" in text
+    mu, kappa = "migration rate (μ)", "readiness steepness (κ)"  # inputs by their labels
+    assert "<h3>In 2026</h3>" in sens and sens.index(f"<td>{mu}</td>") < sens.index(f"<td>{kappa}</td>")
+    assert f"{kappa} in [1, 1.7] \u00b7 qp 0.001" in text and "0.82" in text
     assert "No box: the condition holds in no sample" in text
     assert "What the model does not capture" in text
 

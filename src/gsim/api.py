@@ -7,6 +7,7 @@ objects the integrator runs, for single runs and sweeps alike.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from gsim.events import Event, EventError, EventSetup, build_events
 from gsim.groups import group_aggregates, sending_mask
 from gsim.indicators import add_indicators
 from gsim.integrate import TimeGrid, batch_from_scenario, run_batch
+from gsim.model import kernel
 from gsim.output import provenance, to_dataset
 from gsim.plugins import get_plugin_manager
 from gsim.policies import Policy
@@ -122,3 +124,29 @@ def simulate(
     (spec §9), PolicyError if the policy misbehaves.
     """
     return run_scenario(scenario, policy, method=method, dt=dt, t1=t1, events=events).to_dataset()
+
+
+# Measured first compilations of the kernels, single run (False) and batch (True), on a
+# 2-core machine (CPU seconds, docs/performance.md, "First use"): what the command line
+# announces before it compiles.
+COMPILE_SECONDS = {False: 70, True: 60}
+
+
+def needs_compiling(batch: bool = False, python_loop: bool = False) -> bool:
+    """Whether the next single run (batch=False) or batch would first compile the model,
+    because numba's on-disk cache does not hold it yet (a fresh installation, a new numba or
+    CPU, changed model sources). python_loop: also the kernels of plugin policies and events."""
+    lanes = 2 if batch else 1
+    entries = (0, 1, 2) if python_loop else (2,)
+    return not all(kernel.is_compiled(lanes, e) for e in entries)
+
+
+def compile_model(batch: bool = False, python_loop: bool = False) -> None:
+    """Compile (or load from the cache) what `needs_compiling` asks about, with a one-step
+    run of the embedded default scenario: the kernels' types do not depend on the scenario."""
+    sc = load_scenario()
+    pol, params = resolve_policy(sc, "market")
+    grid = TimeGrid(sc.run.t0, sc.run.t0 + sc.run.dt, sc.run.dt)
+    inp = batch_from_scenario(sc, 2 if batch else 1)
+    for p in (pol, dataclasses.replace(pol, compiled=None)) if python_loop else (pol,):
+        run_batch(inp, grid, p, params, tiers=sc.tiers, regions=sc.regions.name, parallel=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import errno
+import functools
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -76,16 +77,37 @@ def to_dataset(
     values: Mapping[str, np.ndarray],
     attrs: Mapping[str, object],
 ) -> xr.Dataset:
-    """One run's saved values (name -> (T, ...)) as a Dataset with units and long names."""
+    """One run's saved values (name -> (T, ...)) as a Dataset with units and long names.
+
+    Built as a shallow copy of a remembered template with the same scenario, times and
+    variables, given the new values: xarray's constructor aligns and indexes every variable
+    (most of a warm `simulate` call's time), a copy with new data does neither."""
+    names = tuple(name for name in VARIABLES if name in values)
+    template = _template(sc, tuple(np.asarray(times, float)), names)
+    ds = template.copy(deep=False, data={name: values[name] for name in names})
+    ds.attrs = dict(attrs)
+    return ds
+
+
+@functools.lru_cache(maxsize=16)
+def _template(sc: Scenario, times: tuple[float, ...], names: tuple[str, ...]) -> xr.Dataset:
+    """A Dataset with the coordinates and variables (placeholder values) of a run's output.
+    Its coordinate arrays are read-only: every Dataset copied from it shares them."""
     import xarray as xr  # imported here: the CLI's summary table needs no xarray
 
+    size = {"time": len(times), "region": len(sc.regions), "tier": len(sc.tiers)}
     data_vars = {}
-    for name, var in VARIABLES.items():
-        if name in values:
-            data_vars[name] = (("time",) + var.dims, values[name], {"units": var.units, "long_name": var.long_name})
+    for name in names:
+        dims = ("time",) + VARIABLES[name].dims
+        data_vars[name] = (dims, np.broadcast_to(np.nan, tuple(size[d] for d in dims)),
+                           {"units": VARIABLES[name].units, "long_name": VARIABLES[name].long_name})
     coords = region_coords(sc)
     coords["time"] = ("time", np.asarray(times, float), TIME_ATTRS)
-    return xr.Dataset(data_vars, coords=coords, attrs=dict(attrs))
+    ds = xr.Dataset(data_vars, coords=coords)
+    for c in ds.coords.values():
+        if isinstance(c.values, np.ndarray):
+            c.values.flags.writeable = False
+    return ds
 
 
 def _os_error(e: OSError, path: str | Path) -> OSError:

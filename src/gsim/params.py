@@ -9,6 +9,7 @@ integration methods.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -90,6 +91,12 @@ class ParamSpec(NamedTuple):
         except OverflowError:
             return False
         return math.isfinite(x) and bool(self._within(x))
+
+    @property
+    def label(self) -> str:
+        """A short name in words: the description up to its first comma, semicolon or
+        parenthesis ("readiness steepness", "migration cost")."""
+        return re.split(r" \(|, |; ", self.description)[0]
 
     def describe(self) -> str:
         """The valid range in words, e.g. 'in (0, 1]', '> 0', '>= 0', 'finite'."""
@@ -257,3 +264,14 @@ class RunSettings:
         every = max(1, round(self.save_every / self.dt))
         return self.n_steps // every + 1 + (self.n_steps % every != 0)
 
+
+
+def param_label(name: str) -> str:
+    """A parameter's label with its symbol in brackets, "readiness steepness (κ)"; a per-tier
+    parameter's as "capital share in production (α_s, labor)" for "alpha.labor"; else the name."""
+    head, _, tier = name.partition(".")
+    p = SCALAR_PARAMS.get(name) or TIER_PARAMS.get(head)
+    if p is None:
+        return name
+    sym = p.symbol or name
+    return f"{p.label} ({sym}, {tier})" if tier else f"{p.label} ({sym})"

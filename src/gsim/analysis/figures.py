@@ -31,6 +31,7 @@ from gsim.analysis.claims import (
 from gsim.analysis.quicklook import human, signed_pct
 from gsim.claims import CUMULATIVE, Measure
 from gsim.model.layout import VARIABLES
+from gsim.model.layout import label as name_label
 from gsim.output import atomic_write, region_coords
 from gsim.scenario import Scenario, loads_scenario
 from gsim.sweeps.store import STATUS_OK, open_checked, open_store, paired_shape
@@ -381,7 +382,7 @@ def sensitivity_chart(indices: xr.Dataset, top: int = 6, **select: Any) -> Figur
         conf = ds[f"{name}_conf"].transpose("input", "time").values if f"{name}_conf" in ds else None
         style = "-o" if len(times) < 8 else "-"
         for k, i in enumerate(order):
-            ax.plot(times, v[i], style, color=colours[k % 10], label=inputs[i], markersize=4)
+            ax.plot(times, v[i], style, color=colours[k % 10], label=name_label(inputs[i]), markersize=4)
             if conf is not None:
                 ax.fill_between(times, v[i] - conf[i], v[i] + conf[i], color=colours[k % 10], alpha=0.15, linewidth=0)
         if f"{name}_dummy" in ds:

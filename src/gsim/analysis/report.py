@@ -38,6 +38,7 @@ from gsim.analysis.claims import VERDICT_RULE, counts_line, percent, risk_table,
 from gsim.analysis.claims import claims as claim_verdicts
 from gsim.analysis.quicklook import human, signed_pct
 from gsim.claims import ClaimError
+from gsim.model.layout import label
 from gsim.output import atomic_write, check_writable
 from gsim.scenario import loads_scenario
 from gsim.sweeps.analysis import years_index
@@ -79,7 +80,7 @@ h1{font-size:1.6rem;margin:.2rem 0 .3rem}h2{font-size:1.25rem;margin:2.2rem 0 .6
  border-bottom:1px solid #d0d7de;padding-bottom:.25rem}h3{font-size:1.02rem;margin:1.4rem 0 .4rem}
 nav{font-size:.9rem;margin:.4rem 0 1rem}nav a{margin-right:1rem;color:#0b5cad}
 p.lead{color:#444;margin:.2rem 0}
-table{border-collapse:collapse;font-size:.86rem;margin:.4rem 0 1rem}
+table{border-collapse:collapse;font-size:.86rem;margin:.4rem 0 1rem;display:block;max-width:100%;overflow-x:auto}
 th,td{padding:.28rem .6rem;border-bottom:1px solid #e4e7eb;text-align:left;vertical-align:top}
 th{background:#f3f5f7;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 table.kv th{width:13rem;background:none;font-weight:600}
@@ -328,7 +329,7 @@ def sensitivity_section(indices: xr.Dataset, top: int = TOP_INPUTS) -> str:
             v = float(last[n].values[i])
             conf = f" \u00b1 {float(last[n + '_conf'].values[i]):.2f}" if n + "_conf" in last else ""
             cells += f'<td class="num">{v:.2f}{conf}</td>'
-        body += f"<tr><td><code>{_e(last['input'].values[i])}</code></td>{cells}</tr>"
+        body += f"<tr><td>{_e(label(str(last['input'].values[i])))}</td>{cells}</tr>"
     if any(f"{n}_dummy" in last for n in names):  # the level an input of no effect reaches
         cells = "".join(f'<td class="num">{float(last[n + "_dummy"]):.2f}</td>' if n + "_dummy" in last
                         else "<td></td>" for n in names)
@@ -365,7 +366,7 @@ def discovery_section(results: Mapping[str, Any]) -> str:
         body = ""
         for i, b in enumerate(boxes, 1):
             restr = "<br>".join(
-                f"<code>{_e(r['input'])}</code> in [{_fmt(r['low'])}, {_fmt(r['high'])}]"
+                f"{_e(label(r['input']))} in [{_fmt(r['low'])}, {_fmt(r['high'])}]"
                 + "".join(f" \u00b7 {_e(k)} {_e(_fmt(v))}" for k, v in r.items() if k not in ("input", "low", "high"))
                 for r in b.get("restrictions", ()))
             body += (f"<tr><td>{i}</td>" + "".join(f'<td class="num">{_e(_fmt(b[k]))}</td>' for k in stats)

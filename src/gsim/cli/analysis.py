@@ -1,6 +1,6 @@
 """`gsim sensitivity` and `gsim discover`: which sampled inputs drive an indicator, and where
 (in the space of sampled inputs) a claim fails. Both read a store, never write it, and print
-tables that fit 100 columns."""
+tables that fit the terminal (80 columns when its width is unknown), inputs by their labels."""
 
 from __future__ import annotations
 
@@ -14,11 +14,10 @@ from gsim.analysis.conditional import conditional, parse_claim_spec
 from gsim.analysis.discovery import discover
 from gsim.analysis.sensitivity import sensitivity
 from gsim.claims import ClaimError
-from gsim.cli.base import UsageFailure, finite, main, one_line
+from gsim.cli.base import UsageFailure, finite, main, one_line, plain_table, width
+from gsim.model.layout import label
 from gsim.output import atomic_write, check_writable
 from gsim.sweeps.analysis import outside
-
-WIDTH = 100
 
 
 def _years(text: str | None):
@@ -128,13 +127,18 @@ def format_sensitivity(res) -> str:
     sobol = a["method"] == "sobol"
     units = "" if a["units"] in ("", "1") else f", {a['units']}"  # "1": a ratio, no unit to show
     what = f"{a['indicator']} ({a['long_name']}{units})"
-    out = [f"{what}: {a['contrast'].replace('-', ' - ')}" if a["contrast"] else what]
+    out: list[str] = []
+
+    def prose(text: str) -> None:  # a sentence, wrapped to the width; the tables fit it themselves
+        out.extend(textwrap.wrap(text, width(), break_on_hyphens=False) or [""])
+
+    prose(f"{what}: {a['contrast'].replace('-', ' - ')}" if a["contrast"] else what)
     if sobol:
         n = a["saltelli_base_samples"]
-        out.append(f"Sobol indices, Saltelli design N = {n:,} x ({res.sizes['input']} inputs + 2) = "
+        prose(f"Sobol indices, Saltelli design N = {n:,} x ({res.sizes['input']} inputs + 2) = "
                    f"{a['samples']:,} samples; 95% intervals ({a['num_resamples']} resamples)")
     else:
-        out.append(f"PAWN indices from given data ({a['sampler']}, {a['samples']:,} samples); "
+        prose(f"PAWN indices from given data ({a['sampler']}, {a['samples']:,} samples); "
                    f"95% bootstrap intervals ({a['num_resamples']} resamples)")
     pols = [None] if "policy" not in res.dims else [str(p) for p in res["policy"].values]
     extra = [d for d in res["S1" if sobol else "PAWN"].dims if d not in ("input", "policy", "time")]
@@ -153,18 +157,18 @@ def format_sensitivity(res) -> str:
             summary = not pick and extra
             over = " x ".join(f"{r.sizes[d]} {d}s" for d in extra)
             title = head + (where or (f"median [min, max] over {over}" if summary else ""))
-            out.append("")
+            prose("")
             if title.strip(", "):
-                out.append(title.strip(", ") + ":")
+                prose(title.strip(", ") + ":")
             out.extend(_table(rr, sobol, extra if summary else []))
-    out.append("")
+    prose("")
     if sobol:
-        out.append("S1: share of the variance due to the input alone; ST: including its interactions.")
+        prose("S1: share of the variance due to the input alone; ST: including its interactions.")
     else:
-        out.append("PAWN: how far the output's distribution moves when the input is fixed (0 to 1).")
-        out.append("(dummy): a random input without effect; an input within its interval has no detectable effect.")
+        prose("PAWN: how far the output's distribution moves when the input is fixed (0 to 1).")
+        prose("(dummy): a random input without effect; an input within its interval has no detectable effect.")
     if bool(np.isnan(res["S1" if sobol else "PAWN"].values).any()):
-        out.append("-: the output does not vary across samples in that year (e.g. the first year).")
+        prose("-: the output does not vary across samples in that year (e.g. the first year).")
     return "\n".join(out) + "\n"
 
 
@@ -198,20 +202,24 @@ def _table(r, sobol: bool, over: list[str]) -> list[str]:
         key = r[main].values
     cols = [cells(h) for h in heads]  # (input, time) each
     order = sorted(range(r.sizes["input"]), key=lambda i: -np.nan_to_num(key[i, -1], nan=-1.0))
-    rows = [(str(r["input"].values[i]), [c[i] for c in cols]) for i in order]
+    rows = [(label(str(r["input"].values[i])), [c[i] for c in cols]) for i in order]
     if not sobol:
         rows.append(("(dummy)", [cells("PAWN_dummy")]))
     years = [f"{t:g}" for t in r["time"].values]
-    w0 = max(12, *(len(name) for name, _ in rows)) + 2
     block = len(heads) * cw + 2
-    per = max(1, (WIDTH - w0) // block)
+    W = width()
+    # names wrap where that lets two years sit side by side
+    w0 = min(max(12, *(len(name) for name, _ in rows)), max(20, W - 2 * block - 2)) + 2
+    per = max(1, (W - w0) // block)
     out = []
     for c0 in range(0, len(years), per):
         ts = range(c0, min(c0 + per, len(years)))
         out.append(" " * w0 + "".join(f"{years[t]:>{block}}" for t in ts))
         out.append(f"{'input':<{w0}}" + "".join("  " + "".join(f"{h:>{cw}}" for h in heads) for _ in ts))
         for name, cs in rows:
-            out.append(f"{name:<{w0}}" + "".join("  " + "".join(f"{c[t]:>{cw}}" for c in cs) for t in ts))
+            names = textwrap.wrap(name, w0 - 2)  # a long label wraps; numbers stay on its first line
+            out.append(f"{names[0]:<{w0}}" + "".join("  " + "".join(f"{c[t]:>{cw}}" for c in cs) for t in ts))
+            out.extend(names[1:])
     return out
 
 
@@ -220,24 +228,22 @@ def format_discovery(d) -> str:
     out = [f"condition {d.condition} at {d.year:g}"]
     share = d.n_interest / d.n_cases if d.n_cases else float("nan")
     left = f"; {d.n_excluded:,} cases left out (a run they need is not ok)" if d.n_excluded else ""
-    out.append(f"holds in {d.n_interest:,} of {d.n_cases:,} cases ({share:.1%}){left}")
+    out.extend(textwrap.wrap(f"holds in {d.n_interest:,} of {d.n_cases:,} cases ({share:.1%}){left}", width()))
     if not d.boxes:
         why = ("it never holds" if d.n_interest == 0 else "it always holds" if d.n_interest == d.n_cases
                else "no box of sampled inputs is dense enough (try a lower --threshold)")
         out.append(f"no boxes: {why}")
     for i, b in enumerate(d.boxes, 1):
         out.append("")
-        out.append(f"box {i}: coverage {b.coverage:.2f}, density {b.density:.2f} ({b.density / share:.1f} x "
-                   f"overall), mass {b.mass:.2f}; holds in {b.k:,} of its {b.n:,} cases")
-        w0 = max(12, *(len(r.input) for r in b.restrictions)) + 2
-        out.append(f"  {'input':<{w0}}{'in the box':>24}{'in the data':>24}{'quasi-p':>10}")
-        for r in b.restrictions:
-            out.append(f"  {r.input:<{w0}}{_range(r.low, r.high):>24}{_range(r.data_low, r.data_high):>24}"
-                       f"{r.qp:>10.1g}")
+        out.extend(textwrap.wrap(f"box {i}: coverage {b.coverage:.2f}, density {b.density:.2f} ({b.density / share:.1f} "
+                                 f"x overall), mass {b.mass:.2f}; holds in {b.k:,} of its {b.n:,} cases", width()))
+        rows = [[label(r.input), _range(r.low, r.high), _range(r.data_low, r.data_high), f"{r.qp:.1g}"]
+                for r in b.restrictions]
+        out.extend(plain_table(["input", "in the box", "in the data", "quasi-p"], rows, width(), "  "))
     out.append("")
-    out.append("coverage: share of the cases where it holds that are in the box; density: share of the "
-               "box's")
-    out.append("cases where it holds; mass: share of all cases in the box.")
+    out.extend(textwrap.wrap("coverage: share of the cases where it holds that are in the box; density: "
+                             "share of the box's cases where it holds; mass: share of all cases in the box.",
+                             width()))
     return "\n".join(out) + "\n"
 
 

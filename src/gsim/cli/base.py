@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 import sys
+import textwrap
 import warnings
 
 import click
+from rich import box
 from rich.console import Console
+from rich.table import Table
 
 from gsim._version import __version__
 from gsim.analysis.select import AnalysisError
@@ -53,7 +56,23 @@ def _warning_line(message, category, filename, lineno, line=None) -> str:
     return f"gsim: warning: {one_line(message) if isinstance(message, Warning) else message}\n"
 
 
-class _PluginGroup(click.Group):
+class Group(click.Group):
+    """A click group whose command list shows whole summaries."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Each command's whole first sentence, wrapped, where click would cut it at ~45
+        characters with "..."."""
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class _PluginGroup(Group):
     """The gsim group: plugin commands are added the first time commands are listed or looked
     up (not at import); plugin errors in any command become a one-line PluginFailure, user
     errors (scenario, sweep spec, store) a one-line UsageFailure."""
@@ -136,8 +155,38 @@ def parse_years(years: str | None) -> list[float] | None:
 
 
 def console() -> Console:
-    """A rich console: the terminal's width, or 100 columns when writing to a file or pipe."""
+    """A rich console: the terminal's width, or 100 columns when writing to a file or pipe
+    (the claims table's width; every other table fits `fitted_console`)."""
     return Console(width=None if sys.stdout.isatty() else 100, highlight=False)
+
+
+def fitted_console() -> Console:
+    """A rich console for tables that fit 80 columns: the terminal's width, or $COLUMNS, or 80
+    when neither is known (a file or pipe)."""
+    return Console(highlight=False)
+
+
+def width() -> int:
+    """The width plain-text output should fit: the terminal's, $COLUMNS, else 80."""
+    return fitted_console().width
+
+
+def table(**kwargs) -> Table:
+    """A rich table that fits 80 columns where its content can: a rule under the header, no
+    frame, columns one space apart. Add columns with `text_column` (names, which wrap when
+    space is short) and `number_column` (never wrapped: a number is never cut while the
+    names can give way)."""
+    style = dict(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True,
+                 title_justify="left", caption_justify="left")
+    return Table(**{**style, **kwargs})
+
+
+def text_column(table: Table, header: str, **kwargs) -> None:
+    table.add_column(header, overflow="fold", **kwargs)
+
+
+def number_column(table: Table, header: str, **kwargs) -> None:
+    table.add_column(header, justify="right", no_wrap=True, **kwargs)
 
 
 def load_scenario_or_fail(path: str | None = None) -> Scenario:
@@ -158,3 +207,37 @@ def with_model(sc: Scenario, model: str | None) -> Scenario:
         raise UsageFailure(str(e)) from None
 
 
+def compile_first(batch: bool = False, python_loop: bool = False) -> None:
+    """Compile the model before a command times its work, saying so on stderr once, with the
+    elapsed time: a fresh installation compiles it once (numba's on-disk cache keeps it)."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Column
+
+    from gsim import api
+
+    if not api.needs_compiling(batch, python_loop):
+        return
+    about = api.COMPILE_SECONDS[batch]
+    what = "the sweep kernels" if batch else "the model"
+    text = TextColumn("{task.description}", table_column=Column(overflow="fold", ratio=1))
+    with Progress(SpinnerColumn(), text, TimeElapsedColumn(),  # wraps, rather than cut, in 80 columns
+                  console=Console(stderr=True, highlight=False)) as progress:
+        progress.add_task(f"compiling {what} for this machine (once per installation, "
+                          f"about {about} s)", total=None)
+        api.compile_model(batch, python_loop)
+
+
+def plain_table(header: list[str], rows: list[list[str]], width: int, indent: str = "") -> list[str]:
+    """Lines of a plain-text table within `width` columns: the first column (a name) wraps onto
+    further lines when space is short; the others (numbers) are right-aligned at their widest
+    cell and never cut."""
+    cells = [header, *rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(1, len(header))]
+    rest = sum(w + 2 for w in widths)
+    w0 = max(12, min(max(len(r[0]) for r in cells), width - len(indent) - rest))
+    out = []
+    for r in cells:
+        names = textwrap.wrap(r[0], w0) or [""]
+        out.append(indent + f"{names[0]:<{w0}}" + "".join(f"  {c:>{w}}" for c, w in zip(r[1:], widths)))
+        out.extend(indent + n for n in names[1:])
+    return out

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
+import textwrap
 import time
 from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from gsim.api import RunFailed, run_scenario
+from gsim.cli import base
 from gsim.cli.base import (
     PLUGIN_ERRORS,
     PluginFailure,
     UsageFailure,
+    compile_first,
     load_scenario_or_fail,
     main,
     not_empty,
@@ -22,14 +27,14 @@ from gsim.cli.base import (
     with_model,
 )
 from gsim.output import check_writable, write_netcdf
-from gsim.params import METHODS, MODEL_LABELS, MODELS
+from gsim.params import METHODS, MODEL_LABELS, MODELS, SCALAR_PARAMS, TIER_PARAMS, param_label
 from gsim.plugins import DISABLE_ENV, get_plugin_manager, registered_by
 from gsim.policies import PolicyError
 from gsim.scenario import ScenarioError, replace_run
 
 
 # --- gsim scenario ... -------------------------------------------------------------------
-@main.group()
+@main.group(cls=base.Group)
 def scenario() -> None:
     """Show or check scenario files."""
 
@@ -38,7 +43,26 @@ def scenario() -> None:
 @click.argument("scenario_file", required=False, metavar="[SCENARIO]")
 def scenario_show(scenario_file: str | None) -> None:
     """Print SCENARIO (default: the embedded china31) fully resolved, as loadable TOML."""
-    click.echo(load_scenario_or_fail(scenario_file).toml, nl=False)
+    click.echo(commented(load_scenario_or_fail(scenario_file).toml), nl=False)
+
+
+def commented(toml: str) -> str:
+    """The scenario's TOML with every parameter commented: its label, unit and valid range."""
+    out, section = [], ""
+    for line in toml.splitlines():
+        header = re.fullmatch(r"\[(.+)\]", line)
+        if header:
+            section = header.group(1)
+            tier = section.removeprefix("params.")
+            if tier in TIER_PARAMS and section != tier:
+                p = TIER_PARAMS[tier]
+                out.append(f"# {param_label(tier)}, by tier [{p.unit}], {p.describe()}")
+        key = re.match(r"(\w+) = ", line)
+        if section == "params" and key and key.group(1) in SCALAR_PARAMS:
+            p = SCALAR_PARAMS[key.group(1)]
+            line = f"{line:<22} # {param_label(key.group(1))} [{p.unit}], {p.describe()}"
+        out.append(line)
+    return "\n".join(out) + "\n"
 
 
 @scenario.command("check")
@@ -73,17 +97,16 @@ def _fmt(x: float) -> str:
 def _summary_table(results: dict):
     """Policies as rows (first and last year), the headline indicators as columns."""
     first = next(iter(results.values()))
-    table = Table(
+    table = base.table(
         title=f"{MODEL_LABELS[first.attrs['model']]} {first.attrs['scenario']}, {first.attrs['method']}, "
               f"dt={first.attrs['dt']:g}",
         caption="real GDP and lost capital in bn CNY/yr; 1 - u: overcapacity, mean over tiers; "
                 "failed = failed-transfer share",
-        title_justify="left", caption_justify="left",
     )
-    table.add_column("policy", no_wrap=True, min_width=max(len(n) for n in results))
-    table.add_column("year", justify="right")
+    base.text_column(table, "policy")
+    base.number_column(table, "year")
     for header, _ in SUMMARY_COLUMNS:
-        table.add_column(header, justify="right")
+        base.number_column(table, header)
     for name, run in results.items():
         series = [reduce(run.values) for _, reduce in SUMMARY_COLUMNS]
         for i, label in ((0, name), (-1, "")):
@@ -123,6 +146,9 @@ def run_command(scenario_file, policy, method, dt, t1, model, out) -> None:
     except ScenarioError as e:
         raise UsageFailure(str(e)) from None
     console = Console()
+    pm = get_plugin_manager()
+    compile_first(python_loop=any(pm.policies()[n].compiled is None or run_sc.events
+                                  for n, run_sc in zip(names, checked) if n in pm.policies()))
     results = {}
     start = time.perf_counter()
     with console.status("simulating…"):
@@ -145,6 +171,27 @@ def run_command(scenario_file, policy, method, dt, t1, model, out) -> None:
 
         write_netcdf(ds, out)
         console.print(f"wrote {out}")
+
+
+# --- gsim compile ---------------------------------------------------------------------------
+@main.command("compile")
+def compile_command() -> None:
+    """Compile the model for this machine now, instead of at its first use.
+
+    numba keeps the machine code in its cache, so this is needed once per installation
+    (`make install` runs it); runs and sweeps otherwise compile what they need first.
+    """
+    from gsim import api
+
+    batch = None  # the batch kernels in a second process meanwhile: numba compiles on one core
+    if api.needs_compiling(batch=False) and api.needs_compiling(batch=True):
+        code = "from gsim.api import compile_model; compile_model(batch=True)"
+        batch = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL)
+    compile_first(batch=False)
+    if batch is not None:
+        batch.wait()
+    compile_first(batch=True)  # only loads what the second process compiled (or compiles it)
+    click.echo("the model is compiled for this machine (numba's cache holds it)", err=True)
 
 
 # --- gsim plugins ----------------------------------------------------------------------------
@@ -172,17 +219,21 @@ def plugins_cmd(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
+
+    def echo(line: str) -> None:  # within the terminal's width, continued lines indented
+        click.echo("\n".join(textwrap.wrap(line, base.width(), subsequent_indent="    ",
+                                            break_on_hyphens=False)))
     for r in rows:
         kind = "built-in" if r["builtin"] else ("disabled" if r["disabled"] else "external")
         if r["broken"]:
             kind = f"disabled, broken: {r['broken']}"
         dist = f" [{r['distribution']}]" if r["distribution"] and not r["builtin"] else ""
-        click.echo(f"{r['name']} {r['version']}{dist} ({kind})")
+        echo(f"{r['name']} {r['version']}{dist} ({kind})")
         if r["hooks"]:
-            click.echo(f"  hooks: {', '.join(r['hooks'])}")
+            echo(f"  hooks: {', '.join(r['hooks'])}")
         for k in ("policies", "events", "indicators", "claims", "commands"):
             if r.get(k):
-                click.echo(f"  {k}: {', '.join(r[k])}")
+                echo(f"  {k}: {', '.join(r[k])}")
     if not any(r["disabled"] for r in rows):
         click.echo(f"(disable plugins with {DISABLE_ENV}=name1,name2)")
 

@@ -12,7 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from gsim.analysis import quicklook
 from gsim.cli.base import (
     UsageFailure,
-    console,
+    compile_first,
+    fitted_console,
     load_scenario_or_fail,
     main,
     not_empty,
@@ -33,8 +34,9 @@ EXIT_PLUGIN_FAULTS = 3  # the sweep completed, but a plugin failed for some runs
 class _ProgressBar:
     """A rich progress bar on stderr: runs done / total, runs/s, ETA, failures."""
 
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
+    def __init__(self, enabled: bool, compile_here: bool = True):
+        self.enabled, self.compile_here = enabled, compile_here
+        self.compiling = 0.0  # seconds spent compiling the model before the first run
         self.prog = Progress(
             TextColumn("sweep"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[rate]:>8} runs/s"), TextColumn("ETA"),
@@ -52,7 +54,13 @@ class _ProgressBar:
         self.prog.__exit__(*exc)
 
     def __call__(self, p: engine.Progress) -> None:
-        if self.task is None:
+        if self.task is None:  # the sweep is about to compute: compile first, saying so
+            if self.compile_here:
+                t = time.perf_counter()
+                self.prog.stop()
+                compile_first(batch=True)
+                self.prog.start()
+                self.compiling = time.perf_counter() - t
             self.task = self.prog.add_task("sweep", total=p.total, completed=p.done, rate="-", failed=0)
             self.t0 = time.perf_counter()
             return
@@ -146,7 +154,8 @@ def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, s
     show = sys.stderr.isatty() if progress is None else progress
     path = resume_store or verify_store or out or "sweep.zarr"
     try:
-        with _ProgressBar(show) as bar:
+        # local workers share this machine's cache (a remote cluster has its own)
+        with _ProgressBar(show, compile_here=not scheduler) as bar:
             if verify_store:
                 report = engine.repair(verify_store, executor=executor, progress=bar)
             elif resume_store:
@@ -163,11 +172,12 @@ def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, s
         sys.exit(130)
     except ValueError as e:  # e.g. GSIM_WORKERS
         raise UsageFailure(one_line(e)) from None
+    seconds = max(report.seconds - bar.compiling, 1e-9)  # the sweep's own time, not compiling
     click.echo(
         f"{path}: {report.n_runs} runs ({report.samples} samples x "
         f"{report.replicates} replicates x {report.n_policies} policies), "
-        f"{report.computed} computed in {report.seconds:.1f} s "
-        f"({report.runs_per_second:,.0f} runs/s), {report.failed} failed",
+        f"{report.computed} computed in {seconds:.1f} s "
+        f"({report.computed / seconds:,.0f} runs/s), {report.failed} failed",
         err=True,
     )
     for line in report.repaired:
@@ -200,7 +210,7 @@ def _sweep_from(path, from_store, scenario_file, options, executor, bar) -> engi
 
 def _print_quicklook(store, years, baseline) -> None:
     """The readable summary (gsim.analysis.quicklook)."""
-    con = console()
+    con = fitted_console()
     for item in quicklook.render(quicklook.quicklook(store, years, baseline)):
         con.print(item)
 
@@ -235,9 +245,12 @@ def _verify(path: str) -> None:
 @click.option("--faults", "show_faults", is_flag=True,
               help="List every run with a plugin fault and its message(s), then stop.")
 def summary_command(store, years, baseline, full, csv_path, show_faults):
-    """A quick look at a sweep: per indicator, the baseline policy's median and each other
-    policy's median paired change and share of samples better (fits 100 columns); --all
-    for every policy's median and 5-95% range and every pair's win shares."""
+    """A quick look at a sweep STORE, one table per year.
+
+    Per indicator, the baseline policy's median and each other policy's median paired
+    change and share of samples better (fits the terminal, 80 columns by default); --all for
+    every policy's median and 5-95% range and every pair's win shares; --faults lists the
+    runs stopped by a plugin fault."""
     if show_faults:
         faults = analysis.run_faults(store)
         for _, line in faults:

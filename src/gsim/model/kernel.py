@@ -23,9 +23,12 @@ ever called from inside the compiled loops.
 
 from __future__ import annotations
 
+import hashlib
+import sys
 import types
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numba
@@ -112,6 +115,12 @@ class _NoAlias(CompilerBase):
 # LLVM vectorise their short lane loops without runtime overlap checks, which otherwise cost
 # more than the loops themselves. Floating-point semantics are unchanged.
 LANE_JIT: dict[str, Any] = dict(JIT, pipeline_class=_NoAlias)
+# The advance loop and the observation are inlined (at numba's IR level) into the one entry
+# point that calls them, `_run_group`, which therefore links one compiled `_evaluate` instead
+# of three (each separately compiled function that links the evaluation optimises and
+# generates its machine code again). Called from Python (`Kernels.advance`, `observe`: the
+# loop of plugin policies and events) they are compiled on their own, lazily, only then.
+INLINED: dict[str, Any] = dict(LANE_JIT, inline="always")
 # The lane count of a group: read from the arrays, or a compile-time constant in the
 # variants compiled for one lane (see _kernels), where LLVM then removes the lane loops.
 _FIXED_LANES = 0
@@ -484,7 +493,7 @@ def _group_flags(W, psi):
     return active, (active > 0).any(), (psi > 0.0).any()
 
 
-@njit(**LANE_JIT)
+@njit(**INLINED)
 def _advance_group(y, k0, nsteps, dt, rk4, inp, decision, fail_step, fail_index):
     """Advance the live lanes of one group by nsteps steps; a lane whose new state y_k has a
     negative or non-finite stock records k and the stock's index and is frozen from then on."""
@@ -535,7 +544,7 @@ def _advance_group(y, k0, nsteps, dt, rk4, inp, decision, fail_step, fail_index)
                 y[i, l] = yt[i, l] if live[l] else y[i, l]
 
 
-@njit(**LANE_JIT)
+@njit(**INLINED)
 def _observe_group(y, inp, decision, out, dy):
     """Every §10 quantity of one group's lanes (the non-state ones; see gsim.integrate) into
     out = (ors, orr, ors_, o0) and, unless dy has no rows, the derivatives of §7 into dy."""
@@ -715,22 +724,64 @@ def _compile(fn, scope: dict, suffix: str, options: dict):
     return njit(**options)(copy)
 
 
+def _source_digest() -> str:
+    """A digest of every source the compiled code is built from. numba's on-disk cache checks
+    only the stamp (modification time and size) of the file that defines a function, so a
+    change to the variable table, the parameters or vmath, which are frozen into the machine
+    code, would otherwise load stale code; the digest is part of every cache name instead."""
+    from gsim import params
+    from gsim.model import layout
+
+    h = hashlib.sha256()
+    for mod in (sys.modules[__name__], vmath, layout, params):
+        h.update(Path(mod.__file__ or "").read_bytes())
+    return h.hexdigest()[:10]
+
+
+# What is compiled, and under which options: copies of these, named with the digest (and,
+# per lane width, the width), look their callees up in the scopes below. Compiled helpers
+# not listed here are used as they are; define them above this point (the scopes are
+# snapshots of the module's globals).
+_SHARED = ((_cap, dict(JIT, forceinline=True)), (_scratch, JIT), (_group_flags, JIT),
+           (_median_lanes, JIT), (_decide, JIT))
+_PER_WIDTH = ((_lanes, dict(JIT, forceinline=True)), (_evaluate, LANE_JIT),
+              (_advance_group, INLINED), (_observe_group, INLINED), (_run_group, LANE_JIT))
+_DIGEST = _source_digest()
+_SHARED_SCOPE = dict(globals())
+for _fn, _options in _SHARED:  # callees first
+    _SHARED_SCOPE[_fn.py_func.__name__] = _compile(_fn, _SHARED_SCOPE, f"_{_DIGEST}", _options)
+
+
 def _kernels(lanes: int) -> tuple:
     """(advance, observe, run) group kernels for groups of any width (lanes = 0) or of exactly
     `lanes` lanes. With one lane, a compile-time constant, LLVM drops the lane loops and
     vectorises the tier loops instead: the per-run kernel, from the same source, doing the
-    same operations in the same order as every lane of the lane kernel."""
-    if not lanes:
-        return _advance_group, _observe_group, _run_group
-    scope = dict(globals(), _FIXED_LANES=lanes)
-    suffix = f"_{lanes}lane"
-    scope["_lanes"] = _compile(_lanes, scope, suffix, dict(JIT, forceinline=True))
-    for fn in (_evaluate, _advance_group, _observe_group, _run_group):  # callees first
-        scope[fn.py_func.__name__] = _compile(fn, scope, suffix, LANE_JIT)
+    same operations in the same order as every lane of the lane kernel.
+
+    Nothing is compiled here: numba compiles each on its first call (or loads it from the
+    cache), so a process that makes single runs only never compiles the wide kernels, and one
+    that uses only built-in policies without events only compiles `run`."""
+    scope = dict(_SHARED_SCOPE, _FIXED_LANES=lanes)
+    suffix = f"_{lanes}lane_{_DIGEST}" if lanes else f"_wide_{_DIGEST}"
+    for fn, options in _PER_WIDTH:  # callees first
+        scope[fn.py_func.__name__] = _compile(fn, scope, suffix, options)
     return scope["_advance_group"], scope["_observe_group"], scope["_run_group"]
 
 
 _WIDE, _ONE = _kernels(0), _kernels(1)
+
+
+def is_compiled(lanes: int, entry: int = 2) -> bool:
+    """Whether entry point `entry` (0 advance, 1 observe, 2 run) of the kernels for groups of
+    one lane (lanes = 1) or more is compiled in this process or in numba's on-disk cache, so
+    that a first call only loads it. (True where numba's cache cannot be inspected.)"""
+    disp = (_ONE if lanes == 1 else _WIDE)[entry]
+    if disp.overloads:
+        return True
+    try:
+        return bool(disp._cache._cache_file._load_index())
+    except Exception:  # numba's cache internals changed: say nothing rather than guess
+        return True
 
 
 def plan_groups(B: int, threads: int = 1) -> tuple[int, int]:

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from numba import njit
 
-from gsim.params import READY_THRESHOLD, SCALAR_PARAMS, TIER_PARAMS
+from gsim.params import READY_THRESHOLD, SCALAR_PARAMS, TIER_PARAMS, param_label
 
 RT, R_, T_, O_ = ("region", "tier"), ("region",), ("tier",), ()
 GROUPS = ("sending", "receiving")  # the two region groups of gsim.groups
@@ -91,6 +91,33 @@ VARIABLES: dict[str, Variable] = {
     **{f"skills_{g}": Variable(O_, "years", f"labour-force-weighted mean years of schooling of the {g} regions",
                                "groups") for g in GROUPS},
 }
+# Short labels in words for tables and figures; a variable without one shows its name.
+LABELS: dict[str, str] = {
+    "capital": "capital", "technology": "technology (TFP)", "pipeline": "capital in transit",
+    "pipeline_technology": "technology in transit", "labor_force": "labour force", "wage": "wage",
+    "skills": "schooling", "infrastructure": "infrastructure", "price": "tier price",
+    "output": "real output", "employment": "employment", "profit_rate": "profit rate",
+    "readiness": "readiness", "transfer_out": "capital moving out", "transfer_in": "capital moving in",
+    "gdp": "GDP", "real_output": "real output", "sui": "upgrading index", "utilization": "utilisation",
+    "overcapacity": "overcapacity", "margin": "profit margin", "real_gdp": "real GDP",
+    "theil": "inequality (Theil)", "sui_national": "upgrading index", "rd_share": "R&D share of GDP",
+    "transfer_volume": "capital relocated", "failed_transfer_share": "failed-transfer share",
+    "lost_capital": "capital lost",
+    **{f"real_output_{g}": f"real output, {g}" for g in GROUPS},
+    **{f"sui_{g}": f"upgrading index, {g}" for g in GROUPS},
+    **{f"technology_{g}": f"technology, {g}" for g in GROUPS},
+    **{f"skills_{g}": f"schooling, {g}" for g in GROUPS},
+}
+
+
+def label(name: str) -> str:
+    """The short label of an output variable, or of a parameter with its symbol ("readiness
+    steepness (κ)", see gsim.params.param_label); the name itself when it has none."""
+    if name in LABELS:
+        return LABELS[name]
+    return param_label(name)
+
+
 GROUP_AGGREGATES: tuple[str, ...] = tuple(n for n, v in VARIABLES.items() if v.where == "groups")
 
 STOCKS: tuple[str, ...] = tuple(n for n, v in VARIABLES.items() if v.where == "state")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gsim.integrate import RunStatus
+from gsim.model.layout import VARIABLES
 from gsim.output import atomic_write, write_netcdf
 from gsim.sweeps import store as st
 
@@ -210,9 +211,13 @@ def export_netcdf(store: str | Path, path: str | Path) -> None:
 
 
 def export_csv(store: str | Path, path: str | Path) -> int:
-    """One row per (run, time): run coordinates, sampled inputs, then every saved variable
-    (per-region/tier ones as `name[region]`, `name[tier]`, `name[region,tier]` columns).
-    Written one chunk of runs at a time (after verifying the store); returns the number of rows."""
+    """One row per (run, time). Columns, in this order whatever order the store lists them in:
+    `run`, sample, replicate, policy, status, done, then the other per-run values (the sampled
+    inputs among them) by name, the per-region inputs as `name[region]` (by name, regions in
+    order), `time`, then every saved variable in the order of the variable table
+    (gsim.model.layout.VARIABLES; plugin indicators after, by name), per-region/tier ones as
+    `name[region]`, `name[tier]`, `name[region,tier]` columns. Written one chunk of runs at
+    a time (after verifying the store); returns the number of rows."""
     import pandas as pd
 
     outside(store, path, "--csv")
@@ -222,11 +227,14 @@ def export_csv(store: str | Path, path: str | Path) -> int:
     times = ds["time"].values
     regions = [str(r) for r in ds["region"].values]
     tiers = [str(t) for t in ds["tier"].values]
-    # sorted: the same columns in the same order whatever order the file system lists arrays in
-    run_vars = sorted(str(c) for c in ds.coords if ds[c].dims == ("run",) and c != "run")
+    first = ("sample", "replicate", "policy", "status", "done")
+    per_run = [str(c) for c in ds.coords if ds[c].dims == ("run",) and c != "run"]
+    per_run += [str(v) for v in ds.data_vars if ds[v].dims == ("run",)]
+    run_vars = sorted(per_run, key=lambda c: (first.index(c) if c in first else len(first), c))
     region_inputs = sorted(str(c) for c in ds.coords if ds[c].dims == ("run", "region"))
-    data_vars = sorted(str(v) for v in ds.data_vars if ds[v].dims[:2] == ("run", "time"))
-    per_run = sorted(str(v) for v in ds.data_vars if ds[v].dims == ("run",))
+    table = list(VARIABLES)
+    data_vars = sorted((str(v) for v in ds.data_vars if ds[v].dims[:2] == ("run", "time")),
+                       key=lambda v: (table.index(v) if v in table else len(table), v))
     rows = 0
     with atomic_write(path) as tmp, open(tmp, "w", newline="") as fh:
         for r0 in range(0, n, chunk):
@@ -234,7 +242,7 @@ def export_csv(store: str | Path, path: str | Path) -> int:
             m = part.sizes["run"]
             T = len(times)
             cols: dict[str, np.ndarray] = {"run": np.repeat(part["run"].values, T)}
-            for c in run_vars + per_run:
+            for c in run_vars:
                 vals = part[c].values
                 cols[c] = np.repeat(vals.astype(object) if vals.dtype.kind == "T" else vals, T)
             for c in region_inputs:
