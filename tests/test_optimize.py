@@ -344,3 +344,124 @@ def test_a_per_region_constraint_must_hold_in_every_region():
     ens = Evaluator(SC, dataclasses.replace(problem, scenarios=1),
                     parallel=False).candidates(np.array([[0.55, 1.4]]))
     assert ens[0, 0, 2:].tolist() == ds.real_output.sel(time=2026).values.tolist()
+
+
+# --- an ensemble of a history match's NROY points (--scenarios-from) ----------------------
+NROY_SMALL = dict(levers="readiness,gradient_ratio=1:2", objectives="real_gdp:max,theil:min", year=2015,
+                  population=4, generations=2, seed=5)
+CLI_NROY = ["--levers", "readiness,gradient_ratio=1:2", "--objectives", "real_gdp:max,theil:min", "--year", "2015",
+            "--population", "4", "--generations", "2", "--seed", "5"]
+
+
+def _match_store(path: Path, cutoff: float = 1000.0, seed: int = 1) -> Path:
+    """A one-wave history match of the three-region case of tests/matching_cases.py (a wide
+    cutoff keeps most points, a tiny one none)."""
+    import matching_cases as mc
+
+    targets = mc.planted_targets(mc.history())
+    sc = mc.scenario(f"[match]\nwaves = 1\nsamples = 12\nseed = {seed}\ncutoff = {cutoff}\n" + targets)
+    gsim.match(sc, path, workers=1)
+    return path
+
+
+@pytest.fixture(scope="module")
+def matched(tmp_path_factory):
+    import matching_cases as mc
+
+    d = tmp_path_factory.mktemp("nroy")
+    scenario_file = d / "hm3.toml"
+    scenario_file.write_text(mc.scenario().toml)
+    return mc.scenario(), _match_store(d / "m.zarr"), scenario_file
+
+
+def test_the_ensemble_is_the_nroy_points(matched, tmp_path):
+    """Every NROY point, in order, applied by name: the ensemble's inputs are those of the
+    scenario with the point's values, and business as usual in it is gsim.simulate's."""
+    from gsim.integrate import batch_from_scenario
+    from gsim.matching import nroy_sample
+
+    sc, store, _ = matched
+    pts = nroy_sample(gsim.open_match(store))
+    assert pts.sizes["point"] >= 3
+    problem = opt.make_problem(sc, **NROY_SMALL, scenarios_from=store)
+    assert problem.scenarios == pts.sizes["point"]  # all, when --scenarios is not given
+    assert problem.match_hash == gsim.open_match(store).attrs["config_hash"]
+    stored, _ = opt.nroy_ensemble(sc, store, None, 5, "gradient")
+    ev = Evaluator(sc, problem, parallel=False, stored=stored)
+    assert ev.ens.samples.tolist() == list(range(pts.sizes["point"]))
+    for n in range(pts.sizes["point"]):
+        point = {str(k): float(v) for k, v in zip(pts["input"].values, pts.values[n])}
+        want = batch_from_scenario(sc.with_overrides(**point), 1)
+        for a in ("sp", "tp", "reg"):
+            np.testing.assert_array_equal(getattr(ev.ens.inputs, a)[n], getattr(want, a)[0], err_msg=f"{a} {n}")
+
+    out = opt.optimize(tmp_path / "o.zarr", sc, workers=1, **NROY_SMALL, scenarios=2, scenarios_from=store)
+    g = ost.open_group(out)
+    assert g["bau"].shape[0] == 2  # the first two points
+    for n in range(2):
+        point = {str(k): float(v) for k, v in zip(pts["input"].values, pts.values[n])}
+        ds = gsim.simulate(sc.with_overrides(**point), "market", t1=2015)
+        assert g["bau"][n, 0] == ds["real_gdp"].sel(time=2015).item()
+    front = gsim.open_optimization(out)
+    assert front.attrs["match_config_hash"] == problem.match_hash
+    assert front.attrs["scenarios_from"] == str(Path(store).resolve())
+
+
+def test_cli_scenarios_from_is_the_same_store_under_j1_and_j2(matched, tmp_path):
+    _, store, scenario_file = matched
+    outs = []
+    for j in ("1", "2"):
+        outs.append(tmp_path / f"j{j}.zarr")
+        res = CliRunner().invoke(main, ["optimize", str(scenario_file), *CLI_NROY, "--scenarios", "3",
+                                        "--scenarios-from", str(store), "-j", j, "--out", str(outs[-1])])
+        assert res.exit_code == 0, res.output
+    _same_store(*outs)
+    assert ost.open_group(outs[0])["values"].shape[2] == 3
+
+
+def test_a_bad_match_store_is_one_line_exit_2(matched, tmp_path):
+    sc, store, scenario_file = matched
+    not_match = opt.optimize(tmp_path / "opt.zarr", sc, workers=1, **{**NROY_SMALL, "generations": 1},
+                             scenarios=1)
+    empty = _match_store(tmp_path / "empty.zarr", cutoff=1e-6)
+    n = gsim.matching.nroy_sample(gsim.open_match(store)).sizes["point"]
+    for source, extra, says in [
+            (not_match, [], "not a gsim history-match store"),
+            (tmp_path / "nothing.zarr", [], "no such match store"),
+            (empty, [], "no point is left in NROY: the ensemble is empty"),
+            (store, ["--scenarios", str(n + 1)], f"is more than its {n} NROY points")]:
+        res = CliRunner().invoke(main, ["optimize", str(scenario_file), *CLI_NROY, *extra,
+                                        "--scenarios-from", str(source), "--out", str(tmp_path / "o.zarr")])
+        assert res.exit_code == 2, res.output
+        assert says in res.output and res.output.startswith("Error: --scenarios-from: "), res.output
+        assert len(res.output.strip().splitlines()) == 1, res.output
+        assert not (tmp_path / "o.zarr").exists()
+
+
+def test_resume_refuses_another_ensemble(matched, tmp_path):
+    import shutil
+
+    sc, store, _ = matched
+    source = tmp_path / "m.zarr"
+    shutil.copytree(store, source)
+    whole = opt.optimize(tmp_path / "whole.zarr", sc, workers=1, **NROY_SMALL, scenarios=2, scenarios_from=source)
+
+    def stop_after_first(done, total, hv, rate):
+        if done == 1:
+            raise KeyboardInterrupt
+
+    cut = tmp_path / "cut.zarr"
+    with pytest.raises(KeyboardInterrupt):
+        opt.optimize(cut, sc, workers=1, progress=stop_after_first, **NROY_SMALL, scenarios=2, scenarios_from=source)
+    other = tmp_path / "cut_other.zarr"
+    shutil.copytree(cut, other)
+    opt.resume(cut, workers=2)  # the same match store: the uninterrupted result
+    _same_store(whole, cut)
+    assert ost.config_hash(sc, opt.make_problem(sc, **NROY_SMALL, scenarios=2, scenarios_from=source)) \
+        == ost.open_group(whole).attrs["config_hash"]
+
+    shutil.rmtree(source)  # the match store is made again, with another seed: other NROY points
+    _match_store(source, seed=2)
+    res = CliRunner().invoke(main, ["optimize", "--resume", str(other)])
+    assert res.exit_code == 2 and "another ensemble" in res.output, res.output
+    assert ost.open_group(other).attrs["generations_done"] == 1

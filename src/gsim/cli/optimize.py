@@ -51,8 +51,11 @@ class _ProgressBar:
 @click.option("--constraint", "constraints", multiple=True, metavar="NAME>=V[%][:bau][@SHARE]",
               help="e.g. 'real_gdp>=-2%:bau@90': at most 2 % below business as usual in 90 % of scenarios; "
                    "on a per-region output (real_output, ...) in every region (repeat).")
-@click.option("--scenarios", type=int, default=16, show_default=True,
-              help="Scenarios (LHS of [sweep.uncertain]); 1: the scenario's own parameters.")
+@click.option("--scenarios", type=int, default=None,
+              help="Scenarios: an LHS of [sweep.uncertain] [default: 16]; 1: the scenario's own parameters; "
+                   "with --scenarios-from, its first N NROY points [default: all].")
+@click.option("--scenarios-from", default=None, metavar="MATCH_STORE",
+              help="The ensemble: the NROY points of a history-match store (gsim match), applied by name.")
 @click.option("--population", type=int, default=24, show_default=True, help="Candidates per generation.")
 @click.option("--generations", type=int, default=10, show_default=True, help="Generations.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the optimiser and the ensemble.")
@@ -65,7 +68,8 @@ class _ProgressBar:
 @click.option("--resume", "resume_store", default=None, metavar="STORE", help="Continue an interrupted optimisation.")
 @click.option("--warm-start", default=None, metavar="STORE", help="First population from an earlier store's front.")
 def optimize_command(scenario_file, policy, levers, objectives, year, cumulate, robustness, constraints, scenarios,
-                     population, generations, seed, epsilon, algorithm, workers, out, resume_store, warm_start):
+                     scenarios_from, population, generations, seed, epsilon, algorithm, workers, out, resume_store,
+                     warm_start):
     """Find the policy settings that are best for several objectives at once, robustly over
     an ensemble of scenarios; the non-dominated set goes into a Zarr store
     (`gsim.open_optimization`)."""
@@ -80,7 +84,8 @@ def optimize_command(scenario_file, policy, levers, objectives, year, cumulate, 
                                     policy=policy, levers=levers, objectives=objectives, year=year,
                                     cumulate=cumulate, robustness=robustness, constraints=constraints,
                                     scenarios=scenarios, population=population, generations=generations,
-                                    seed=seed, epsilon=epsilon, algorithm=algorithm)
+                                    seed=seed, epsilon=epsilon, algorithm=algorithm,
+                                    scenarios_from=scenarios_from)
     except (opt.OptimizeError, ScenarioError) as e:
         raise UsageFailure(one_line(e)) from None
     except KeyboardInterrupt:

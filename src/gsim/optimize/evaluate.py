@@ -2,10 +2,12 @@
 
 The ensemble is the scenario's `[sweep.uncertain]` sampled by Latin hypercube (gsim.sweeps
 sampling, seeded by the optimisation's seed), or with one scenario the scenario's own
-parameters. Every candidate runs on the same ensemble (common random numbers): run c*N + n is
-candidate c in scenario n. A built-in policy takes its levers per run, so the whole
-generation is one call of the compiled run loop (`Kernels.run`, parameters per lane);
-another policy runs once per candidate with its settings as plain numbers.
+parameters, or stored points given as a sweep spec with sampler "nroy" (a history match's
+non-implausible set, `gsim.optimize.nroy_ensemble`). Every candidate runs on the same
+ensemble (common random numbers): run c*N + n is candidate c in scenario n. A built-in
+policy takes its levers per run, so the whole generation is one call of the compiled run
+loop (`Kernels.run`, parameters per lane); another policy runs once per candidate with its
+settings as plain numbers.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from gsim.model.layout import GROUP_AGGREGATES
 from gsim.optimize.problem import OptimizeError, Problem
 from gsim.scenario import Scenario
 from gsim.sweeps.sampling import apply_values, sampled_values
-from gsim.sweeps.spec import parse_spec
+from gsim.sweeps.spec import SweepSpec, parse_spec
 
 
 @dataclass(frozen=True)
@@ -38,14 +40,18 @@ class Ensemble:
     samples: np.ndarray  # (N,) sample ids of the LHS design kept (valid inputs), -1 for the scenario itself
 
 
-def ensemble(sc: Scenario, problem: Problem) -> Ensemble:
+def ensemble(sc: Scenario, problem: Problem, stored: tuple[Scenario, SweepSpec] | None = None) -> Ensemble:
+    """`stored`: the scenario and spec of stored points (sampler "nroy") instead of an LHS."""
     base = batch_from_scenario(sc, 1)
-    if problem.scenarios == 1:
+    if problem.scenarios == 1 and stored is None:
         ids = np.array([-1])
         inp = base
     else:
-        spec = parse_spec(sc, {"samples": problem.scenarios, "sampler": "lhs", "seed": problem.seed,
-                               "policies": [problem.policy]})
+        if stored is None:
+            spec = parse_spec(sc, {"samples": problem.scenarios, "sampler": "lhs", "seed": problem.seed,
+                                   "policies": [problem.policy]})
+        else:
+            sc, spec = stored
         if not spec.uncertain:
             raise OptimizeError(f"{sc.source}: sweep.uncertain: no uncertain parameters to sample "
                                 f"{problem.scenarios} scenarios from (use --scenarios 1)")
@@ -76,7 +82,8 @@ def _tile(ens: Ensemble, C: int) -> tuple[BatchInputs, Calibration]:
 class Evaluator:
     """Runs candidates (rows of lever values) on the ensemble; returns each run's indicators."""
 
-    def __init__(self, sc: Scenario, problem: Problem, parallel: bool = True):
+    def __init__(self, sc: Scenario, problem: Problem, parallel: bool = True,
+                 stored: tuple[Scenario, SweepSpec] | None = None):
         self.sc, self.problem, self.parallel = sc, problem, parallel
         saved = TimeGrid.of(sc.run).save_times
         if not np.isin(problem.year, saved[1:]):
@@ -87,7 +94,7 @@ class Evaluator:
         # spares the batch most of its copying out of the lanes
         self.grid = grid if problem.cumulate else dataclasses.replace(grid, save_every=problem.year - grid.t0)
         self.events = scenario_events(sc, self.grid)
-        self.ens = ensemble(sc, problem)
+        self.ens = ensemble(sc, problem, stored)
         self.sending = sending_mask(sc)
         self.runs = 0  # runs evaluated so far (for runs/s)
 

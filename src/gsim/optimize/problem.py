@@ -88,6 +88,9 @@ class Problem:
     epsilon: float
     algorithm: str
     bau_policy: str = "market"
+    # the ensemble is the first `scenarios` NROY points of the history-match store with this
+    # config hash (`--scenarios-from`); None: an LHS of [sweep.uncertain], or the scenario itself
+    match_hash: str | None = None
 
     @property
     def indicators(self) -> tuple[str, ...]:

@@ -13,7 +13,8 @@ Layout (Zarr v3), preallocated for every generation, one chunk per generation:
   default settings in each scenario; ``initial`` (member, lever): the warm-start population
   (if any)
 
-Attributes: provenance (version, scenario hash, config hash, seed), the problem, and, written
+Attributes: provenance (version, scenario hash, config hash, seed), the problem (with an
+ensemble of NROY points: ``scenarios_from``, the match store, and ``match_config_hash``), and, written
 last after each generation in one update, ``generations_done`` and ``archive`` (the
 [generation, member] of each member of the epsilon-archive). A kill leaves the generations
 done so far; `--resume` recomputes nothing of them.
@@ -49,7 +50,9 @@ def config_hash(sc: Scenario, problem: Problem) -> str:
 
 
 def create(path: str | Path, sc: Scenario, problem: Problem, bau: np.ndarray, defaults: np.ndarray,
-           initial: np.ndarray | None) -> zarr.Group:
+           initial: np.ndarray | None, scenarios_from: Path | None = None) -> zarr.Group:
+    """scenarios_from: the history-match store whose NROY points are the ensemble (its config
+    hash is `problem.match_hash`, so the config hash covers it)."""
     import zarr
 
     p = Path(path)
@@ -66,6 +69,8 @@ def create(path: str | Path, sc: Scenario, problem: Problem, bau: np.ndarray, de
                        indicators=list(problem.indicators),
                        constraints=["failed_runs"] + [c.text for c in problem.constraints],
                        generations_done=0, archive=[])
+    if scenarios_from is not None:
+        attrs.update(scenarios_from=str(scenarios_from), match_config_hash=problem.match_hash)
     try:
         g = zarr.create_group(str(p), zarr_format=3, attributes=attrs)
     except OSError as e:
@@ -148,6 +153,7 @@ def open_optimization(path: str | Path) -> xr.Dataset:
     attrs: dict[str, Any] = {k: a[k] for k in ("Conventions", "title", "source", "history", "scenario",
                                                "scenario_hash", "gsim_version", "config_hash", "root_seed",
                                                "generations_done")}
+    attrs.update({k: a[k] for k in ("scenarios_from", "match_config_hash") if k in a})
     attrs.update(robustness=problem.robustness.text, policy=problem.policy, year=problem.year,
                  cumulated=int(problem.cumulate), scenarios=problem.scenarios,
                  constraints=[c.text for c in problem.constraints])
