@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import click
-from rich.table import Table
 
 from gsim.analysis import backcast as bc
 from gsim.analysis import history_figures
 from gsim.analysis.figures import save
-from gsim.cli.base import UsageFailure, console, load_scenario_or_fail, main, one_line, with_model
+from gsim.cli.base import (
+    UsageFailure,
+    fitted_console,
+    load_scenario_or_fail,
+    main,
+    number_column,
+    one_line,
+    table,
+    text_column,
+    with_model,
+)
 from gsim.output import write_netcdf
-from gsim.params import MODELS
+from gsim.params import MODEL_LABELS, MODELS
 from gsim.scenario import ScenarioError
 
 
@@ -45,23 +54,25 @@ def backcast_command(scenario_file, samples, seed, model, start, end, figure, ou
     try:
         base = with_model(load_scenario_or_fail(scenario_file), model)
         sc = bc.backcast_scenario(base, start, end)
-        with console().status("running the backcast…"):
+        with fitted_console().status("running the backcast…"):
             ds = bc.backcast(sc, samples=samples, seed=seed)
     except (ScenarioError, ValueError) as e:
         raise UsageFailure(one_line(e)) from None
-    con = console()
+    con = fitted_console()
     t0, t1 = int(ds.time.values[0]), int(ds.time.values[-1])
-    table = Table(title=f"backcast {t0}-{t1}, {ds.attrs['model']}, {ds.attrs['policy']}, "
-                        f"{ds.attrs['runs_ok']} run(s)", title_justify="left")
-    for col, just in (("series", "left"), ("units", "left"), ("RMSE", "right"), ("bias", "right"),
-                      ("rank r", "right"), ("cover", "right"), ("skill", "right")):
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    tab = table(title=f"backcast {t0}-{t1}, {MODEL_LABELS[ds.attrs['model']]}, {ds.attrs['policy']}, "
+                      f"{ds.attrs['runs_ok']} run(s)")
+    text_column(tab, "series")
+    text_column(tab, "units")
+    for col in ("RMSE", "bias", "rank r", "cover", "skill"):
+        number_column(tab, col)
     for row in bc.fit_table(ds):
-        table.add_row(*row)
-    con.print(table)
-    con.print("RMSE, bias: model - observed after the start year; rank r: Spearman of provincial growth; "
-              "cover: share inside the 5-95 % band; skill: 1 - RMSE/RMSE(persistence) in the last year "
-              "(<= 0: no better than every province keeping its start-year share)", style="dim")
+        tab.add_row(*row)
+    con.print(tab)
+    con.print("RMSE, bias: model − observed after the start year (shares in percentage points); rank r: "
+              "Spearman correlation of the provinces' growth; cover: share of observations inside the "
+              "ensemble's 5-95 % band; skill: 1 − RMSE/RMSE of persistence (every province keeps its "
+              "start-year share) in the last year, ≤ 0: no better than persistence.")
     if out:
         write_netcdf(ds, out)
         con.print(f"wrote {out}")
