@@ -73,7 +73,8 @@ def test_run_table_fits_80_columns():
              "sui_national": np.full(T, 2.6484), "overcapacity": np.full((T, 4), 0.25),
              "lost_capital": np.full(T, 1694.0 * scale), "failed_transfer_share": np.full(T, 0.5019)}
         return types.SimpleNamespace(values=v, times=np.arange(2023, 2023 + T),
-                                     attrs={"scenario": "china31", "method": "euler", "dt": 0.125})
+                                     attrs={"scenario": "china31", "method": "euler", "dt": 0.125,
+                                            "model": "gtm2"})
 
     results = {p: run(1 + i) for i, p in enumerate(POLICIES)}
     texts = []
