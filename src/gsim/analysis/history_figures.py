@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
-from matplotlib.ticker import MaxNLocator
 
 from gsim.analysis.figures import new_figure, year_axis
 
@@ -30,6 +29,8 @@ def _band(ax, ds: xr.Dataset, name: str, sel: dict) -> None:
 
 def backcast_macro(ds: xr.Dataset) -> Figure:
     """GDP and population shares of each macro-region: observed against the model."""
+    from matplotlib.ticker import MaxNLocator
+
     regions = ds.macro_region.values.tolist()
     fig = new_figure(10.0, 5.0)
     axes = fig.subplots(2, len(regions), sharex=True, squeeze=False)
@@ -50,6 +51,8 @@ def backcast_macro(ds: xr.Dataset) -> Figure:
 
 def backcast_provinces(ds: xr.Dataset, series: str = "gdp_share") -> Figure:
     """Small multiples: one panel per province, observed against the model."""
+    from matplotlib.ticker import MaxNLocator
+
     names = ds.region.values.tolist()
     cols = 8
     rows = math.ceil(len(names) / cols)
