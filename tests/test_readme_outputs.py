@@ -24,7 +24,7 @@ COMMANDS = (
     ["sweep", "--from", "out/match.zarr", "--out", "out/sweep.zarr", "--no-progress", "--no-summary"],
     ["claims", "out/sweep.zarr"],
 )
-PLAIN_BLOCK = re.compile(r"^```\n(.*?)^```[ \t]*$", re.M | re.S)
+FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)  # a block and its language
 
 
 def outputs() -> list[str]:
@@ -48,7 +48,7 @@ def _contains(haystack: list[str], needle: list[str]) -> bool:
 def test_quick_start_blocks_are_what_make_run_prints(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     quick = README.read_text(encoding="utf-8").split("## Quick start", 1)[1].split("\n## ", 1)[0]
-    blocks = [_lines(b) for b in PLAIN_BLOCK.findall(quick)]
+    blocks = [_lines(body) for lang, body in FENCE.findall(quick) if not lang]
     assert len(blocks) == 3  # the policy table, the backcast, the claims
     printed = [_lines(o) for o in outputs()]
     for block in blocks:
