@@ -251,8 +251,8 @@ def _wait_for_done(path, at_least, proc, timeout=120):
     return None
 
 
-# 30 blocks of 7 years: long enough that a kill after the first block lands midway
-SAMPLES, T1 = 120, 2030
+# 60 blocks of 27 years: long enough that a kill after the first blocks lands midway
+SAMPLES, T1 = 240, 2050
 ARGS = ["-n", str(SAMPLES), "--t1", str(T1), "--block-size", "4", "-j", "1", "--policies",
         "none,market", "--no-summary", "--no-progress"]
 
