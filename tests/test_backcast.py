@@ -78,3 +78,11 @@ def test_figures_draw(one, tmp_path):
     fig = history_figures.backcast_provinces(one)
     assert sum(ax.axison for ax in fig.axes) == 31
     assert save(fig, tmp_path / "p.png").stat().st_size > 0
+
+
+def test_backcast_refuses_other_regions():
+    from helpers import random_scenario
+
+    sc = random_scenario(np.random.default_rng(0), 3)
+    with pytest.raises(ValueError, match="regions are not the observed panel's"):
+        backcast_scenario(sc)
