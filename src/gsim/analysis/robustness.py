@@ -27,6 +27,7 @@ from gsim.analysis.claims import (
     select_claims,
     verdict,
 )
+from gsim.analysis.figures import store_scenario
 from gsim.claims import Measure
 
 TOP = 5  # regions of the "top k" sender definition
@@ -120,8 +121,6 @@ def _regional(ps: PairedStore) -> dict[str, np.ndarray] | None:
     sender definitions, or None when the store lacks them."""
     if not all(ps.has(n) for n in ("real_output", "gdp", "labor_force")):
         return None
-    from gsim.analysis.figures import store_scenario
-
     sc = store_scenario(ps.g)
     R = len(ps.labels["region"])
     vals = {}

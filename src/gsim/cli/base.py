@@ -12,6 +12,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from gsim import api
 from gsim._version import __version__
 from gsim.analysis.select import AnalysisError
 from gsim.claims import ClaimError
@@ -212,8 +213,6 @@ def compile_first(batch: bool = False, python_loop: bool = False) -> None:
     elapsed time: a fresh installation compiles it once (numba's on-disk cache keeps it)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Column
-
-    from gsim import api
 
     if not api.needs_compiling(batch, python_loop):
         return

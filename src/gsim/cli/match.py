@@ -13,6 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from gsim.analysis.backcast import backcast_scenario
 from gsim.cli.base import UsageFailure, main, one_line
 from gsim.matching import MatchError, MatchResult, match
+from gsim.matching.figures import implausibility_figure, save_figure
+from gsim.matching.store import open_match
 from gsim.matching.targets import USES
 
 
@@ -109,9 +111,6 @@ def match_command(scenario_file, waves, samples, seed, cutoff, use, workers, out
             scenario = backcast_scenario() if scenario_file is None else scenario_file
             res = match(scenario, out, options, workers=workers, progress=bar)
         if figure:
-            from gsim.matching.figures import implausibility_figure, save_figure
-            from gsim.matching.store import open_match
-
             save_figure(implausibility_figure(open_match(out)), figure)
     except (MatchError, ValueError) as e:
         raise UsageFailure(one_line(e)) from None

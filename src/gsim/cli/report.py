@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from gsim.analysis import figures as fg
+from gsim.analysis.optreport import optimization_report
 from gsim.analysis.report import analysis_module, report
 from gsim.cli.base import UsageFailure, main, not_empty, one_line, parse_years
 from gsim.sweeps.store import open_store
@@ -79,8 +80,6 @@ def report_command(store, out, years, policy, baseline, conditions, optimization
     with any browser (e.g. `xdg-open report.html`, `open report.html` on macOS).
     """
     if optimization:
-        from gsim.analysis.optreport import optimization_report
-
         path = optimization_report(store, out)
         click.echo(f"wrote {path}; open it in a browser, e.g. xdg-open {path}", err=True)
         return

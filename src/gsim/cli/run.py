@@ -13,6 +13,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from gsim import api
 from gsim.api import RunFailed, run_scenario
 from gsim.cli import base
 from gsim.cli.base import (
@@ -181,8 +182,6 @@ def compile_command() -> None:
     numba keeps the machine code in its cache, so this is needed once per installation
     (`make install` runs it); runs and sweeps otherwise compile what they need first.
     """
-    from gsim import api
-
     batch = None  # the batch kernels in a second process meanwhile: numba compiles on one core
     if api.needs_compiling(batch=False) and api.needs_compiling(batch=True):
         code = "from gsim.api import compile_model; compile_model(batch=True)"

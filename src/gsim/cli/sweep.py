@@ -22,6 +22,7 @@ from gsim.cli.base import (
     positive,
     with_model,
 )
+from gsim.matching import MatchError, sweep_from_nroy
 from gsim.output import atomic_write
 from gsim.params import MODELS
 from gsim.sweeps import analysis, engine
@@ -200,8 +201,6 @@ def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, s
 
 def _sweep_from(path, from_store, scenario_file, options, executor, bar) -> engine.SweepReport:
     """A sweep on the NROY points of a history-match store (gsim.matching)."""
-    from gsim.matching import MatchError, sweep_from_nroy
-
     try:
         return sweep_from_nroy(path, from_store, scenario_file, options, executor=executor, progress=bar)
     except MatchError as e:

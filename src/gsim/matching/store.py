@@ -24,7 +24,7 @@ import numpy as np
 from gsim.matching.targets import MatchError, MatchSpec
 from gsim.matching.waves import MatchResult
 from gsim.output import provenance
-from gsim.scenario import Scenario, loads_scenario
+from gsim.scenario import Scenario, load_scenario, loads_scenario
 from gsim.sweeps.engine import SweepReport
 from gsim.sweeps.engine import sweep as run_sweep
 from gsim.sweeps.spec import NROY, SweepSpec, parse_spec
@@ -192,8 +192,6 @@ def sweep_from_nroy(store: str | Path, nroy_store: str | Path, scenario: Scenari
                     options: Mapping[str, Any] | None = None, **kw: Any) -> SweepReport:
     """`gsim.sweep` on the NROY points of a match store: every point a sample, run under the
     sweep's policies (kw: executor, progress). The scenario defaults to the embedded one."""
-    from gsim.scenario import load_scenario
-
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     sc2, spec = nroy_spec(sc, nroy_store, options)
     return run_sweep(store, sc2, None, spec=spec, **kw)

@@ -36,7 +36,8 @@ import numpy as np
 from numba import njit
 from numba.core.compiler import CompilerBase, DefaultPassBuilder
 
-from gsim.model import vmath
+from gsim import params
+from gsim.model import layout, vmath
 from gsim.model.calibrate import Calibration
 from gsim.model.inputs import BatchInputs
 from gsim.model.layout import OBS, SP, STOCK, TP, stock_offset
@@ -729,9 +730,6 @@ def _source_digest() -> str:
     only the stamp (modification time and size) of the file that defines a function, so a
     change to the variable table, the parameters or vmath, which are frozen into the machine
     code, would otherwise load stale code; the digest is part of every cache name instead."""
-    from gsim import params
-    from gsim.model import layout
-
     h = hashlib.sha256()
     for mod in (sys.modules[__name__], vmath, layout, params):
         h.update(Path(mod.__file__ or "").read_bytes())
