@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from gsim.api import resolve_policy
+from gsim.hookspecs import hookimpl
 from gsim.integrate import TimeGrid, batch_from_scenario, run_batch
 from gsim.params import DEFAULT_TIERS, SCALAR_DEFAULTS, TIER_DEFAULTS, RunSettings
 from gsim.scenario import Regions, Scenario, load_scenario
@@ -21,6 +22,20 @@ BUILTIN = ("none", "market", "subsidy_race", "gradient")
 _DEFAULT = load_scenario().with_overrides(model="gtm1")
 SMALL = dataclasses.replace(_DEFAULT, sweep={**_DEFAULT.sweep, "years": [2025, 2026]})
 SMALL_OPTS = {"samples": 8, "t1": 2026, "block_size": 4}
+
+
+def claims_plugin(*claims_):
+    """A plugin (class) that registers the given claims, as a third party's package would."""
+    class Plugin:
+        gsim_plugin_name = "my_claims"
+
+        @staticmethod
+        @hookimpl
+        def gsim_register_claims(register):
+            for c in claims_:
+                register(c)
+
+    return Plugin
 
 
 class FirstBlockOnly:

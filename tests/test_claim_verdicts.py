@@ -9,7 +9,7 @@ import io
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from helpers import SMALL, SMALL_OPTS
+from helpers import SMALL, SMALL_OPTS, claims_plugin
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
@@ -36,19 +36,6 @@ def store(tmp_path_factory):
     p = tmp_path_factory.mktemp("verdicts") / "s.zarr"
     sweep(p, SMALL, SMALL_OPTS, executor=LocalExecutor(2))
     return p
-
-
-def _claims_plugin(*claims_):
-    class Plugin:
-        gsim_plugin_name = "my_claims"
-
-        @staticmethod
-        @hookimpl
-        def gsim_register_claims(register):
-            for c in claims_:
-                register(c)
-
-    return Plugin
 
 
 # --- materiality: planted effects and the placebo --------------------------------------------
@@ -194,7 +181,7 @@ OLD_NHC = cl.Claim("old_nhc", "The former claim.",
 
 def test_checks_fire_on_the_former_claims_and_stay_quiet_on_the_revised_ones(store):
     with use_plugin_manager(make_plugin_manager(load_entrypoints=False,
-                                                extra=(_claims_plugin(OLD_LOWER_RISK, OLD_NHC),))):
+                                                extra=(claims_plugin(OLD_LOWER_RISK, OLD_NHC),))):
         res = gsim.claims(store, claim=["old_lower_risk", "old_nhc"])
     found = res.attrs["checks"]
     assert any("degenerate: failed_transfer_share is 0 in every sample under gradient" in f for f in found)
@@ -209,7 +196,7 @@ BROKEN = cl.Claim("broken", "Needs an output nobody saves.", (cl.Measure("no_suc
 
 def test_a_broken_plugin_claim_leaves_the_other_verdicts_intact(store):
     intact = gsim.claims(store)
-    with use_plugin_manager(make_plugin_manager(load_entrypoints=False, extra=(_claims_plugin(BROKEN),))):
+    with use_plugin_manager(make_plugin_manager(load_entrypoints=False, extra=(claims_plugin(BROKEN),))):
         res = gsim.claims(store)
         out = CliRunner().invoke(main, ["claims", str(store)])
     assert res.attrs["skipped_claims"] == [

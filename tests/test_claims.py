@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from helpers import SMALL, SMALL_OPTS, FirstBlockOnly, tree_digest
+from helpers import SMALL, SMALL_OPTS, FirstBlockOnly, claims_plugin, tree_digest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -224,25 +224,12 @@ def test_builtin_claims_are_registered_through_the_hook():
     assert "claims: continuous_upgrading, coordinated_development, efficiency" in out.output
 
 
-def _plugin(*claims_):
-    class Plugin:
-        gsim_plugin_name = "my_claims"
-
-        @staticmethod
-        @hookimpl
-        def gsim_register_claims(register):
-            for c in claims_:
-                register(c)
-
-    return Plugin
-
-
 GOOD = cl.Claim("receivers", "Receivers gain.", (cl.Measure("real_output_receiving", +1),),
                 (("gradient", "market"),))
 
 
 def test_plugin_claims_are_evaluated(store):
-    with use_plugin_manager(make_plugin_manager(load_entrypoints=False, extra=(_plugin(GOOD),))):
+    with use_plugin_manager(make_plugin_manager(load_entrypoints=False, extra=(claims_plugin(GOOD),))):
         res = gsim.claims(store, claim=["receivers"], years=[2026])
     ds = gsim.open_sweep(store)
     gain = (ds.real_output_receiving.sel(policy="gradient") - ds.real_output_receiving.sel(policy="market"))
@@ -263,8 +250,8 @@ def test_plugin_claims_are_evaluated(store):
     (dataclasses.replace(GOOD, pairs=()), "give at least one (policy, baseline) pair"),
     ("not a claim", "register() takes a gsim.claims.Claim, got str"),
 ])
-def test_invalid_plugin_claims_are_rejected_naming_the_plugin(bad, message):
-    pm = make_plugin_manager(load_entrypoints=False, extra=(_plugin(bad),), strict=True)
+def test_invalid_plugin_claims_are_rejected_naming_theclaims_plugin(bad, message):
+    pm = make_plugin_manager(load_entrypoints=False, extra=(claims_plugin(bad),), strict=True)
     with pytest.raises(PluginError, match="plugin my_claims: ") as e:
         pm.claims()
     assert message in str(e.value)
@@ -351,10 +338,10 @@ def test_share_text_never_hides_the_interval():
 
 def test_a_tier_for_an_output_without_tiers_is_an_error(store):
     bad = cl.Claim("tiered_theil", "Theil of a tier.", (cl.Measure("theil", -1, tier=0),), (("gradient", "none"),))
-    with use_plugin_manager(make_plugin_manager(load_entrypoints=False, extra=(_plugin(bad),))):
+    with use_plugin_manager(make_plugin_manager(load_entrypoints=False, extra=(claims_plugin(bad),))):
         with pytest.raises(cl.ClaimError, match="claim tiered_theil needs theil of tier 0, but theil has no tiers"):
             gsim.claims(store, claim=["tiered_theil"])
     untiered = cl.Claim("any_margin", "A margin.", (cl.Measure("margin", 1),), (("gradient", "none"),))
-    with use_plugin_manager(make_plugin_manager(load_entrypoints=False, extra=(_plugin(untiered),))):
+    with use_plugin_manager(make_plugin_manager(load_entrypoints=False, extra=(claims_plugin(untiered),))):
         with pytest.raises(cl.ClaimError, match="claim any_margin needs margin of one tier; the measure names none"):
             gsim.claims(store, claim=["any_margin"])
