@@ -6,6 +6,8 @@ and never depends on what happens to be installed.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import types
 
 import numpy as np
@@ -473,6 +475,27 @@ def test_indicator_added_to_results():
     g = ds["gini_gdp_pc"]
     assert g.dims == ("time",) and g.attrs["gsim_plugin"] == "ineq" and g.attrs["units"] == "1"
     assert 0.0 < float(g[0]) < 1.0
+
+
+def test_indicator_parameters_and_direction():
+    from gsim.params import spec
+
+    ind = Indicator("emissions", lambda ds, p: p["factor"] * ds.real_gdp, "t", "emissions",
+                    defaults={"factor": 2.0}, schema={"factor": spec(0, 10, True, True, "t/unit", "f")},
+                    better=-1)
+    pm = manager(plugin("carbon", gsim_register_indicators=lambda register: register(ind)))
+    with use_plugin_manager(pm):
+        ds = simulate(small(), t1=2025.0)
+    e = ds["emissions"]
+    np.testing.assert_array_equal(e.values, 2.0 * ds.real_gdp.values)
+    assert e.attrs["better"] == "lower" and json.loads(e.attrs["gsim_params"]) == {"factor": 2.0}
+    np.testing.assert_array_equal(ind(ds, {"factor": 3.0}).values, 3.0 * ds.real_gdp.values)
+    for bad, why in ((dict(better=2), "better must be"), (dict(defaults={"factor": 20.0}), "outside"),
+                     (dict(defaults={}), "without a default")):
+        wrong = dataclasses.replace(ind, **bad)
+        pm = manager(plugin("wrong", gsim_register_indicators=lambda register, w=wrong: register(w)))
+        with pytest.raises(PluginError, match=why):
+            pm.indicators()
 
 
 def test_faulty_indicators():

@@ -5,15 +5,22 @@ An indicator (registered through the ``gsim_register_indicators`` hook) is a fun
 first dimension is ``time`` (other dimensions: ``region``, ``tier`` or none). `add_indicators`
 adds every registered indicator to a Dataset, with ``units``, ``long_name`` and the name of the
 plugin (``gsim_plugin``) as attributes.
+
+An indicator may declare parameters (``defaults``, with bounds in ``schema``) and which
+direction is better (``better``: +1 higher, -1 lower, None: no direction). One with parameters
+is called ``compute(ds, params)`` with its defaults merged with the caller's overrides.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from gsim.params import ParamSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
@@ -25,18 +32,39 @@ class IndicatorError(RuntimeError):
 
 @dataclass(frozen=True)
 class Indicator:
-    """An extra output variable: ``compute(ds) -> xr.DataArray`` with ``time`` first."""
+    """An extra output variable: ``compute(ds) -> xr.DataArray`` with ``time`` first.
+
+    ``defaults`` are the indicator's own parameters (a scenario overrides them under
+    ``[indicators.NAME]``); with any, ``compute(ds, params)`` gets them merged. ``schema``
+    gives bounds, unit and meaning of numeric ones (`gsim.params.ParamSpec`). ``better``: +1
+    when a higher value is better, -1 when lower is, None when neither is.
+    """
 
     name: str
-    compute: Callable[[xr.Dataset], xr.DataArray]
+    compute: Callable[..., xr.DataArray]
     units: str
     long_name: str
     description: str = ""
     plugin: str = ""
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    schema: Mapping[str, ParamSpec] = field(default_factory=dict)
+    better: int | None = None
+
+    def resolve(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The parameters a computation uses: the defaults, then `overrides`."""
+        return {**self.defaults, **(overrides or {})}
+
+    def __call__(self, ds: xr.Dataset, params: Mapping[str, Any] | None = None) -> xr.DataArray:
+        """compute(ds), or compute(ds, params) for an indicator with parameters."""
+        if self.defaults:
+            return self.compute(ds, self.resolve(params))
+        return self.compute(ds)
 
 
-def add_indicators(ds: xr.Dataset, table: Mapping[str, Indicator]) -> xr.Dataset:
-    """`ds` with every indicator of `table` added."""
+def add_indicators(ds: xr.Dataset, table: Mapping[str, Indicator],
+                   params: Mapping[str, Mapping[str, Any]] | None = None) -> xr.Dataset:
+    """`ds` with every indicator of `table` added; `params`: indicator name -> overrides of
+    its defaults (recorded in the attribute ``gsim_params``)."""
     import xarray as xr
 
     if not table:
@@ -45,7 +73,7 @@ def add_indicators(ds: xr.Dataset, table: Mapping[str, Indicator]) -> xr.Dataset
     for name, ind in table.items():
         where = f"indicator {name!r} (plugin {ind.plugin or '?'})"
         try:
-            da = ind.compute(ds)
+            da = ind(ds, (params or {}).get(name))
         except Exception as exc:
             raise IndicatorError(f"{where} raised {type(exc).__name__}: {exc}") from exc
         if not isinstance(da, xr.DataArray):
@@ -62,6 +90,11 @@ def add_indicators(ds: xr.Dataset, table: Mapping[str, Indicator]) -> xr.Dataset
         da.attrs.update(units=ind.units, long_name=ind.long_name, gsim_plugin=ind.plugin)
         if ind.description:
             da.attrs["description"] = ind.description
+        if ind.defaults:
+            da.attrs["gsim_params"] = json.dumps(ind.resolve((params or {}).get(name)), sort_keys=True,
+                                                 default=str)
+        if ind.better is not None:
+            da.attrs["better"] = "higher" if ind.better > 0 else "lower"
         new[name] = da
     return ds.assign(new)
 

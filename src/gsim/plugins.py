@@ -311,6 +311,18 @@ def _check_indicator(ind: Indicator, plugin: str) -> None:
         raise PluginError(
             f"plugin {plugin}: indicator {ind.name!r} would shadow the model output variable of that name"
         )
+    if ind.better not in (None, 1, -1):
+        raise PluginError(f"plugin {plugin}: indicator {ind.name!r}: better must be +1, -1 or None, "
+                          f"got {ind.better!r}")
+    for k, v in ind.defaults.items():
+        sp = ind.schema.get(k)
+        if sp is not None and not sp.contains(float(v)):
+            raise PluginError(f"plugin {plugin}: indicator {ind.name!r}: default {k} = {v!r} is outside "
+                              f"its bounds")
+    extra = sorted(set(ind.schema) - set(ind.defaults))
+    if extra:
+        raise PluginError(f"plugin {plugin}: indicator {ind.name!r}: schema names parameters without a "
+                          f"default: {', '.join(extra)}")
 
 
 def _check_claim(claim: Claim, plugin: str) -> None:
