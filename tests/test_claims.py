@@ -306,7 +306,9 @@ def test_summary_fits_one_screen_and_all_keeps_the_full_tables(store):
     assert len(out.output.splitlines()) <= 30 and "2026:" in out.output and "2025:" not in out.output
     ds = gsim.open_sweep(store)
     gdp = ds.real_gdp.sel(time=2026).values.reshape(8, 4)
-    assert f"{np.median(gdp[:, 0]) / 1e3:.4g}k" in out.output  # none's median real GDP, human format
+    bau = list(ds.policy.values).index("market")  # the business-as-usual policy is the baseline
+    assert "market (median)" in out.output
+    assert f"{np.median(gdp[:, bau]) / 1e3:.4g}k" in out.output  # its median real GDP, human format
     full = CliRunner().invoke(main, ["summary", str(store), "--all"])
     assert full.exit_code == 0 and "== 2025" in full.output and "== 2026" in full.output
     bad = CliRunner().invoke(main, ["summary", str(store), "--baseline", "laissez_faire"])

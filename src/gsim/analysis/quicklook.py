@@ -1,4 +1,4 @@
-"""The quick look at a sweep that `gsim summary` prints: one table per year, 100 columns wide.
+"""The quick look at a sweep that `gsim summary` prints: one table per year, as wide as the terminal.
 
 Per indicator: the baseline policy's median and 5-95 % range over its ok runs, and for each
 other policy the median paired change against the baseline (in % of the baseline's value,
@@ -17,7 +17,15 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from gsim.analysis.claims import Measure, PairedStore, _quantiles, counts_line, paired_stats, percent
+from gsim.analysis.claims import (
+    Measure,
+    PairedStore,
+    _quantiles,
+    bau_policy,
+    counts_line,
+    paired_stats,
+    percent,
+)
 from gsim.claims import ClaimError
 from gsim.model.layout import label
 from gsim.sweeps.analysis import BETTER
@@ -44,10 +52,12 @@ class QuickLook:
 def quicklook(store: str | Path, years: Iterable[float] | None = None,
               baseline: str | None = None) -> QuickLook:
     """The quick look at `years` (default: the last of the sweep's years) against `baseline`
-    (default: ``none`` if the sweep has it, else its first policy)."""
+    (default: the sweep's business-as-usual policy, as for the claims; else ``none``, else its
+    first policy)."""
     ps = PairedStore(store, years, last_only=years is None)
     if baseline is None:
-        baseline = "none" if "none" in ps.policies else ps.policies[0]
+        found = [p for p in (bau_policy(ps.attrs), "none") if p in ps.policies]
+        baseline = found[0] if found else ps.policies[0]
     if baseline not in ps.policies:
         raise ClaimError(f"{ps.path}: --baseline {baseline}: not a policy of the store "
                          f"({', '.join(ps.policies)})")

@@ -236,7 +236,7 @@ def _verify(path: str) -> None:
               help="Years to report [default: the last of the sweep's years; with --all: the "
                    "sweep's years, else the last year].")
 @click.option("--baseline", default=None, metavar="POLICY",
-              help="Policy the others are compared with [default: none, else the first].")
+              help="Policy the others are compared with [default: the sweep's business as usual (market)].")
 @click.option("--all", "full", is_flag=True,
               help="Every statistic: per policy median [5%, 95%], win shares of every pair.")
 @click.option("--csv", "csv_path", default=None, metavar="FILE", callback=not_empty,
