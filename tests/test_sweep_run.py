@@ -21,7 +21,8 @@ from click.testing import CliRunner
 import gsim
 from gsim.scenario import load_scenario
 from gsim.sweeps import store as st
-from gsim.sweeps.engine import DaskExecutor, LocalExecutor, resume, sweep
+from gsim.sweeps.engine import DaskExecutor, LocalExecutor, make_plan, resume, sweep
+from gsim.sweeps.spec import parse_spec
 
 SC = load_scenario()
 UNC = {
@@ -115,11 +116,26 @@ def test_bit_identical_across_block_sizes_and_threads(reference, tmp_path, block
     assert_same_store(reference, p)
 
 
-def test_bit_identical_local_vs_dask_localcluster(reference, tmp_path):
+def test_bit_identical_local_vs_dask_localcluster(reference, tmp_path, capfd):
     p = tmp_path / "d.zarr"
     rep = sweep(p, SMALL, {**OPTS, "block_size": 4}, executor=DaskExecutor(n_workers=2))
     assert rep.computed == 48
     assert_same_store(reference, p)
+    assert "Traceback" not in capfd.readouterr().err  # nor at the cluster's shutdown
+
+
+def test_an_interrupted_dask_sweep_shuts_down_quietly(capfd):
+    written = []
+
+    def stop_after_two(b, data):
+        if len(written) == 2:
+            raise KeyboardInterrupt
+        written.append(b)
+
+    plan = make_plan(SMALL, parse_spec(SMALL, {**OPTS, "block_size": 4}))
+    with pytest.raises(KeyboardInterrupt):
+        DaskExecutor(n_workers=2).run(plan, range(plan.n_blocks), stop_after_two)
+    assert len(written) == 2 and "Traceback" not in capfd.readouterr().err
 
 
 def test_failed_runs_are_recorded_while_others_complete(tmp_path):

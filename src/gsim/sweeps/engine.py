@@ -13,6 +13,7 @@ store's write lock and verifies what is done before it computes anything.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -364,23 +365,32 @@ class DaskExecutor:
             self._client = Client(self._cluster)
 
     def close(self) -> None:
+        """Shut the client and any local cluster down. Connections closing while the workers
+        stop make distributed log tracebacks that say nothing about the sweep (its blocks are
+        written or will be resumed), so its loggers are quiet for the shutdown."""
         client, cluster, self._client, self._cluster = self._client, self._cluster, None, None
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+        log = logging.getLogger("distributed")
+        level = log.level
+        log.setLevel(logging.CRITICAL)
+        try:
+            if client is not None:
+                client.close(timeout=CONNECT_TIMEOUT)
+            if cluster is not None:
+                cluster.close(timeout=CONNECT_TIMEOUT)
+        finally:
+            log.setLevel(level)
 
     def run(self, plan: Plan, blocks: Iterable[int], write: WriteFn) -> None:
         from dask.distributed import as_completed
 
         self.start()
         client = self._client
+        ac = as_completed()
         try:
             nw = max(1, len(client.scheduler_info().get("workers", {})))
             window = self.max_in_flight or 2 * nw + 1
             [plan_f] = client.scatter([plan], broadcast=True)
             todo = iter(blocks)
-            ac = as_completed()
             for b in todo:
                 ac.add(client.submit(_dask_block, plan_f, b, pure=False))
                 if ac.count() >= window:
@@ -393,6 +403,7 @@ class DaskExecutor:
                 if nxt is not None:
                     ac.add(client.submit(_dask_block, plan_f, nxt, pure=False))
         finally:
+            ac.clear()  # blocks still running (an interrupt, a failed write) are not waited for
             self.close()
 
 
