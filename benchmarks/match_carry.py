@@ -108,7 +108,8 @@ def main(store: str) -> None:
           f"{stats.spearmanr(hold, both).statistic:.2f}")
     for cut in (0.055, 0.06):
         sel = hold <= cut
-        print(f"  growth 2019-2023 <= {100 * cut:.1f} %: {sel.sum()} points, {100 * np.mean((both[sel] >= lo) & (both[sel] <= hi)):.0f} % inside")
+        inside = np.mean((both[sel] >= lo) & (both[sel] <= hi))
+        print(f"  growth 2019-2023 <= {100 * cut:.1f} %: {sel.sum()} points, {100 * inside:.0f} % inside")
     for name in order:
         x = carried.sel(input=name).values
         print(f"  Spearman of {name} (carried) with the 2050 ratio: {stats.spearmanr(x, both).statistic:+.2f}")

@@ -53,7 +53,7 @@ def test_carried_gap_and_sigma_are_each_points_own(carried_match):
     ds = open_match(out)
     stored, carried = nroy_sample(ds), nroy_carried(ds, FORWARD_T0)
     assert stored.sizes["point"] == 6
-    for i, point in enumerate(stored["point"].values):
+    for point in stored["point"].values:
         inputs = {str(k): float(stored.sel(point=point, input=k)) for k in stored["input"].values}
         runs = [_own_state(mc.scenario(region_rows=mc.regions(tuple(_gdp_factors(7, point, j))))
                            .with_overrides(**inputs), FORWARD_T0) for j in range(2)]
