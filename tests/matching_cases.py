@@ -52,8 +52,16 @@ TRUTH = {"sigma": 0.43, "nu0": 0.022, "mu": 0.035}
 T0, T1, HOLD = 2013.0, 2021.0, 2019.0
 
 
+def regions(gdp_factors: tuple[float, ...] = (1.0, 1.0, 1.0)) -> str:
+    """The three regions, their GDP multiplied by the factors (as a sweep scales region.gdp)."""
+    text = REGIONS
+    for base, f in zip((4000.0, 1500.0, 700.0), gdp_factors):
+        text = text.replace(f"gdp = {base!r}\n", f"gdp = {float(base * f)!r}\n")
+    return text
+
+
 def scenario(match: str = "", uncertain: dict[str, tuple[float, float]] | None = None,
-             sweep_extra: str = "") -> Scenario:
+             sweep_extra: str = "", region_rows: str = REGIONS) -> Scenario:
     """Three regions, 2013-2021, dt 0.25, market; `match`: the [match] TOML text."""
     unc = uncertain if uncertain is not None else UNCERTAIN
     rows = "\n".join(f'"{k}" = {{ dist = "uniform", low = {lo}, high = {hi} }}' for k, (lo, hi) in unc.items())
@@ -71,7 +79,7 @@ policies = ["market"]
 {sweep_extra}
 [sweep.uncertain]
 {rows}
-{REGIONS}
+{region_rows}
 {match}
 """
     return loads_scenario(text, source="hm3.toml")

@@ -280,7 +280,7 @@ def test_replicates_give_the_ensemble_variance(planted):
         reps = []
         for j in range(3):
             # replicate j of point i alone: its run-scope draw comes from stream (seed, 1, i, j)
-            vals = gsim.matching.waves._values(pb, units[i:i + 1], np.array([i]))
+            vals = gsim.matching.waves.point_values(sc, pb.sweep, units[i:i + 1], np.array([i]))
             sub = {k: v[j:j + 1] for k, v in vals.items()}
             inp, _ = apply_values(batch_from_scenario(sc, 1), sc, one.sweep, sub)
             res = run_batch(inp, pb.grid, pb.policy, pb.params, method=sc.run.method, tiers=sc.tiers,

@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from gsim.matching.implausibility import implausibility, kth_max, measure
-from gsim.matching.store import nroy_sample, nroy_spec, open_match, sweep_from_nroy, to_dataset, write_store
+from gsim.matching.store import (
+    nroy_carried,
+    nroy_sample,
+    nroy_spec,
+    open_match,
+    sweep_from_nroy,
+    to_dataset,
+    write_store,
+)
 from gsim.matching.targets import KINDS, MatchError, MatchSpec, Target, parse_match
 from gsim.matching.waves import MatchResult, make_problem, run_waves
 from gsim.scenario import Scenario, load_scenario
@@ -47,6 +55,6 @@ def match(
 
 __all__ = [
     "KINDS", "MatchError", "MatchResult", "MatchSpec", "Target", "implausibility", "kth_max", "match",
-    "measure", "nroy_sample", "nroy_spec", "open_match", "parse_match", "sweep_from_nroy", "to_dataset",
+    "measure", "nroy_carried", "nroy_sample", "nroy_spec", "open_match", "parse_match", "sweep_from_nroy", "to_dataset",
     "write_store",
 ]

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from gsim.matching.carry import carried_inputs
 from gsim.matching.targets import MatchError, MatchSpec
 from gsim.matching.waves import MatchResult
 from gsim.output import provenance
@@ -156,21 +157,39 @@ def nroy_sample(ds) -> Any:
     return ds["inputs"].isel(point=np.flatnonzero(keep.values))
 
 
+def nroy_carried(ds, t: float) -> Any:
+    """The NROY sample with the inputs of `gsim.matching.carry.CARRIED` at their values at time
+    `t` of each point's own match run (the state a forward start at t inherits)."""
+    pts = nroy_sample(ds)
+    idx = pts["point"].values
+    carried = carried_inputs(match_scenario(ds), SweepSpec.from_json(ds.attrs["sweep_spec"]), ds.attrs["policy"],
+                             ds["unit"].values[idx], idx, t)
+    out = pts.copy(data=pts.values.copy())
+    for name, v in carried.items():
+        out.loc[{"input": name}] = v
+    return out
+
+
 # ----------------------------------------------------------------------------------------
 # a sweep on the NROY points
 # ----------------------------------------------------------------------------------------
-def nroy_spec(sc: Scenario, nroy_store: str | Path, options: Mapping[str, Any] | None = None
-              ) -> tuple[Scenario, SweepSpec]:
+def nroy_spec(sc: Scenario, nroy_store: str | Path, options: Mapping[str, Any] | None = None,
+              carry: bool = True) -> tuple[Scenario, SweepSpec]:
     """The scenario (its `[sweep.uncertain]` replaced by the match's inputs) and a spec whose
     samples are the stored NROY points (sampler "nroy"). `sc` may be another scenario than
-    the match's (e.g. the forward one): the points are input values, applied to it by name."""
+    the match's (e.g. the forward one): the points are input values, applied to it by name.
+    With `carry`, the frontier gap and the investment share are each point's values at `sc`'s
+    start in its own match run (`nroy_carried`), not at the match's start."""
     opts = {k: v for k, v in (options or {}).items() if v is not None}
     for k in ("samples", "sampler"):
         if k in opts:
             raise MatchError(f"--{k} cannot be given with --from: the samples are the NROY points of {nroy_store}")
     ds = open_match(nroy_store)
     stored = SweepSpec.from_json(ds.attrs["sweep_spec"])
-    pts = nroy_sample(ds)
+    try:
+        pts = nroy_carried(ds, sc.run.t0) if carry else nroy_sample(ds)
+    except MatchError as e:
+        raise MatchError(f"{nroy_store}: {e}") from None
     if pts.sizes["point"] == 0:
         raise MatchError(f"{nroy_store}: no point is left in NROY: nothing to sweep")
     unc = {}
@@ -189,11 +208,13 @@ def nroy_spec(sc: Scenario, nroy_store: str | Path, options: Mapping[str, Any] |
 
 
 def sweep_from_nroy(store: str | Path, nroy_store: str | Path, scenario: Scenario | str | Path | None = None,
-                    options: Mapping[str, Any] | None = None, **kw: Any) -> SweepReport:
+                    options: Mapping[str, Any] | None = None, *, carry: bool = True, **kw: Any) -> SweepReport:
     """`gsim.sweep` on the NROY points of a match store: every point a sample, run under the
-    sweep's policies (kw: executor, progress). The scenario defaults to the embedded one."""
+    sweep's policies (kw: executor, progress). The scenario defaults to the embedded one.
+    carry: start each point from its own match run's frontier gap and investment share at the
+    scenario's start (`nroy_spec`)."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    sc2, spec = nroy_spec(sc, nroy_store, options)
+    sc2, spec = nroy_spec(sc, nroy_store, options, carry)
     return run_sweep(store, sc2, None, spec=spec, **kw)
 
 

@@ -88,14 +88,15 @@ class Evaluation:
     status: np.ndarray  # (n,) RunStatus: OK, FAILED (a replicate failed), INVALID_INPUT
 
 
-def _values(pb: Problem, units: np.ndarray, ids: np.ndarray) -> dict[str, np.ndarray]:
-    """Sampled values of every run (points x replicates, replicate fastest)."""
-    reps = pb.sweep.replicates
-    vals = {u.target: np.repeat(u.ppf(units[:, j]), reps) for j, u in enumerate(pb.sweep.design)}
-    run_side = tuple(u for u in pb.sweep.uncertain if u.scope == "run")
+def point_values(sc: Scenario, spec: SweepSpec, units: np.ndarray, ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Sampled values of every run of the points (uniform coordinates `units`, global ids
+    `ids`): points x replicates, replicate fastest."""
+    reps = spec.replicates
+    vals = {u.target: np.repeat(u.ppf(units[:, j]), reps) for j, u in enumerate(spec.design)}
+    run_side = tuple(u for u in spec.uncertain if u.scope == "run")
     if run_side:
-        only = dataclasses.replace(pb.sweep, uncertain=run_side, sampler="mc")
-        vals.update(sampled_values(only, len(pb.scenario.regions), np.repeat(ids, reps),
+        only = dataclasses.replace(spec, uncertain=run_side, sampler="mc")
+        vals.update(sampled_values(only, len(sc.regions), np.repeat(ids, reps),
                                    np.tile(np.arange(reps), len(ids))))
     return vals
 
@@ -104,7 +105,7 @@ def evaluate_block(pb: Problem, units: np.ndarray, ids: np.ndarray) -> Evaluatio
     """Run points (uniform coordinates `units`, global ids `ids`) and compute their targets."""
     sc, reps, n = pb.scenario, pb.sweep.replicates, len(ids)
     base = batch_from_scenario(sc, n * reps)
-    inp, valid = apply_values(base, sc, pb.sweep, _values(pb, units, ids))
+    inp, valid = apply_values(base, sc, pb.sweep, point_values(sc, pb.sweep, units, ids))
     res = run_batch(inp, pb.grid, pb.policy, pb.params, method=sc.run.method, tiers=sc.tiers,
                     regions=sc.regions.name, save=SAVE, parallel=False, events=pb.events)
     tv = target_values(pb.match.targets, res.times, res.values, sc.regions.name, sc.tiers)
