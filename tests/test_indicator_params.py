@@ -1,0 +1,156 @@
+"""Plugin indicators' parameters and better direction: `[indicators.NAME]` in scenarios, their
+use by simulate, sweeps (components, resume), claims (`Measure` without a direction), the
+summary's win share, `gsim optimize` objectives, `gsim plugins` and the report."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+
+import numpy as np
+import pytest
+import zarr
+from click.testing import CliRunner
+from helpers import SMALL, SMALL_OPTS, FirstBlockOnly
+
+import gsim
+from gsim.api import simulate
+from gsim.cli import main
+from gsim.indicators import Indicator
+from gsim.params import spec
+from gsim.plugins import make_plugin_manager, use_plugin_manager
+from gsim.scenario import ScenarioError, loads_scenario
+from gsim.sweeps import open_sweep, sweep
+from gsim.sweeps.engine import LocalExecutor, resume
+from gsim.sweeps.store import StoreError
+
+TOML = """
+[scenario]
+name = "tiny"
+[run]
+t0 = 2023.0
+t1 = 2026.0
+policy = "market"
+[[regions]]
+name = "A"
+macro_region = "East"
+lat = 30.0
+lon = 120.0
+gdp = 1000.0
+population = 40.0
+schooling = 10.5
+[[regions]]
+name = "B"
+macro_region = "West"
+lat = 30.0
+lon = 105.0
+gdp = 300.0
+population = 30.0
+schooling = 9.0
+[[regions]]
+name = "C"
+macro_region = "West"
+lat = 35.0
+lon = 100.0
+gdp = 200.0
+population = 20.0
+schooling = 8.5
+[shares]
+East = [0.15, 0.10, 0.40, 0.35]
+West = [0.25, 0.35, 0.30, 0.10]
+"""
+
+
+def emissions(ds, p):
+    """An emissions proxy: an emission factor times real GDP."""
+    return p["factor"] * ds.real_gdp
+
+
+EMISSIONS = Indicator("emissions", emissions, "Mt", "emissions proxy", "factor x real GDP",
+                      defaults={"factor": 2.0, "label": "co2"},
+                      schema={"factor": spec(0, 10, True, True, "Mt/bn CNY", "emission factor")}, better=-1)
+UNDIRECTED = Indicator("gdp_gap", lambda ds: ds.real_gdp * 0 + 1.0, "1", "a ratio without direction")
+
+
+def indicator_plugin(*indicators, name="carbon"):
+    def gsim_register_indicators(register):
+        for ind in indicators:
+            register(ind)
+
+    return types.SimpleNamespace(__name__=name, gsim_register_indicators=gsim.hookimpl(gsim_register_indicators))
+
+
+def manager(*indicators, extra=()):
+    return make_plugin_manager(load_entrypoints=False, extra=(indicator_plugin(*indicators), *extra), strict=True)
+
+
+# --- [indicators.NAME] in scenarios ------------------------------------------------------------
+def test_scenario_overrides_an_indicators_parameters_and_simulate_uses_them():
+    with use_plugin_manager(manager(EMISSIONS)):
+        plain = loads_scenario(TOML)
+        sc = loads_scenario(TOML + "[indicators.emissions]\nfactor = 3\n")
+        assert sc.indicator_params == {"emissions": {"factor": 3.0}}  # the default's type: a float
+        again = loads_scenario(sc.toml)  # the canonical TOML round trip
+        assert again.indicator_params == sc.indicator_params and again.hash == sc.hash != plain.hash
+        ds = simulate(sc, t1=2025.0)
+        ds0 = simulate(plain, t1=2025.0)
+    np.testing.assert_array_equal(ds.emissions.values, 3.0 * ds.real_gdp.values)
+    np.testing.assert_array_equal(ds0.emissions.values, 2.0 * ds0.real_gdp.values)
+    assert json.loads(ds.emissions.attrs["gsim_params"]) == {"factor": 3.0, "label": "co2"}
+    assert ds.emissions.attrs["better"] == "lower"
+    # a scenario that configures no indicator hashes the same with or without the plugin
+    with use_plugin_manager(make_plugin_manager(load_entrypoints=False)):
+        assert loads_scenario(TOML).hash == plain.hash
+    with use_plugin_manager(manager(EMISSIONS)):
+        assert plain.with_overrides(indicators={"emissions": {"factor": 3.0}}) == sc
+
+
+@pytest.mark.parametrize("table,field,why", [
+    ("[indicators.emissions]\nfactr = 3.0\n", "indicators.emissions.factr", "unknown key (did you mean 'factor'?)"),
+    ("[indicators.emissions]\nfactor = \"high\"\n", "indicators.emissions.factor", "expected a number"),
+    ("[indicators.emissions]\nfactor = 11.0\n", "indicators.emissions.factor", "must be in [0, 10], got 11"),
+    ("[indicators.emissions]\nlabel = 3\n", "indicators.emissions.label", "expected a string"),
+    ("[indicators.methane]\nfactor = 1.0\n", "indicators.methane", "no installed plugin provides this indicator"),
+    ("[indicators]\nemissions = 2\n", "indicators.emissions", "expected a table"),
+])
+def test_bad_indicator_tables_are_one_line_errors(table, field, why, tmp_path):
+    with use_plugin_manager(manager(EMISSIONS)):
+        with pytest.raises(ScenarioError) as e:
+            loads_scenario(TOML + table, source="s.toml")
+        assert str(e.value).startswith(f"s.toml: {field}: ") and why in str(e.value)
+        (tmp_path / "s.toml").write_text(TOML + table)
+        r = CliRunner().invoke(main, ["scenario", "check", str(tmp_path / "s.toml")])
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1 and field in r.output
+    if "methane" in table:
+        assert "gsim plugins" in str(e.value)
+
+
+def test_an_indicator_gone_since_the_scenario_was_loaded_names_the_plugins_command():
+    with use_plugin_manager(manager(EMISSIONS)):
+        sc = loads_scenario(TOML + "[indicators.emissions]\nfactor = 3.0\n")
+    with use_plugin_manager(make_plugin_manager(load_entrypoints=False)):
+        with pytest.raises(ScenarioError, match=r"indicators.emissions: no installed plugin .*gsim plugins"):
+            simulate(sc, t1=2024.0)
+
+
+# --- sweeps: components, resume, the summary's win share -----------------------------------------
+def test_sweeps_record_the_parameters_and_refuse_a_resume_with_other_ones(tmp_path):
+    sc = SMALL
+    path = tmp_path / "s.zarr"
+    opts = {**SMALL_OPTS, "policies": "none,market"}
+    with use_plugin_manager(manager(EMISSIONS)):
+        sc3 = sc.with_overrides(indicators={"emissions": {"factor": 3.0}})
+        sweep(path, sc3, opts, executor=FirstBlockOnly())
+    comp = {c["name"]: c for c in zarr.open_group(str(path), mode="r").attrs["components"]}["emissions"]
+    assert comp["parameters"]["params.factor"] == 3.0 and comp["parameters"]["better"] == -1
+    changed = dataclasses.replace(EMISSIONS, defaults={"factor": 2.0, "label": "ch4"})
+    with use_plugin_manager(manager(changed)):
+        with pytest.raises(StoreError, match=r"indicator emissions: parameter params.label 'co2' -> 'ch4'"):
+            resume(path, executor=LocalExecutor(1))
+    with use_plugin_manager(manager(EMISSIONS)):
+        resume(path, executor=LocalExecutor(1))
+    ds = open_sweep(path)
+    np.testing.assert_allclose(ds.emissions.values, 3.0 * ds.real_gdp.values)
+
+
