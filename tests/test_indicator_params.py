@@ -6,22 +6,27 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import types
 
 import numpy as np
 import pytest
 import zarr
 from click.testing import CliRunner
-from helpers import SMALL, SMALL_OPTS, FirstBlockOnly
+from helpers import SMALL, SMALL_OPTS, FirstBlockOnly, claims_plugin
 
 import gsim
 from gsim.api import simulate
+from gsim.claims import Claim, Measure
 from gsim.cli import main
-from gsim.indicators import Indicator
+from gsim.indicators import BETTER, Indicator
+from gsim.optimize import make_problem
+from gsim.optimize.evaluate import Evaluator
+from gsim.optimize.problem import OptimizeError, parse_objectives
 from gsim.params import spec
-from gsim.plugins import make_plugin_manager, use_plugin_manager
+from gsim.plugins import PluginError, make_plugin_manager, use_plugin_manager
 from gsim.scenario import ScenarioError, loads_scenario
-from gsim.sweeps import open_sweep, sweep
+from gsim.sweeps import open_sweep, summarize, sweep
 from gsim.sweeps.engine import LocalExecutor, resume
 from gsim.sweeps.store import StoreError
 
@@ -150,7 +155,71 @@ def test_sweeps_record_the_parameters_and_refuse_a_resume_with_other_ones(tmp_pa
             resume(path, executor=LocalExecutor(1))
     with use_plugin_manager(manager(EMISSIONS)):
         resume(path, executor=LocalExecutor(1))
+        s = summarize(path)
     ds = open_sweep(path)
     np.testing.assert_allclose(ds.emissions.values, 3.0 * ds.real_gdp.values)
+    # the win share of a plugin indicator follows its better direction (lower is better)
+    year = float(ds.time[-1])
+    e = ds.emissions.sel(time=year)
+    want = float((e.sel(policy="none") < e.sel(policy="market")).mean())
+    w = s.wins[(s.wins.indicator == "emissions") & (s.wins.a == "none") & (s.wins.b == "market")
+               & (s.wins.year == year)]
+    assert len(w) == 1 and w.share.iloc[0] == want
 
 
+# --- claims: a measure's direction from its indicator -------------------------------------------
+def _claim(*measures):
+    return Claim("cleaner", "Gradient transfer emits less.", measures, (("gradient", "market"),))
+
+
+def test_a_measure_without_direction_takes_the_indicators():
+    pm = manager(EMISSIONS, extra=(claims_plugin(_claim(Measure("emissions"), Measure("theil"),
+                                                        Measure("real_gdp", -1))),))
+    got = [m.direction for m in pm.claims()["cleaner"].measures]
+    assert got == [EMISSIONS.better, BETTER["theil"], -1]  # an explicit direction is kept
+
+
+@pytest.mark.parametrize("measure", [Measure("gdp_gap"), Measure("transfer_volume"),
+                                     Measure("real_output_receiving"), Measure("no_such_output")])
+def test_a_measure_without_any_direction_is_rejected_at_registration(measure):
+    pm = manager(EMISSIONS, UNDIRECTED, extra=(claims_plugin(_claim(measure)),))
+    with pytest.raises(PluginError, match=rf"plugin my_claims: claim 'cleaner': {measure.indicator}: no direction "
+                                          r"given .*direction=\+1 or -1"):
+        pm.claims()
+
+
+# --- gsim optimize: plugin indicators as objectives ----------------------------------------------
+def test_objectives_take_the_better_direction():
+    plugin = {"emissions": EMISSIONS, "gdp_gap": UNDIRECTED}
+    objs = parse_objectives("emissions,real_gdp,theil:max", plugin)
+    assert [(o.indicator, o.direction) for o in objs] == [("emissions", "min"), ("real_gdp", "max"),
+                                                          ("theil", "max")]
+    for text, why in (("gdp_gap", "declares no better direction; give gdp_gap:max or gdp_gap:min"),
+                      ("transfer_volume", "declares no better direction"),
+                      ("emissions:up", "expected NAME[:max|min[:THRESHOLD]]"),
+                      ("methane", "'methane' is not an indicator saved by sweeps")):
+        with pytest.raises(OptimizeError, match=re.escape(why)):
+            parse_objectives(text, plugin)
+    with pytest.raises(OptimizeError, match="not an indicator saved by sweeps"):
+        parse_objectives("emissions")  # no plugin indicators installed
+
+
+def test_optimize_evaluates_plugin_indicators_as_sweeps_do():
+    with use_plugin_manager(manager(EMISSIONS)):
+        sc = loads_scenario(TOML + "[indicators.emissions]\nfactor = 3.0\n")
+        problem = make_problem(sc, policy="gradient", objectives="real_gdp,emissions", scenarios=1,
+                               levers="readiness")
+        assert [o.direction for o in problem.objectives] == ["max", "min"]
+        ev = Evaluator(sc, problem, parallel=False)
+        bau = ev.bau()
+        cand = ev.candidates(np.array([[0.4], [0.6]]))
+        ds = simulate(sc, "market")
+    where = problem.columns(bau.shape[-1])
+    np.testing.assert_allclose(bau[:, where["emissions"]], 3.0 * bau[:, where["real_gdp"]])
+    np.testing.assert_allclose(cand[..., where["emissions"]], 3.0 * cand[..., where["real_gdp"]])
+    assert bau[0, where["real_gdp"]][0] == pytest.approx(float(ds.real_gdp[-1]), rel=1e-9)
+    regional = dataclasses.replace(EMISSIONS, compute=lambda ds, p: p["factor"] * ds.gdp)
+    with use_plugin_manager(manager(regional)):
+        problem = make_problem(sc, objectives="emissions", scenarios=1, levers="readiness")
+        with pytest.raises(OptimizeError, match="only a time axis"):
+            Evaluator(sc, problem, parallel=False).bau()
