@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from helpers import SMALL, SMALL_OPTS, FirstBlockOnly, claims_plugin
 
 import gsim
+from gsim.analysis import report as rp
 from gsim.api import simulate
 from gsim.claims import Claim, Measure
 from gsim.cli import main
@@ -223,3 +224,42 @@ def test_optimize_evaluates_plugin_indicators_as_sweeps_do():
         problem = make_problem(sc, objectives="emissions", scenarios=1, levers="readiness")
         with pytest.raises(OptimizeError, match="only a time axis"):
             Evaluator(sc, problem, parallel=False).bau()
+
+
+# --- gsim plugins ----------------------------------------------------------------------------------
+def test_plugins_lists_parameters_bounds_units_and_direction():
+    with use_plugin_manager(manager(EMISSIONS)):
+        r = CliRunner().invoke(main, ["plugins"], env={"COLUMNS": "80"})
+        j = CliRunner().invoke(main, ["plugins", "--json"])
+    assert r.exit_code == 0, r.output
+    assert max(len(line) for line in r.output.splitlines()) <= 80
+    text = " ".join(r.output.split())
+    assert "indicator emissions (Mt; lower is better): factor x real GDP" in text
+    assert 'factor = 2.0 Mt/bn CNY, in [0, 10]: emission factor label = "co2"' in text
+    assert "aid = 0.1, >= 0: pairing-aid rate" in text  # a built-in policy's parameters too
+    assert "event parameter_change:" in text and "year (required)" in text
+    rows = {row["name"]: row for row in json.loads(j.output)}
+    ind = rows["carbon"]["details"]["indicators"][0]
+    assert ind["units"] == "Mt" and ind["better"] == -1
+    assert ind["parameters"][0] == {"name": "factor", "default": 2.0, "bounds": "in [0, 10]", "low": 0.0,
+                                    "high": 10.0, "unit": "Mt/bn CNY", "meaning": "emission factor"}
+    assert rows["carbon"]["indicators"] == ["emissions"]
+
+
+# --- the report: a section per plugin indicator ----------------------------------------------------
+def test_the_report_has_a_section_per_plugin_indicator(tmp_path):
+    hostile = dataclasses.replace(UNDIRECTED, name="gap", long_name="<script>alert(1)</script> gap")
+    path, out = tmp_path / "s.zarr", tmp_path / "r.html"
+    with use_plugin_manager(manager(EMISSIONS, hostile)):
+        sweep(path, SMALL, {**SMALL_OPTS, "samples": 4, "policies": "market,gradient"}, executor=LocalExecutor(1))
+        rp.report(path, out)
+    page = out.read_text()
+    section = re.search(r'<section id="indicator-emissions">(.*?)</section>', page, re.S)
+    assert section is not None
+    body = section.group(1)
+    assert "Plugin indicator emissions" in body and "lower is better" in body
+    assert "factor = 2.0" in body and body.count("<img") == 2  # the fan and the paired figure
+    assert "minus market (business as usual)" in body
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; gap" in page
+    assert 'id="indicator-gap"' in page and "no better direction declared" in page
+    assert not re.search(r"(?i)<script|<link|@import|url\(|https?://", page)  # offline, nothing fetched
