@@ -17,6 +17,8 @@ from helpers import SMALL, SMALL_OPTS, FirstBlockOnly, claims_plugin
 
 import gsim
 from gsim.analysis import report as rp
+from gsim.analysis.discovery import discover
+from gsim.analysis.select import AnalysisError
 from gsim.api import simulate
 from gsim.claims import Claim, Measure
 from gsim.cli import main
@@ -263,3 +265,10 @@ def test_the_report_has_a_section_per_plugin_indicator(tmp_path):
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; gap" in page
     assert 'id="indicator-gap"' in page and "no better direction declared" in page
     assert not re.search(r"(?i)<script|<link|@import|url\(|https?://", page)  # offline, nothing fetched
+    # scenario discovery reads the better direction the sweep recorded
+    found = discover(path, "emissions:gradient-market")
+    e = open_sweep(path).emissions.isel(time=-1)
+    fails = (e.sel(policy="gradient") >= e.sel(policy="market")).values
+    assert found.n_interest == int(fails.sum())
+    with pytest.raises(AnalysisError, match="gap has no better direction"):
+        discover(path, "gap:gradient-market")
