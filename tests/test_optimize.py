@@ -175,7 +175,7 @@ def test_warm_start_and_cli(tmp_path):
     (["--levers", "readiness,gradient_ratio"], "gradient_ratio has bounds [0, inf]: give a finite range"),
     (["--levers", "readiness=0.5:2"], "not an interval within the parameter's bounds"),
     (["--objectives", "gdp:max"], "'gdp' is not an indicator saved by sweeps with only a time axis"),
-    (["--objectives", "real_gdp:up"], "expected NAME:max|min[:THRESHOLD]"),
+    (["--objectives", "real_gdp:up"], "expected NAME[:max|min[:THRESHOLD]]"),
     (["--robustness", "median"], "--robustness: expected mean"),
     (["--robustness", "satisficing"], "needs a threshold on every objective"),
     (["--constraint", "real_gdp>=-2%@90"], "relative to business as usual"),

@@ -1,8 +1,9 @@
 """The one place that joins the pieces: plugin registry, scenario, integrator and output.
 
 `simulate` and `run_scenario` are the public entry points for single runs (also as
-``gsim.simulate``); `resolve_policy` and `scenario_events` turn a scenario's names into the
-objects the integrator runs, for single runs and sweeps alike.
+``gsim.simulate``); `resolve_policy`, `scenario_events` and `scenario_indicators` turn a
+scenario's names into the objects the integrator and the outputs use, for single runs and
+sweeps alike.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from gsim.events import Event, EventError, EventSetup, build_events
 from gsim.groups import group_aggregates, sending_mask
-from gsim.indicators import add_indicators
+from gsim.indicators import Indicator, add_indicators
 from gsim.integrate import TimeGrid, batch_from_scenario, run_batch
 from gsim.model import kernel
 from gsim.output import provenance, to_dataset
@@ -55,6 +56,18 @@ def scenario_events(sc: Scenario, grid: TimeGrid) -> list[Event]:
         raise EventError(f"{sc.source}: {e}") from e.__cause__
 
 
+def scenario_indicators(sc: Scenario) -> dict[str, Indicator]:
+    """The registered plugin indicators, each with the scenario's ``[indicators.NAME]``
+    overrides merged into its defaults (so computing one needs no other parameters)."""
+    table = get_plugin_manager().indicators()
+    missing = sorted(set(sc.indicator_params) - set(table))
+    if missing:
+        raise ScenarioError(f"{sc.source}: indicators.{missing[0]}: no installed plugin provides this indicator "
+                            "(see `gsim plugins`)")
+    return {name: dataclasses.replace(ind, defaults=ind.resolve(sc.indicator_params.get(name)))
+            if name in sc.indicator_params else ind for name, ind in table.items()}
+
+
 @dataclass
 class ScenarioRun:
     """One completed run of a scenario: saved values (name -> (T, ...)) and provenance."""
@@ -67,7 +80,7 @@ class ScenarioRun:
     def to_dataset(self) -> xr.Dataset:
         """The run as an xarray Dataset with units, provenance and any plugin indicators."""
         ds = to_dataset(self.scenario, self.times, self.values, self.attrs)
-        return add_indicators(ds, get_plugin_manager().indicators())
+        return add_indicators(ds, scenario_indicators(self.scenario))
 
 
 @functools.lru_cache(maxsize=32)

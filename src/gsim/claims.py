@@ -9,8 +9,8 @@ relevance; guard measures say what the policy may not lose. Claims are registere
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 LEVEL, CUMULATIVE = "level", "cumulative"
 DEFAULT_THRESHOLD = 0.01  # a measure without a threshold must move by more than 1 % of the baseline
@@ -27,7 +27,9 @@ class Measure:
 
     `indicator` is an output saved in the sweep store; ``level`` compares its value at the
     year, ``cumulative`` its integral from t0 to the year (trapezoid over the saved times).
-    `direction` is +1 when the claim is that the policy's value is higher, -1 lower. Per-tier
+    `direction` is +1 when the claim is that the policy's value is higher, -1 lower; None
+    takes the indicator's better direction when the claim is registered (a plugin
+    indicator's `better`, or `gsim.indicators.BETTER` for a built-in output). Per-tier
     outputs need `tier` (a name, or an index: 0 = the least sophisticated tier); per-region
     outputs need `region` (a name; they are saved with ``--save regions``).
 
@@ -43,7 +45,7 @@ class Measure:
     """
 
     indicator: str
-    direction: int
+    direction: int | None = None
     aggregation: str = LEVEL
     tier: str | int | None = None
     region: str | None = None
@@ -58,6 +60,14 @@ class Measure:
     def size(self) -> float:
         """The threshold in force (the project default when none is given)."""
         return DEFAULT_THRESHOLD if self.threshold is None else float(self.threshold)
+
+    @property
+    def sign(self) -> int:
+        """The direction in force: a registered claim's measures always have one."""
+        if self.direction is None:
+            raise ClaimError(f"{self.indicator}: the measure has no direction (a claim gets its indicator's "
+                             "when it is registered)")
+        return self.direction
 
     @property
     def why(self) -> str:
@@ -103,6 +113,20 @@ class Claim:
     def name(self) -> str:
         """The claim's id (the key of the claim registry)."""
         return self.id
+
+    def directed(self, better: Callable[[str], int]) -> Claim:
+        """The claim with each measure's missing direction taken from `better(indicator)`
+        (+1, -1; 0: the indicator has none); ClaimError names a measure left without one."""
+        measures = []
+        for m in self.measures:
+            if isinstance(m, Measure) and m.direction is None:
+                way = better(m.indicator) if isinstance(m.indicator, str) else 0
+                if way not in (1, -1):
+                    raise ClaimError(f"claim {self.id!r}: {m.indicator}: no direction given and the indicator "
+                                     "declares no better direction; give Measure(..., direction=+1 or -1)")
+                m = replace(m, direction=way)
+            measures.append(m)
+        return replace(self, measures=tuple(measures))
 
     def problem(self) -> str | None:
         """What is wrong with the claim's definition, or None."""

@@ -26,6 +26,29 @@ if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
 
 
+# Which way is better for each built-in output: +1 higher is better, -1 lower is better, 0
+# neither (transfer volume is a means, not an end). Plugin indicators say it in `better`.
+BETTER: dict[str, int] = {
+    "real_gdp": +1,  # more output
+    "theil": -1,  # less regional inequality
+    "sui_national": +1,  # more structural upgrading
+    "rd_share": +1,  # more R&D
+    "transfer_volume": 0,
+    "failed_transfer_share": -1,  # fewer transfers into unready receivers
+    "lost_capital": -1,  # less capital wasted
+    "overcapacity": -1,  # per tier: less idle capacity
+    "margin": +1,  # per tier: healthier margins
+}
+
+
+def better_of(name: str, table: Mapping[str, Indicator]) -> int:
+    """+1 or -1: which way `name` is better (a plugin indicator's `better`, else `BETTER`);
+    0 when neither says."""
+    if name in table:
+        return int(table[name].better or 0)
+    return BETTER.get(name, 0)
+
+
 class IndicatorError(RuntimeError):
     """An indicator raised or returned something invalid; the message names the plugin."""
 

@@ -26,9 +26,9 @@ import pluggy
 from gsim import hookspecs
 from gsim._version import __version__
 from gsim.builtins import BUILTIN_PLUGINS
-from gsim.claims import Claim
+from gsim.claims import Claim, ClaimError
 from gsim.events import EventType
-from gsim.indicators import Indicator
+from gsim.indicators import Indicator, better_of
 from gsim.model.layout import VARIABLES
 from gsim.policies import Policy, PolicyError, _is_numba_dispatcher, probe_policy
 
@@ -283,6 +283,8 @@ class Kind(Generic[T]):
     cls: type[T]
     noun: str
     check: Callable[[T, str], None] = lambda thing, plugin: None  # raises PluginError
+    # completes a registered thing from the registries collected before it (claims: directions)
+    prepare: Callable[[GsimPluginManager, T], T] = lambda pm, thing: thing
 
 
 def _check_policy(policy: Policy, plugin: str) -> None:
@@ -325,6 +327,15 @@ def _check_indicator(ind: Indicator, plugin: str) -> None:
                           f"default: {', '.join(extra)}")
 
 
+def _directed_claim(pm: GsimPluginManager, claim: Claim) -> Claim:
+    """`claim` with each measure's missing direction taken from its indicator's better one."""
+    table = pm.registry(INDICATORS)
+    try:
+        return claim.directed(lambda name: better_of(name, table))
+    except ClaimError as e:
+        raise PluginError(f"plugin {claim.plugin}: {e}") from None
+
+
 def _check_claim(claim: Claim, plugin: str) -> None:
     problem = claim.problem()
     if problem:
@@ -334,24 +345,24 @@ def _check_claim(claim: Claim, plugin: str) -> None:
 POLICIES: Kind[Policy] = Kind("gsim_register_policies", Policy, "policy", _check_policy)
 EVENT_TYPES: Kind[EventType] = Kind("gsim_register_events", EventType, "event type", _check_event_type)
 INDICATORS: Kind[Indicator] = Kind("gsim_register_indicators", Indicator, "indicator", _check_indicator)
-CLAIMS: Kind[Claim] = Kind("gsim_register_claims", Claim, "claim", _check_claim)
+CLAIMS: Kind[Claim] = Kind("gsim_register_claims", Claim, "claim", _check_claim, _directed_claim)
 KINDS: tuple[Kind[Any], ...] = (POLICIES, EVENT_TYPES, INDICATORS, CLAIMS)
 
 
-def collect(pm: pluggy.PluginManager, kind: Kind[T]) -> dict[str, T]:
+def collect(pm: GsimPluginManager, kind: Kind[T]) -> dict[str, T]:
     """Call every implementation of `kind.hook`; check each registered thing (type, unique
     name, the kind's own checks) and stamp it with the name of the plugin that registered it."""
     found: dict[str, T] = {}
     for plugin, impl in _impls(pm, kind.hook):
         try:
-            _call(plugin, kind.hook, impl, register=_registrar(kind, found, plugin))
+            _call(plugin, kind.hook, impl, register=_registrar(pm, kind, found, plugin))
         except PluginError as err:
             err.plugin = plugin
             raise
     return found
 
 
-def _registrar(kind: Kind[T], found: dict[str, T], plugin: str) -> Callable[[T], None]:
+def _registrar(pm: GsimPluginManager, kind: Kind[T], found: dict[str, T], plugin: str) -> Callable[[T], None]:
     """The ``register`` callback handed to one plugin's implementation of `kind.hook`."""
 
     def register(thing: T) -> None:
@@ -365,7 +376,7 @@ def _registrar(kind: Kind[T], found: dict[str, T], plugin: str) -> Callable[[T],
                 f"plugin {plugin}: {kind.noun} name {thing.name!r} is already registered "
                 f"by plugin {found[thing.name].plugin}"
             )
-        stamped = dataclasses.replace(thing, plugin=plugin)
+        stamped = kind.prepare(pm, dataclasses.replace(thing, plugin=plugin))
         kind.check(stamped, plugin)
         found[thing.name] = stamped
 

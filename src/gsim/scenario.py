@@ -71,7 +71,8 @@ from gsim.policies.builtin import BUILTIN_POLICIES
 
 DIVIDE_RTOL = 1e-9  # relative tolerance when checking that dt divides an interval
 
-_TOP_KEYS = ("scenario", "run", "params", "policies", "regions", "shares", "sweep", "events", "match")
+_TOP_KEYS = ("scenario", "run", "params", "policies", "indicators", "regions", "shares", "sweep", "events",
+             "match")
 _SCENARIO_KEYS = ("name", "model", "regions", "tiers", "pairs", "sending")
 _REGION_KEYS = ("name", "name_zh", "macro_region", "lat", "lon", "gdp", "population", "schooling", "shares")
 # CSV column -> Regions field
@@ -144,6 +145,7 @@ class Scenario:
     sending: tuple[str, ...] | None = None  # sending regions if listed (gsim.groups), else computed
     source: str = "<default>"
     model: str = DEFAULT_MODEL  # "gtm1" (the reference specification) or "gtm2" (docs/model.md)
+    indicator_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # plugin indicator -> overrides
 
     # Equality and hashing follow the canonical TOML (so `source` is ignored).
     def __eq__(self, other: object) -> bool:
@@ -177,8 +179,8 @@ class Scenario:
         whole [sweep] table), scalar
         parameters (delta, ...), per-tier parameters (alpha=... as {tier: value} or a sequence
         in tier order), name, pairs ("all", k or {"nearest": k}), nearest (k) and policies
-        ({policy: {key: value}}, merged into the current policy parameters) and sending (a list
-        of sending region names, see `gsim.groups`).
+        ({policy: {key: value}}, merged into the current policy parameters), indicators (the same
+        for plugin indicators) and sending (a list of sending region names, see `gsim.groups`).
         """
         return _with_overrides(self, kw)
 
@@ -406,6 +408,8 @@ def _from_doc(doc: dict, ctx: _Ctx, base: Any) -> Scenario:
     if run.policy not in policy_params:
         ctx.fail("run.policy", f"unknown policy {_show(run.policy)} (known: {', '.join(sorted(policy_params))})")
 
+    indicator_params = _indicators(ctx, doc.get("indicators", {}), tiers)
+
     sweep = doc.get("sweep")
     if sweep is not None:
         sweep = ctx.table(sweep, "sweep")
@@ -439,6 +443,7 @@ def _from_doc(doc: dict, ctx: _Ctx, base: Any) -> Scenario:
         sending=sending,
         source=ctx.file,
         model=model,
+        indicator_params=indicator_params,
     )
     _check_events(ctx, sc)
     return sc
@@ -870,6 +875,30 @@ def _policies(ctx: _Ctx, v: Any, tiers: tuple[str, ...], in_force: str = "") -> 
     return out
 
 
+def _indicators(ctx: _Ctx, v: Any, tiers: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """The ``[indicators.NAME]`` tables: overrides of plugin indicators' parameters, checked
+    like a policy's (only the values given are kept, so a scenario's hash does not depend on
+    the defaults of plugins it does not configure)."""
+    it = ctx.table(v, "indicators")
+    table = get_plugin_manager().indicators() if it else {}
+    out: dict[str, dict[str, Any]] = {}
+    for name in sorted(it):
+        fld = f"indicators.{_short(str(name))}"
+        if name not in table:
+            ctx.fail(fld, f"no installed plugin provides this indicator (installed: "
+                          f"{', '.join(sorted(table)) or 'none'}; see `gsim plugins`)")
+        ind = table[name]
+        given = ctx.table(it[name], fld)
+        ctx.keys(given, list(ind.defaults), f"{fld}.")
+        out[name] = {k: _policy_value(ctx, x, _listed(ind.defaults[k]), f"{fld}.{k}", tiers, ind.schema.get(k))
+                     for k, x in sorted(given.items())}
+    return out
+
+
+def _listed(v: Any) -> Any:
+    return list(v) if isinstance(v, tuple) else v
+
+
 # ----------------------------------------------------------------------------------------
 # writing, hashing, overrides
 # ----------------------------------------------------------------------------------------
@@ -912,6 +941,8 @@ def _to_doc(sc: Scenario) -> dict[str, Any]:
     for k in TIER_DEFAULTS:
         doc["params"][k] = {t: float(x) for t, x in zip(sc.tiers, sc.tier_params[k])}
     doc["policies"] = {name: _plain(sc.policy_params[name]) for name in sorted(sc.policy_params)}
+    if sc.indicator_params:
+        doc["indicators"] = {name: _plain(sc.indicator_params[name]) for name in sorted(sc.indicator_params)}
     doc["regions"] = [
         {
             "name": rg.name[i],
@@ -988,6 +1019,9 @@ def _with_overrides(sc: Scenario, kw: dict[str, Any]) -> Scenario:
         elif k == "policies":
             for pname, pvals in ctx.table(v, "policies").items():
                 doc["policies"].setdefault(pname, {}).update(ctx.table(pvals, f"policies.{pname}"))
+        elif k == "indicators":
+            for iname, ivals in ctx.table(v, "indicators").items():
+                doc.setdefault("indicators", {}).setdefault(iname, {}).update(ctx.table(ivals, f"indicators.{iname}"))
         else:
             ctx.fail(_short(str(k)), "unknown override")
     _check_values(ctx, doc)

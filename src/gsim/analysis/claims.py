@@ -133,7 +133,7 @@ def claim_outcome(parts: Sequence[tuple[Measure, np.ndarray, np.ndarray]]
     threshold both ways."""
     held, equal, valid = None, None, None
     for m, xp, xb in parts:
-        better, worse, ok = classify(xp, xb, m.direction, m.size, m.relative)
+        better, worse, ok = classify(xp, xb, m.sign, m.size, m.relative)
         valid = ok if valid is None else valid & ok
         if m.guard:
             held = ~worse if held is None else held & ~worse
@@ -406,7 +406,7 @@ def _claim_rows(ps: PairedStore, c: Claim, pol: str, base: str, bau: str, asked:
                     main.threshold, main.relative, per=main.per, shortfall_vs=main.shortfall_vs)
     lv = ps.values(level, needed_by=f"claim {c.id}")
     summary = checks.path_summary(ps.times, path["share_lo"], path["share_hi"], lv[:, ip], lv[:, ib],
-                                  level.direction, level.size, level.relative, discount)
+                                  level.sign, level.size, level.relative, discount)
     whole = {"path_share": path["share"], "path_lo": path["share_lo"], "path_hi": path["share_hi"],
              **summary}
     at_years = [(m, xp[:, at], xb[:, at]) for m, xp, xb in parts]  # the quantiles: asked years only
@@ -420,11 +420,11 @@ def _claim_rows(ps: PairedStore, c: Claim, pol: str, base: str, bau: str, asked:
              "reason": "" if len(parts) > 1 else main.why, "guard": False,
              **stats, **whole}]
     if len(parts) == 1:
-        one = paired_stats(at_years[0][1], at_years[0][2], main.direction, main.size, main.relative)
+        one = paired_stats(at_years[0][1], at_years[0][2], main.sign, main.size, main.relative)
         rows[0].update({k: v for k, v in one.items() if k.startswith("effect")})
         return rows
     for m, xp, xb in at_years:
-        st = paired_stats(xp, xb, m.direction, m.size, m.relative)
+        st = paired_stats(xp, xb, m.sign, m.size, m.relative)
         if m.shortfall_vs is not None:  # a shortfall is a share already; % of a share of 0 misleads
             st.update({k: np.full_like(v, np.nan) for k, v in st.items() if k.startswith("effect_pct")})
         rows.append({**common, "measure": m.label(ps.tiers), "overall": False,

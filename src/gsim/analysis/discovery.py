@@ -26,7 +26,7 @@ import numpy as np
 
 from gsim.analysis import select as sel
 from gsim.sweeps.analysis import BETTER
-from gsim.sweeps.store import open_sweep
+from gsim.sweeps.store import open_store, open_sweep, plugin_better
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -186,7 +186,8 @@ def discover(
     """PRIM boxes of the sweep's sampled inputs where `condition` holds at `year`.
 
     condition: ``INDICATOR[LABEL]:A-B`` (the paired claim "A is better than B" fails:
-    A is not above B for indicators where higher is better, not below where lower is),
+    A is not above B for indicators where higher is better, not below where lower is; a
+    plugin indicator's better direction is the one its sweep recorded),
     ``INDICATOR[LABEL]:A-B OP VALUE`` (the paired difference A - B compared with VALUE) or
     ``INDICATOR[LABEL]:A OP VALUE`` (the level under policy A; the policy may be left out
     in a one-policy store). LABEL picks a region or tier of per-region/per-tier outputs.
@@ -216,14 +217,15 @@ def discover(
     if m["op"] is None:
         if len(pols) == 1:
             raise sel.AnalysisError(f"a condition on a level needs a comparison, e.g. {condition.strip()}>0")
-        if not BETTER.get(ind):
+        better = {**BETTER, **plugin_better(open_store(store))}  # a plugin indicator's, as the sweep ran
+        if not better.get(ind):
             raise sel.AnalysisError(f"{ind} has no better direction; compare the difference, "
                                     f"e.g. {condition.strip()}>0")
     ti = sel.year_indices(ds, None if year is None else [year])[-1]
     y, ok = sel.paired_values(ds, da, [ti], [pols])
     v, ok = y[:, :, 0, 0].reshape(-1), ok[:, :, 0].reshape(-1)  # cases: (sample, replicate)
     if m["op"] is None:
-        holds = BETTER[ind] * v <= 0  # the claim "first policy better" fails
+        holds = better[ind] * v <= 0  # the claim "first policy better" fails
     else:
         holds = _OPS[m["op"]](v, float(m["value"]))
     X = inputs_frame(ds, region)

@@ -235,10 +235,12 @@ def fan_chart(store: str | Path, indicator: str = "real_gdp", policies: Sequence
 
 
 def paired_chart(store: str | Path, indicator: str = "real_gdp", year: float | None = None,
-                 baseline: str | None = None, policies: Sequence[str] | None = None) -> Figure:
+                 baseline: str | None = None, policies: Sequence[str] | None = None,
+                 better: int | None = None) -> Figure:
     """The distribution over samples of each policy's paired difference against `baseline`
     at `year` (default: the last saved year): box from the 25 to the 75 % quantile, whiskers
-    at 5 and 95 %, the median, and the samples as dots (at most STRIP_POINTS, evenly picked)."""
+    at 5 and 95 %, the median, and the samples as dots (at most STRIP_POINTS, evenly picked).
+    `better` (+1 or -1: which way is better) labels the title and counts the samples better."""
     ps = _store(store, None if year is None else [year])
     m = _measure(ps, indicator)
     baseline = default_baseline(ps.policies, baseline)
@@ -259,10 +261,11 @@ def paired_chart(store: str | Path, indicator: str = "real_gdp", year: float | N
             ax.bxp([_box_stats(d)], positions=[k], orientation="horizontal", widths=0.5, showfliers=False,
                    patch_artist=True, boxprops={"facecolor": colour, "alpha": 0.45},
                    medianprops={"color": "black", "linewidth": 2}, zorder=3)
-            st = {key: x[0] for key, x in paired_stats(xp[:, None], xb[:, None], +1).items()}
+            st = {key: x[0] for key, x in paired_stats(xp[:, None], xb[:, None], better or +1).items()}
             ax.annotate(f"median {'+' if st['effect'] > 0 else ''}{human(st['effect'])}"
                         + (f" ({signed_pct(st['effect_pct'])})" if np.isfinite(st["effect_pct"]) else "")
-                        + f", higher in {percent(st['share'])} % of {int(st['n'])} samples",
+                        + f", {'better' if better else 'higher'} in {percent(st['share'])} % of "
+                          f"{int(st['n'])} samples",
                         (0.99, k + 0.42), xycoords=("axes fraction", "data"), ha="right", va="center", fontsize=7)
     ax.axvline(0.0, color="black", linewidth=0.8)
     ax.set_yticks(range(len(others)), [f"{p}\n\u2212 {baseline}" for p in others])
@@ -270,7 +273,8 @@ def paired_chart(store: str | Path, indicator: str = "real_gdp", year: float | N
     ax.xaxis.set_major_formatter(_human_tick)
     attrs = _attrs(ps, m)
     ax.set_xlabel(label({**attrs, "long_name": f"change in {attrs.get('long_name', indicator)}"}, indicator))
-    ax.set_title(f"{m.label()} in {ps.years[-1]:g}, paired with {baseline} ({_counts_note(ps)})", fontsize=9)
+    way = {1: "; higher is better", -1: "; lower is better"}.get(better or 0, "")
+    ax.set_title(f"{m.label()} in {ps.years[-1]:g}, paired with {baseline} ({_counts_note(ps)}{way})", fontsize=9)
     ax.grid(axis="x", alpha=0.3)
     return fig
 

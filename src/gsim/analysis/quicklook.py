@@ -29,7 +29,7 @@ from gsim.analysis.claims import (
 from gsim.claims import ClaimError
 from gsim.model.layout import label
 from gsim.sweeps.analysis import BETTER
-from gsim.sweeps.store import plugin_indicators
+from gsim.sweeps.store import plugin_better, plugin_indicators
 
 GROUP_ROWS = {"real_output_sending": +1, "real_output_receiving": +1}  # after BETTER's rows
 
@@ -63,8 +63,8 @@ def quicklook(store: str | Path, years: Iterable[float] | None = None,
                          f"({', '.join(ps.policies)})")
     ib = ps.policy_index(baseline)
     rows = []
-    plugin_rows = {name: 0 for name in plugin_indicators(ps.g)  # no better direction known
-                   if "region" not in ps.dims(name)}
+    better_of = plugin_better(ps.g)  # as the plugins declared it when the sweep ran
+    plugin_rows = {name: better_of[name] for name in plugin_indicators(ps.g) if "region" not in ps.dims(name)}
     for name, better in {**BETTER, **GROUP_ROWS, **plugin_rows}.items():
         if not ps.has(name):
             continue

@@ -34,8 +34,9 @@ from gsim.analysis import history_figures as hf
 from gsim.analysis import plausibility
 from gsim.analysis import robustness as robust
 from gsim.analysis import sensitivity as sensitivity_module
-from gsim.analysis.claims import VERDICT_RULE, counts_line, percent, risk_table, share_text, verdict
+from gsim.analysis.claims import VERDICT_RULE, bau_policy, counts_line, percent, risk_table, share_text, verdict
 from gsim.analysis.claims import claims as claim_verdicts
+from gsim.analysis.indicator_section import plugin_indicator_sections
 from gsim.analysis.quicklook import human, signed_pct
 from gsim.claims import ClaimError
 from gsim.model.layout import label
@@ -585,6 +586,8 @@ def report(store: str | Path, out: str | Path, *, years: Iterable[float] | None 
                         "model saves each region-tier's outflow and inflow, not the sender-receiver pairs.",
                         notes))
     sections.append(("figures", "Figures", "".join(figs)))
+    sections += plugin_indicator_sections(store, g, policies, bau_policy(attrs),
+                                          lambda draw, alt, caption: _figure(draw, alt, caption, notes))
 
     contrast = f"{policy}-{baseline}"
     why = "" if len(policies) > 1 else "the store has one policy"

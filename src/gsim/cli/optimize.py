@@ -41,8 +41,9 @@ class _ProgressBar:
 @click.option("--policy", default="gradient", show_default=True, help="The policy whose parameters are the levers.")
 @click.option("--levers", default=None, metavar="NAME[=LOW:HIGH],...",
               help="Parameters to vary, within their declared bounds or LOW:HIGH [default: every numeric one].")
-@click.option("--objectives", default="real_gdp:max,theil:min", show_default=True, metavar="NAME:max|min[:T],...",
-              help="Indicators to optimise (time-only ones a sweep saves); T: satisficing threshold.")
+@click.option("--objectives", default="real_gdp:max,theil:min", show_default=True, metavar="NAME[:max|min[:T]],...",
+              help="Indicators to optimise (time-only ones a sweep saves, plugin ones too); NAME alone: its "
+                   "better direction; T: satisficing threshold.")
 @click.option("--year", type=float, default=None, help="Year of the objectives [default: the scenario's t1].")
 @click.option("--cumulate", is_flag=True, default=False, help="Sum the yearly values from t0 to --year instead.")
 @click.option("--robustness", default="mean", show_default=True, metavar="METRIC",

@@ -1,14 +1,11 @@
-"""`gsim scenario show|check`, `gsim run`, `gsim plugins`."""
+"""`gsim scenario show|check`, `gsim run`, `gsim compile`."""
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
-import textwrap
 import time
-from typing import Any
 
 import click
 from rich.console import Console
@@ -17,19 +14,16 @@ from gsim import api
 from gsim.api import RunFailed, run_scenario
 from gsim.cli import base
 from gsim.cli.base import (
-    PLUGIN_ERRORS,
-    PluginFailure,
     UsageFailure,
     compile_first,
     load_scenario_or_fail,
     main,
     not_empty,
-    one_line,
     with_model,
 )
 from gsim.output import check_writable, write_netcdf
 from gsim.params import METHODS, MODEL_LABELS, MODELS, SCALAR_PARAMS, TIER_PARAMS, param_label
-from gsim.plugins import DISABLE_ENV, get_plugin_manager, registered_by
+from gsim.plugins import get_plugin_manager
 from gsim.policies import PolicyError
 from gsim.scenario import ScenarioError, replace_run
 
@@ -191,49 +185,3 @@ def compile_command() -> None:
         batch.wait()
     compile_first(batch=True)  # only loads what the second process compiled (or compiles it)
     click.echo("the model is compiled for this machine (numba's cache holds it)", err=True)
-
-
-# --- gsim plugins ----------------------------------------------------------------------------
-@main.command("plugins")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def plugins_cmd(as_json: bool) -> None:
-    """List every plugin (built-in and external): version, hooks, what it registers."""
-    pm = get_plugin_manager()
-    ctx = click.get_current_context()
-    main.list_commands(ctx)  # plugin commands are added on first listing
-    try:
-        things = registered_by(pm)  # collects the registries: broken plugins are found here
-    except PLUGIN_ERRORS as e:
-        raise PluginFailure(one_line(e)) from None
-    for plugin, commands in pm.commands.items():
-        if commands:
-            things.setdefault(plugin, {})["commands"] = commands
-    rows: list[dict[str, Any]] = []
-    for i in pm.plugin_infos():
-        rows.append({
-            "name": i.name, "version": i.version, "distribution": i.distribution,
-            "builtin": i.builtin, "disabled": i.disabled, "broken": i.broken, "hooks": list(i.hooks),
-            **{k: sorted(v) for k, v in things.get(i.name, {}).items()},
-        })
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-
-    def echo(line: str) -> None:  # within the terminal's width, continued lines indented
-        click.echo("\n".join(textwrap.wrap(line, base.width(), subsequent_indent="    ",
-                                            break_on_hyphens=False)))
-    for r in rows:
-        kind = "built-in" if r["builtin"] else ("disabled" if r["disabled"] else "external")
-        if r["broken"]:
-            kind = f"disabled, broken: {r['broken']}"
-        dist = f" [{r['distribution']}]" if r["distribution"] and not r["builtin"] else ""
-        echo(f"{r['name']} {r['version']}{dist} ({kind})")
-        if r["hooks"]:
-            echo(f"  hooks: {', '.join(r['hooks'])}")
-        for k in ("policies", "events", "indicators", "claims", "commands"):
-            if r.get(k):
-                echo(f"  {k}: {', '.join(r[k])}")
-    if not any(r["disabled"] for r in rows):
-        click.echo(f"(disable plugins with {DISABLE_ENV}=name1,name2)")
-
-

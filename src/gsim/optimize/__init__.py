@@ -14,7 +14,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from gsim.api import resolve_policy
+from gsim.api import resolve_policy, scenario_indicators
 from gsim.matching import MatchError, nroy_sample, nroy_spec, open_match
 from gsim.optimize import store as ost
 from gsim.optimize.engine import ProgressFn, model_evaluator, run_loop, warm_start_population
@@ -86,7 +86,7 @@ def _problem(sc: Scenario, *, policy: str = "gradient", levers: str | None = Non
         raise OptimizeError(f"--epsilon: must be positive, got {epsilon:g}")
     if algorithm not in ALGORITHMS:
         raise OptimizeError(f"--algorithm: expected one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
-    obj = parse_objectives(objectives)
+    obj = parse_objectives(objectives, scenario_indicators(sc))
     lev = parse_levers(pol, params, levers)
     stored, match_hash = None, None
     if scenarios_from is not None:

@@ -18,14 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from gsim.api import resolve_policy, scenario_events
+from gsim.api import resolve_policy, scenario_events, scenario_indicators
 from gsim.groups import INPUTS as GROUP_INPUTS
 from gsim.groups import group_aggregates, sending_mask
-from gsim.integrate import RunStatus, TimeGrid, batch_from_scenario, run_batch
+from gsim.indicators import IndicatorError, add_indicators
+from gsim.integrate import BatchResult, RunStatus, TimeGrid, batch_from_scenario, run_batch
 from gsim.model.calibrate import Calibration, calibrate
 from gsim.model.inputs import BatchInputs
 from gsim.model.layout import GROUP_AGGREGATES
 from gsim.optimize.problem import OptimizeError, Problem
+from gsim.output import to_dataset
 from gsim.scenario import Scenario
 from gsim.sweeps.sampling import apply_values, sampled_values
 from gsim.sweeps.spec import SweepSpec, parse_spec
@@ -90,9 +92,14 @@ class Evaluator:
             raise OptimizeError(f"--year: {problem.year:g} is not a saved year of the scenario after t0 "
                                 f"({saved[0]:g}-{sc.run.t1:g} every {sc.run.save_every:g})")
         grid = TimeGrid.of(sc.run, problem.year)
+        table = scenario_indicators(sc)
+        # plugin indicators among the objectives or constraints, computed from each run's
+        # Dataset as sweeps do (from every saved time: an indicator may accumulate over them)
+        self.plugin = {n: table[n] for n in problem.indicators if n in table}
         # saving changes no trajectory: without --cumulate only t0 and the year are kept, which
         # spares the batch most of its copying out of the lanes
-        self.grid = grid if problem.cumulate else dataclasses.replace(grid, save_every=problem.year - grid.t0)
+        self.grid = (grid if problem.cumulate or self.plugin
+                     else dataclasses.replace(grid, save_every=problem.year - grid.t0))
         self.events = scenario_events(sc, self.grid)
         self.ens = ensemble(sc, problem, stored)
         self.sending = sending_mask(sc)
@@ -111,7 +118,8 @@ class Evaluator:
         names = self.problem.indicators
         need = set(names) | (set(GROUP_INPUTS) if set(names) & set(GROUP_AGGREGATES) else set())
         run: dict[str, Any] = dict(grid=self.grid, method=self.sc.run.method, tiers=self.sc.tiers,
-                   regions=self.sc.regions.name, save=need, parallel=self.parallel, events=self.events)
+                                   regions=self.sc.regions.name, save=None if self.plugin else need,
+                                   parallel=self.parallel, events=self.events)
         if pol.compiled is not None or not params_per_run:
             res = [run_batch(inp.with_params(), policy=pol, params={**params, **params_per_run}, cal=cal, **run)]
         else:  # a plugin policy gets its settings as plain numbers, one candidate at a time
@@ -125,8 +133,10 @@ class Evaluator:
         out = []
         for r in res:
             vals = dict(r.values)
-            if set(names) & set(GROUP_AGGREGATES):
+            if set(names) & set(GROUP_AGGREGATES) or self.plugin:
                 vals.update(group_aggregates(vals, self.sending))
+            if self.plugin:
+                vals.update(self._plugin_values(r, vals))
             # (B, T, columns): a column per indicator, one per region for a per-region one
             series = np.concatenate([vals[n] if vals[n].ndim == 3 else vals[n][..., None] for n in names], axis=-1)
             if self.problem.cumulate:  # the yearly values summed from t0 to the year, x save interval
@@ -137,6 +147,23 @@ class Evaluator:
             out.append(x)
         self.runs += C * N
         return np.concatenate(out).reshape(C, N, -1)
+
+    def _plugin_values(self, r: BatchResult, vals: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """(B, T) values of the plugin indicators of the problem, run by run (NaN where the run
+        failed or the indicator raised: such a run counts as failed for it)."""
+        out = {n: np.full((len(r.status), len(r.times)), np.nan) for n in self.plugin}
+        for i in np.nonzero(r.status == RunStatus.OK)[0]:
+            ds = to_dataset(self.sc, r.times, {k: v[i] for k, v in vals.items()}, {})
+            for name, ind in self.plugin.items():
+                try:
+                    da = add_indicators(ds, {name: ind})[name]
+                except IndicatorError:
+                    continue
+                if da.dims != ("time",):
+                    raise OptimizeError(f"--objectives: plugin indicator {name!r} has the axes {da.dims}; an "
+                                        "objective or constraint needs one with only a time axis")
+                out[name][i] = da.values
+        return out
 
     def candidates(self, X: np.ndarray) -> np.ndarray:
         """(C, N, I) indicators of candidates X (C, levers)."""

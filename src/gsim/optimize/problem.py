@@ -2,8 +2,9 @@
 
 Levers are a policy's declared numeric parameters (`Policy.schema`) within their bounds,
 narrowed by ``name=low:high``. Objectives are time-only indicators a sweep saves
-(`gsim.sweeps.engine.INDICATORS` with no region or tier axis), read at a year or cumulated to
-it. Every bad value is an `OptimizeError`: one line, exit code 2 on the command line.
+(`gsim.sweeps.engine.INDICATORS` with no region or tier axis, and plugin indicators with only
+a time axis), read at a year or cumulated to it. Every bad value is an `OptimizeError`: one
+line, exit code 2 on the command line.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gsim.indicators import Indicator, better_of
 from gsim.model.layout import VARIABLES
 from gsim.policies import Policy
 from gsim.sweeps.engine import INDICATORS
@@ -167,17 +169,27 @@ def parse_levers(policy: Policy, params: Mapping[str, Any], text: str | None) ->
     return tuple(levers)
 
 
-def parse_objectives(text: str) -> tuple[Objective, ...]:
-    """'real_gdp:max,theil:min' (optionally ':THRESHOLD' for satisficing)."""
+def parse_objectives(text: str, plugin: Mapping[str, Indicator] | None = None) -> tuple[Objective, ...]:
+    """'real_gdp:max,theil:min' (optionally ':THRESHOLD' for satisficing); a name alone takes
+    its better direction (a plugin indicator's `better`, else `gsim.indicators.BETTER`).
+    `plugin`: the plugin indicators that may be objectives too (those with only a time axis:
+    `Evaluator` checks the axes)."""
+    plugin = plugin or {}
+    known = OBJECTIVE_NAMES + tuple(sorted(plugin))
     out = []
     for item in (t.strip() for t in (text or "").split(",")):
         parts = item.split(":")
-        if len(parts) not in (2, 3) or parts[1] not in DIRECTIONS:
-            raise OptimizeError(f"--objectives: expected NAME:max|min[:THRESHOLD], got {item!r}")
         name = parts[0]
-        if name not in OBJECTIVE_NAMES:
+        if name not in known and (len(parts) > 1 or name):
             raise OptimizeError(f"--objectives: {name!r} is not an indicator saved by sweeps with only a time "
-                                f"axis (known: {', '.join(OBJECTIVE_NAMES)})")
+                                f"axis (known: {', '.join(known)})")
+        if len(parts) == 1 and name:
+            parts.append({1: "max", -1: "min"}.get(better_of(name, plugin), ""))
+            if not parts[1]:
+                raise OptimizeError(f"--objectives: {name!r} declares no better direction; give "
+                                    f"{name}:max or {name}:min")
+        if len(parts) not in (2, 3) or parts[1] not in DIRECTIONS:
+            raise OptimizeError(f"--objectives: expected NAME[:max|min[:THRESHOLD]], got {item!r}")
         threshold = None
         if len(parts) == 3:
             try:

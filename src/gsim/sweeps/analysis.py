@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gsim.indicators import BETTER
 from gsim.integrate import RunStatus
 from gsim.model.layout import VARIABLES
 from gsim.output import atomic_write, write_netcdf
@@ -21,20 +22,6 @@ from gsim.sweeps import store as st
 
 if TYPE_CHECKING:
     import pandas as pd
-
-# Which way is better for each indicator: +1 higher is better, -1 lower is better, 0 neither
-# (transfer volume is a means, not an end: it enters no win share).
-BETTER: dict[str, int] = {
-    "real_gdp": +1,  # more output
-    "theil": -1,  # less regional inequality
-    "sui_national": +1,  # more structural upgrading
-    "rd_share": +1,  # more R&D
-    "transfer_volume": 0,
-    "failed_transfer_share": -1,  # fewer transfers into unready receivers
-    "lost_capital": -1,  # less capital wasted
-    "overcapacity": -1,  # per tier: less idle capacity
-    "margin": +1,  # per tier: healthier margins
-}
 
 
 @dataclass
@@ -100,7 +87,8 @@ def summarize(store: str | Path, years: Iterable[float] | None = None) -> Summar
     ok = status == st.STATUS_OK
     tiers = [str(t) for t in g["tier"][:]]
     stats_rows, win_rows = [], []
-    plugin = {n: 0 for n in st.plugin_indicators(g) if "region" not in g[n].metadata.dimension_names}
+    better_of = st.plugin_better(g)
+    plugin = {n: better_of[n] for n in st.plugin_indicators(g) if "region" not in g[n].metadata.dimension_names}
     for name, better in {**BETTER, **plugin}.items():
         if name not in g:
             continue

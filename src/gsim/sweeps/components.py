@@ -21,7 +21,8 @@ from gsim.sweeps.spec import SweepSpecError
 def components(policies: Sequence[tuple[Any, Mapping[str, Any]]], events: Sequence[Mapping[str, Any]] | None,
                indicators: Sequence[tuple[Any, tuple[str, ...]]]) -> list[dict[str, Any]]:
     """Every policy (with its resolved parameters), event (the scenario's values over its
-    type's defaults) and plugin indicator (units, dims) the runs depend on, each with the
+    type's defaults) and plugin indicator (units, dims, better direction, its parameters
+    with the scenario's overrides) the runs depend on, each with the
     plugin, package and version that provide it."""
     pm = get_plugin_manager()
 
@@ -37,7 +38,9 @@ def components(policies: Sequence[tuple[Any, Mapping[str, Any]]], events: Sequen
         given = {k: v for k, v in ev.items() if k != "type"}
         out.append(entry("event", f"events[{i}] ({ev.get('type')})", et.plugin if et else "",
                          {**(et.defaults if et else {}), **given}))
-    out += [entry("indicator", ind.name, ind.plugin, {"units": ind.units, "dims": list(dims)})
+    out += [entry("indicator", ind.name, ind.plugin,
+                  {"units": ind.units, "dims": list(dims), "better": ind.better,
+                   **{f"params.{k}": v for k, v in ind.resolve().items()}})
             for ind, dims in indicators]
     return out
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from gsim._version import __version__
-from gsim.api import resolve_policy, run_scenario, scenario_events
+from gsim.api import resolve_policy, run_scenario, scenario_events, scenario_indicators
 from gsim.events import Event
 from gsim.groups import INPUTS as GROUP_INPUTS
 from gsim.groups import group_aggregates, sending_mask
@@ -35,7 +35,6 @@ from gsim.model.calibrate import calibrate
 from gsim.model.inputs import BatchInputs
 from gsim.model.layout import GROUP_AGGREGATES, OBS, VARIABLES
 from gsim.output import provenance, to_dataset
-from gsim.plugins import get_plugin_manager
 from gsim.policies import Policy
 from gsim.scenario import Scenario, load_scenario, loads_scenario
 from gsim.sweeps import components as cp
@@ -129,7 +128,7 @@ def make_plan(sc: Scenario, spec: SweepSpec) -> Plan:
 
 def _indicator_dims(sc: Scenario, spec: SweepSpec) -> tuple[tuple[Indicator, tuple[str, ...]], ...]:
     """Each plugin indicator with its dimensions (after time), from one short run."""
-    table = get_plugin_manager().indicators()
+    table = scenario_indicators(sc)
     if not table:
         return ()
     probe = run_scenario(sc, spec.policies[0], t1=sc.run.t0 + sc.run.policy_period).to_dataset()

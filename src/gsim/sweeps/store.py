@@ -177,6 +177,16 @@ def plugin_indicators(g: zarr.Group) -> list[str]:
     return sorted(g.attrs.get("plugin_indicators", []))
 
 
+def plugin_better(g: zarr.Group) -> dict[str, int]:
+    """Each plugin indicator of a store -> which way is better (+1, -1; 0: no direction), as
+    its components recorded when the sweep ran."""
+    out = dict.fromkeys(plugin_indicators(g), 0)
+    for c in g.attrs.get("components", []):
+        if c.get("kind") == "indicator" and c.get("name") in out:
+            out[c["name"]] = int(c.get("parameters", {}).get("better") or 0)
+    return out
+
+
 def stock_of_index(index: np.ndarray, R: int, S: int) -> np.ndarray:
     """The stock number (index into STOCK_NAMES) of each flat state index; -1 stays -1."""
     starts = np.array([stock_offset(i, R, S) for i in range(len(STOCKS) + 1)])
