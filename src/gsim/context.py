@@ -75,24 +75,38 @@ class IndicatorReader:
     def __init__(self, sc: Scenario, indicators: tuple[Indicator, ...], params: Mapping[str, Any]):
         self.sc, self.indicators, self.params = sc, indicators, params
         self.sending = sending_mask(sc)
+        self._templates: dict[tuple[int, tuple[str, ...]], xr.Dataset] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_templates": {}}  # Datasets are rebuilt where it runs
+
+    def _template(self, B: int, names: tuple[str, ...]) -> xr.Dataset:
+        """A Dataset with the coordinates and variables of B runs (placeholder values), built
+        once: a shallow copy with new data skips xarray's alignment and indexing."""
+        import xarray as xr
+
+        key = (B, names)
+        if key not in self._templates:
+            size = {"run": B, "time": 1, "region": len(self.sc.regions), "tier": len(self.sc.tiers)}
+            data_vars = {}
+            for n in names:
+                dims = ("run", "time") + VARIABLES[n].dims
+                data_vars[n] = (dims, np.broadcast_to(np.nan, tuple(size[d] for d in dims)),
+                                {"units": VARIABLES[n].units, "long_name": VARIABLES[n].long_name})
+            coords = region_coords(self.sc)
+            coords["time"] = ("time", np.array([np.nan]), TIME_ATTRS)
+            coords["run"] = ("run", np.arange(B))
+            self._templates[key] = xr.Dataset(data_vars, coords=coords)
+        return self._templates[key]
 
     def dataset(self, t: float, values: Mapping[str, np.ndarray]) -> xr.Dataset:
         """The observed values as a Dataset: dims (run, time[1], [region,] [tier])."""
-        import xarray as xr
-
         data = {n: values[n] for n in VARIABLES if n in values}
         if set(GROUP_INPUTS) <= set(data):
             data.update(group_aggregates(data, self.sending))
         B = next(iter(data.values())).shape[0]
-        coords = region_coords(self.sc)
-        coords["time"] = ("time", np.array([float(t)]), TIME_ATTRS)
-        coords["run"] = ("run", np.arange(B))
-        ds = xr.Dataset(
-            {n: (("run", "time") + VARIABLES[n].dims, np.asarray(v)[:, None],
-                 {"units": VARIABLES[n].units, "long_name": VARIABLES[n].long_name})
-             for n, v in data.items()},
-            coords=coords)
-        return ds
+        ds = self._template(B, tuple(data)).copy(deep=False, data={n: np.asarray(v)[:, None] for n, v in data.items()})
+        return ds.assign_coords(time=("time", [float(t)], TIME_ATTRS))
 
     def __call__(self, t: float, values: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         ds = self.dataset(t, values)
