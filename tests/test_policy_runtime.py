@@ -27,6 +27,8 @@ from gsim.params import INF, spec
 from gsim.plugins import PluginError, make_plugin_manager, use_plugin_manager
 from gsim.policies import Policy, StateVar, compiled_policy, probe_context, zero_decision
 from gsim.scenario import ScenarioError, load_scenario, loads_scenario
+from gsim.sweeps.engine import LocalExecutor, resume, sweep
+from gsim.sweeps.store import StoreError
 
 SC = load_scenario()
 T1 = 2035.0
@@ -302,3 +304,30 @@ def test_a_compiled_plugin_policy_is_a_lever_evaluated_per_lane(tmp_path):
     front = gsim.open_optimization(tmp_path / "o.zarr")
     cap = front.levers.sel(lever="cap").values
     assert ((cap >= 0) & (cap <= 5000)).all()
+
+
+def test_the_probe_gives_declared_indicator_dims():
+    shapes = []
+
+    def decide(ctx):
+        shapes.append(ctx["per_region"].shape)
+        return zero_decision(ctx.n_runs, ctx.pairs, len(ctx.tiers))
+
+    manager(plugin("p", [Policy("dims", decide, indicators={"per_region": ("region",)})])).policies()
+    assert shapes[0] == (2, 3) and shapes[-1] == (2, 4)  # both probe contexts, twice each
+
+
+def test_a_sweep_stores_the_state_and_refuses_a_resume_with_another_declaration(tmp_path):
+    p = tmp_path / "s.zarr"
+    with use_plugin_manager(manager(plugin("b", [BUDGET]))):
+        sweep(p, SC, {"samples": 2, "t1": 2026, "policies": "market,budget", "block_size": 1},
+              executor=LocalExecutor(1))
+        runs = gsim.open_sweep(p)
+        moved = runs.state_moved
+        assert moved.attrs["gsim_policy"] == "budget" and moved.sel(policy="market").isnull().all()
+        np.testing.assert_array_equal(moved.sel(policy="budget").isel(time=0), 0.0)
+        assert (moved.sel(policy="budget").isel(time=-1) > 0).all()
+    other_units = dataclasses.replace(BUDGET, state={"moved": StateVar((), "kt")})
+    with use_plugin_manager(manager(plugin("b", [other_units]))):
+        with pytest.raises(StoreError, match=r"state budget.moved: parameter units 'bn CNY' -> 'kt'"):
+            resume(p, executor=LocalExecutor(1))
