@@ -11,6 +11,8 @@ import numba
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gsim
 from gsim.api import simulate
@@ -18,7 +20,7 @@ from gsim.cli import main
 from gsim.context import IndicatorReader, region_data
 from gsim.groups import sending_mask
 from gsim.indicators import Indicator, IndicatorError
-from gsim.integrate import PolicyInputs, RunStatus, TimeGrid, batch_from_scenario, run_batch
+from gsim.integrate import PolicyInputs, RunStatus, TimeGrid, _decide, batch_from_scenario, run_batch
 from gsim.model.layout import SP, VARIABLES
 from gsim.optimize import evaluate as ev_module
 from gsim.optimize import make_problem
@@ -331,3 +333,33 @@ def test_a_sweep_stores_the_state_and_refuses_a_resume_with_another_declaration(
     with use_plugin_manager(manager(plugin("b", [other_units]))):
         with pytest.raises(StoreError, match=r"state budget.moved: parameter units 'bn CNY' -> 'kt'"):
             resume(p, executor=LocalExecutor(1))
+
+
+@settings(max_examples=60, deadline=None)
+@given(flags=st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=8))
+def test_fault_isolation_moves_each_good_runs_state_once(flags):
+    """Whatever runs fail (and whichever already stopped), a run's state moves once per
+    decision if it decided, and not at all if it faulted or the batch had to be asked run by run
+    and it had stopped."""
+    bad = np.array([f for f, _ in flags])
+    live = np.array([a for _, a in flags])
+
+    def decide(ctx):
+        ctx.state["n"] += 1.0
+        if ctx["bad"].any():
+            raise RuntimeError("bad run")
+        return zero_decision(ctx.n_runs, ctx.pairs, len(ctx.tiers))
+
+    pol = Policy("counting", decide, state={"n": ()})
+    probe = probe_context({})
+    B = len(flags)
+    ctx = dataclasses.replace(probe, values={"bad": bad}, state=pol.new_state(B, len(probe.regions), 4))
+    _, faults = _decide(pol, ctx, live)
+    n = ctx.state["n"]
+    if not live.any():
+        assert not faults and (n == 0).all()
+    elif not bad.any():
+        assert not faults and (n == 1).all()
+    else:
+        assert set(faults) == set(np.flatnonzero(live & bad).tolist())
+        np.testing.assert_array_equal(n, (live & ~bad).astype(float))
