@@ -188,6 +188,9 @@ def test_declared_region_columns_reach_the_policy_and_round_trip(tmp_path):
     assert again.hash == sc.hash and again.regions.attributes == sc.regions.attributes
     plain = loads_scenario(_scenario_with_columns(tmp_path, "[]"), source="p.toml", base_dir=tmp_path)
     assert plain.regions.attributes == () and plain.hash != sc.hash  # undeclared columns are ignored
+    ds = simulate(sc, "market", t1=2024.0)  # indicators see them as region coordinates
+    np.testing.assert_array_equal(ds.tier_one, cols["tier_one"])
+    assert list(ds.zone.values[:2]) == ["z0", "z1"]
 
 
 @pytest.mark.parametrize("declare, says", [

@@ -641,6 +641,9 @@ def _need_two(ctx: _Ctx, rows: list[dict]) -> None:
         ctx.fail("regions", f"need at least 2 regions, got {len(rows)}")
 
 
+_RESERVED_COLUMNS = ("sending", "region", "region_group", "tier", "time", "run")  # names of outputs' coordinates
+
+
 def _region_attribute_names(ctx: _Ctx, v: Any) -> tuple[str, ...]:
     """scenario.region_attributes: extra columns of the regions table that policies and
     indicators see (``ctx.region_data``)."""
@@ -648,7 +651,7 @@ def _region_attribute_names(ctx: _Ctx, v: Any) -> tuple[str, ...]:
     if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
         ctx.fail(fld, f"expected a list of column names, got {_typename(v)} {_show(v)}")
     for x in v:
-        if not x.isidentifier() or x in _REGION_KEYS or x in _CSV_COLUMNS or x == "sending":
+        if not x.isidentifier() or x in _REGION_KEYS or x in _CSV_COLUMNS or x in _RESERVED_COLUMNS:
             ctx.fail(fld, f"{_show(x)} must be an identifier other than a standard column")
     if len(set(v)) != len(v):
         ctx.fail(fld, "a column is named twice")
