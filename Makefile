@@ -3,7 +3,7 @@
 #              the main job on the embedded default scenario: the backcast, the history match
 #              (out/match.zarr), a sweep on its plausible inputs, the report (out/report.html)
 #              and the claim verdicts
-#   make test  install; both example plugins (installed into .venv-plugins, a second environment
+#   make test  install; the example plugins (installed into .venv-plugins, a second environment
 #              that sees .venv's packages, so .venv and `make run` stay as the README shows;
 #              their own tests, an end-to-end run);
 #              style (ruff), the package's layering (import-linter) and types (mypy); then the

@@ -214,13 +214,15 @@ def test_compiled_policy():
         B, R, S = readiness.shape
         for b in range(B):
             for q in range(R):
-                psi[b, q] = par[0]
+                psi[b, q] = par[b, 0]
 
     p = compiled_policy("njit_aid", kern, inputs=("readiness",), params=("aid",),
                         defaults={"aid": 0.2})
     pm = manager(policy_plugin("compiled", p))
     W, z, psi = pm.policies()["njit_aid"].decide(probe_context({"aid": 0.2}))
     assert (psi == 0.2).all() and (W == 0).all()
+    W, z, psi = pm.policies()["njit_aid"].decide(probe_context({"aid": np.array([0.1, 0.3])}))
+    assert (psi[0] == 0.1).all() and (psi[1] == 0.3).all()  # a parameter per lane
     _reject(Policy("raw", kern), "wrap it with gsim.policies.compiled_policy")
 
 

@@ -88,3 +88,11 @@ def test_minimal_plugin_example_installs_and_runs(tmp_path):
     """)
     r = subprocess.run([str(py), "-c", script], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0 and "OK" in r.stdout, r.stderr[-3000:]
+
+
+def test_the_worked_example_is_the_carbon_budget_plugin():
+    """docs/plugins.md shows the carbon-budget plugin's module whole (its tests run with the
+    plugins, `.ci/plugins.sh`; the page's snippet runs it in tests/test_docs.py)."""
+    module = DOC.parents[1] / "plugins" / "gsim-carbon-budget" / "src" / "gsim_carbon_budget" / "__init__.py"
+    shown = next(b for b in _blocks("python") if "def relocation_emissions" in b)
+    assert shown == module.read_text(encoding="utf-8")

@@ -11,11 +11,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gsim.context import checked_inputs, state_dataset_vars
 from gsim.events import Event, EventError, EventSetup, build_events
 from gsim.groups import group_aggregates, sending_mask
 from gsim.indicators import Indicator, add_indicators
@@ -23,7 +24,7 @@ from gsim.integrate import TimeGrid, batch_from_scenario, run_batch
 from gsim.model import kernel
 from gsim.output import provenance, to_dataset
 from gsim.plugins import get_plugin_manager
-from gsim.policies import Policy
+from gsim.policies import Policy, StateVar
 from gsim.scenario import Scenario, ScenarioError, load_scenario, replace_run
 
 if TYPE_CHECKING:
@@ -76,10 +77,15 @@ class ScenarioRun:
     times: np.ndarray
     values: dict[str, np.ndarray]
     attrs: dict[str, object]
+    state: dict[str, StateVar] = field(default_factory=dict)  # the policy's state declaration
+    policy: str = ""
 
     def to_dataset(self) -> xr.Dataset:
-        """The run as an xarray Dataset with units, provenance and any plugin indicators."""
+        """The run as an xarray Dataset with units, provenance, the policy's state
+        (``state_<name>``) and any plugin indicators."""
         ds = to_dataset(self.scenario, self.times, self.values, self.attrs)
+        if self.state:
+            ds = ds.assign(state_dataset_vars(self.values, self.state, self.policy))
         return add_indicators(ds, scenario_indicators(self.scenario))
 
 
@@ -107,8 +113,9 @@ def run_scenario(
     policy, method, grid = sc.run.policy, sc.run.method, TimeGrid.of(sc.run)
     pol, params = resolve_policy(sc, policy)
     events = [*events, *scenario_events(sc, grid)]  # the scenario's [[events]] (plugins)
+    inputs = checked_inputs(sc, pol, scenario_indicators(sc))
     result = run_batch(batch_from_scenario(sc), grid, pol, params, method=method,
-                       tiers=sc.tiers, regions=sc.regions.name, events=events)
+                       tiers=sc.tiers, regions=sc.regions.name, events=events, policy_inputs=inputs)
     if 0 in result.faults:  # the plugin's own error (PolicyError, EventError)
         raise result.faults[0]
     if not result.ok[0]:
@@ -118,7 +125,7 @@ def run_scenario(
                        t0=grid.t0, t1=grid.t1, policy_params=repr(params))
     values = {k: v[0] for k, v in result.values.items()}
     values.update(group_aggregates(values, sending_mask(sc)))
-    return ScenarioRun(sc, result.times, values, attrs)
+    return ScenarioRun(sc, result.times, values, attrs, dict(pol.state), pol.name)
 
 
 def simulate(

@@ -14,13 +14,15 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
-from collections.abc import Iterable, Mapping
+from collections import ChainMap
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from gsim.events import Event, EventError
+from gsim.indicators import IndicatorError
 from gsim.model import rules
 from gsim.model.calibrate import Calibration, calibrate
 from gsim.model.inputs import BatchInputs
@@ -64,6 +66,20 @@ class TimeGrid:
     @property
     def save_times(self) -> np.ndarray:
         return self.t0 + self.save_steps * self.dt
+
+
+IndicatorInputs = Callable[[float, Mapping[str, np.ndarray]], dict[str, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class PolicyInputs:
+    """What a policy sees besides the observation (resolved by the caller, `gsim.context`):
+    the scenario's regions table, (R,) columns (the model's region inputs, (B, R), are added
+    from the batch's inputs), and the plugin indicators it reads, computed from an
+    observation: ``indicators(t, values) -> name -> (B, ...)`` (IndicatorError if one fails)."""
+
+    region_data: Mapping[str, np.ndarray] = field(default_factory=dict)
+    indicators: IndicatorInputs | None = None
 
 
 class RunStatus(enum.IntEnum):
@@ -182,8 +198,12 @@ def run_batch(
     parallel: bool | None = None,
     events: Iterable[Event] = (),
     cal: Calibration | None = None,
+    policy_inputs: PolicyInputs | None = None,
 ) -> BatchResult:
-    """Integrate B runs from t0 to t1 under one policy; failed runs hold NaN after failure."""
+    """Integrate B runs from t0 to t1 under one policy; failed runs hold NaN after failure.
+
+    A policy with state (`Policy.state`) has it saved with the values, as ``state_<name>``
+    (B, T, ...): its value after the decision at each save time."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
     events = list(events)
@@ -206,21 +226,23 @@ def run_batch(
     saved = {k: np.full((shape[0], T) + shape[1:], np.nan)
              for k, shape in observe.raw_shapes(B).items()}
     faults: dict[int, Exception] = {}
+    states = {f"state_{k}": np.full((B, T) + v.shape(B, R, S)[1:], np.nan) for k, v in policy.state.items()}
     if policy.compiled is not None and not events:  # the whole horizon in one compiled call
         save_at = [save_index.get(int(k), -1) for k in steps]
         observe.kernels.run(y, observe.inputs, policy.compiled(params, tiers), steps, every, save_at,
                             grid.dt, METHODS[method], list(saved.values()), fail_step, fail_index)
     else:
         _python_loop(inp, grid, policy, params, tiers, regions, method, events, observe, y, steps,
-                     save_index, saved, fail_step, fail_index, faults)
+                     save_index, saved, fail_step, fail_index, faults, policy_inputs or PolicyInputs(), states)
 
     for i in np.flatnonzero(fail_step >= 0):  # nothing after a failure is a valid value
         first = int(np.searchsorted(save_steps, fail_step[i]))
-        for arr in saved.values():
+        for arr in (*saved.values(), *states.values()):
             arr[i, first:] = np.nan
     obs = Observation(saved, R, S, lead=2)
     names = obs.keys() if save is None else [n for n in obs if n in set(save)]
     values = {n: obs[n] if save is None else obs[n].copy() for n in names}
+    values.update(states)
 
     status = np.where(fail_step >= 0, RunStatus.FAILED, RunStatus.OK).astype(np.int8)
     status[list(faults)] = RunStatus.PLUGIN_FAULT
@@ -231,14 +253,17 @@ def _python_loop(inp: BatchInputs, grid: TimeGrid, policy: Policy, params: Mappi
                  tiers: tuple[str, ...], regions: tuple[str, ...], method: str, events: list[Event],
                  observe: Observer, y: np.ndarray, steps: list[int], save_index: dict[int, int],
                  saved: dict[str, np.ndarray], fail_step: np.ndarray, fail_index: np.ndarray,
-                 faults: dict[int, Exception]) -> None:
+                 faults: dict[int, Exception], extra: PolicyInputs, states: dict[str, np.ndarray]) -> None:
     """run_batch's loop over the event steps for a policy or events written in Python: the
-    policy decides for the whole batch at each decision step, events edit the state between
-    compiled calls, and a fault stops only its runs (into `faults`)."""
+    policy decides for the whole batch at each decision step (observe, then the indicators
+    it reads, then decide), events edit the state between compiled calls, and a fault stops
+    only its runs (into `faults`). The policy's state arrays are saved into `states`."""
     B, S, every = y.shape[0], inp.n_tiers, grid.decision_every
     W, z, psi = zero_decision(B, inp.pairs, S)
     advance = observe.kernels.advance
     pr, model = inp.pairs, inp.model_params
+    state = policy.new_state(B, inp.n_regions, S)
+    region_data = {**extra.region_data, **{c: inp.reg[:, i, :] for i, c in enumerate(REGION_COLUMNS)}}
     k_now = 0
     for k in steps:
         if k > k_now:
@@ -253,7 +278,14 @@ def _python_loop(inp: BatchInputs, grid: TimeGrid, policy: Policy, params: Mappi
         current = None
         if k % every == 0:
             current = observe(y, W, z, psi)
-            ctx = PolicyContext(t, params, tiers, regions, pr, current, model)
+            values: Mapping[str, np.ndarray] = current
+            if extra.indicators is not None:
+                found, bad = _indicators(extra.indicators, t, current, live=fail_step < 0)
+                for b, err in bad.items():
+                    faults[b], fail_step[b] = err, k
+                values = ChainMap(found, dict(current))
+            ctx = PolicyContext(t, params, tiers, regions, pr, values, model, state, region_data,
+                                every * grid.dt)
             new, bad = _decide(policy, ctx, live=fail_step < 0)
             for b, err in bad.items():
                 faults[b], fail_step[b] = err, k
@@ -264,6 +296,35 @@ def _python_loop(inp: BatchInputs, grid: TimeGrid, policy: Policy, params: Mappi
             current = observe(y, W, z, psi) if current is None else current
             for name, arr in current.raw.items():
                 saved[name][:, save_index[k]] = arr
+            for name, arr in state.items():
+                states[f"state_{name}"][:, save_index[k]] = arr
+
+
+def _indicators(fn: IndicatorInputs, t: float, current: Mapping[str, np.ndarray],
+                live: np.ndarray) -> tuple[dict[str, np.ndarray], dict[int, Exception]]:
+    """The indicators a policy reads, for the batch, and the runs they failed for; like
+    `_decide`, a failure is isolated to its runs (each live run is computed alone, the others
+    hold NaN)."""
+    try:
+        return fn(t, current), {}
+    except IndicatorError as err:
+        first_err: Exception = err
+    B = live.shape[0]
+    parts: dict[int, dict[str, np.ndarray]] = {}
+    bad: dict[int, Exception] = {}
+    for run in np.flatnonzero(live).tolist():
+        try:
+            parts[run] = fn(t, {n: current[n][run:run + 1] for n in current})
+        except IndicatorError as err:
+            bad[run] = err
+    if not parts:
+        return {}, bad or {int(b): first_err for b in np.flatnonzero(live)}
+    one = next(iter(parts.values()))
+    out = {n: np.full((B,) + v.shape[1:], np.nan) for n, v in one.items()}
+    for run, vals in parts.items():
+        for n, v in vals.items():
+            out[n][run] = v[0]
+    return out, bad
 
 
 def _decide(policy: Policy, ctx: PolicyContext, live: np.ndarray) -> tuple[Decision, dict[int, Exception]]:
@@ -273,9 +334,11 @@ def _decide(policy: Policy, ctx: PolicyContext, live: np.ndarray) -> tuple[Decis
     asked alone: the runs it fails for are set aside (zero decision) and the others go on."""
     if not live.any():
         return zero_decision(ctx.n_runs, ctx.pairs, len(ctx.tiers)), {}
+    before = ctx.state.copy()  # a failed call may have updated the state of some runs
     try:
         return call_policy(policy, ctx), {}
     except PolicyError as err:
+        ctx.state.restore(before)
         if ctx.n_runs == 1:
             return zero_decision(1, ctx.pairs, len(ctx.tiers)), {0: err}
     parts: list[Decision] = []
@@ -288,6 +351,7 @@ def _decide(policy: Policy, ctx: PolicyContext, live: np.ndarray) -> tuple[Decis
         except PolicyError as err:
             if live[b]:
                 bad[b] = err
+                ctx.state.restore(before, b)  # the run keeps its state up to the fault
             parts.append(zero_decision(1, ctx.pairs, len(ctx.tiers)))
     W, z, psi = (np.concatenate(p) for p in zip(*parts))
     return (W, z, psi), bad

@@ -65,6 +65,8 @@ def region_coords(sc: Scenario) -> dict[str, tuple]:
                 {"units": "degrees_east", "standard_name": "longitude"}),
         "region_group": ("region", group_labels(sc), REGION_GROUP_ATTRS),
         "tier": ("tier", list(sc.tiers), {"long_name": "industry tier, least to most sophisticated"}),
+        # the columns the scenario declares ([scenario] region_attributes), for indicators
+        **{col: ("region", list(values), {"long_name": f"{col} (regions table)"}) for col, values in rg.attributes},
     }
 
 

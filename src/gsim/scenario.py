@@ -73,7 +73,7 @@ DIVIDE_RTOL = 1e-9  # relative tolerance when checking that dt divides an interv
 
 _TOP_KEYS = ("scenario", "run", "params", "policies", "indicators", "regions", "shares", "sweep", "events",
              "match")
-_SCENARIO_KEYS = ("name", "model", "regions", "tiers", "pairs", "sending")
+_SCENARIO_KEYS = ("name", "model", "regions", "tiers", "pairs", "sending", "region_attributes")
 _REGION_KEYS = ("name", "name_zh", "macro_region", "lat", "lon", "gdp", "population", "schooling", "shares")
 # CSV column -> Regions field
 _CSV_COLUMNS = {
@@ -112,6 +112,9 @@ class Regions:
     population: np.ndarray  # million
     schooling: np.ndarray  # years
     shares: np.ndarray  # (R, S) tier output shares, rows sum to 1
+    # extra columns a scenario declares (scenario.region_attributes): (name, values), values
+    # all numbers (float) or all text, one per region
+    attributes: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
     def __len__(self) -> int:
         return len(self.name)
@@ -119,8 +122,9 @@ class Regions:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Regions):
             return NotImplemented
-        return all(
+        return self.attributes == other.attributes and all(
             np.array_equal(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)
+            if f.name != "attributes"
         )
 
     def __hash__(self) -> int:
@@ -384,10 +388,11 @@ def _from_doc(doc: dict, ctx: _Ctx, base: Any) -> Scenario:
     # regions (CSV or inline) and [shares]
     if "regions" in sct and "regions" in doc:
         ctx.fail("regions", "regions given both inline ([[regions]]) and as scenario.regions = file")
+    extra = _region_attribute_names(ctx, sct.get("region_attributes", []))
     if "regions" in sct:
-        regions = _regions_csv(ctx, sct["regions"], base, tiers, doc.get("shares"))
+        regions = _regions_csv(ctx, sct["regions"], base, tiers, doc.get("shares"), extra)
     elif "regions" in doc:
-        regions = _regions_inline(ctx, doc["regions"], tiers, doc.get("shares"))
+        regions = _regions_inline(ctx, doc["regions"], tiers, doc.get("shares"), extra)
     else:
         ctx.fail("regions", "missing: give scenario.regions = \"file.csv\" or [[regions]] tables")
 
@@ -641,7 +646,44 @@ def _need_two(ctx: _Ctx, rows: list[dict]) -> None:
         ctx.fail("regions", f"need at least 2 regions, got {len(rows)}")
 
 
-def _make_regions(rows: list[dict], shares: np.ndarray) -> Regions:
+_RESERVED_COLUMNS = ("sending", "region", "region_group", "tier", "time", "run")  # names of outputs' coordinates
+
+
+def _region_attribute_names(ctx: _Ctx, v: Any) -> tuple[str, ...]:
+    """scenario.region_attributes: extra columns of the regions table that policies and
+    indicators see (``ctx.region_data``)."""
+    fld = "scenario.region_attributes"
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        ctx.fail(fld, f"expected a list of column names, got {_typename(v)} {_show(v)}")
+    for x in v:
+        if not x.isidentifier() or x in _REGION_KEYS or x in _CSV_COLUMNS or x in _RESERVED_COLUMNS:
+            ctx.fail(fld, f"{_show(x)} must be an identifier other than a standard column")
+    if len(set(v)) != len(v):
+        ctx.fail(fld, "a column is named twice")
+    return tuple(v)
+
+
+def _attribute_values(ctx: _Ctx, rows: list[dict], extra: tuple[str, ...], csv_text: bool) -> tuple:
+    """(name, values) of each declared column: all numbers (floats) or all text."""
+    out: list[tuple[str, tuple[Any, ...]]] = []
+    for col in extra:
+        raw = [r["attributes"][col] for r in rows]
+        if csv_text:
+            try:
+                out.append((col, tuple(float(x) for x in raw)))
+            except ValueError:
+                out.append((col, tuple(str(x) for x in raw)))
+            continue
+        if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in raw):
+            out.append((col, tuple(float(x) for x in raw)))
+        elif all(isinstance(x, str) for x in raw):
+            out.append((col, tuple(raw)))
+        else:
+            ctx.fail(f"regions.{col}", "mixes numbers and text (a column is all numbers or all text)")
+    return tuple(out)
+
+
+def _make_regions(rows: list[dict], shares: np.ndarray, attributes: tuple = ()) -> Regions:
     def arr(key: str) -> np.ndarray:
         a = np.array([r[key] for r in rows], dtype=np.float64)
         a.setflags(write=False)
@@ -658,6 +700,7 @@ def _make_regions(rows: list[dict], shares: np.ndarray) -> Regions:
         population=arr("population"),
         schooling=arr("schooling"),
         shares=shares,
+        attributes=attributes,
     )
 
 
@@ -669,7 +712,8 @@ def _check_duplicate(ctx: _Ctx, seen: set[str], name: str, fld: str) -> None:
     seen.add(name)
 
 
-def _regions_inline(ctx: _Ctx, v: Any, tiers: tuple[str, ...], shares_tbl: Any) -> Regions:
+def _regions_inline(ctx: _Ctx, v: Any, tiers: tuple[str, ...], shares_tbl: Any,
+                    extra: tuple[str, ...] = ()) -> Regions:
     if not isinstance(v, list):
         ctx.fail("regions", f"expected an array of tables ([[regions]]), got {_typename(v)} {_show(v)}")
     rows: list[dict] = []
@@ -680,9 +724,13 @@ def _regions_inline(ctx: _Ctx, v: Any, tiers: tuple[str, ...], shares_tbl: Any) 
             ctx.fail(f"regions[{i}].name", "missing region name")
         nm = ctx.string(rt["name"], f"regions[{i}].name")
         pre = f"regions[{_short(nm)}]."
-        ctx.keys(rt, _REGION_KEYS, pre)
+        ctx.keys(rt, _REGION_KEYS + extra, pre)
         _check_duplicate(ctx, seen, nm, pre + "name")
-        row: dict[str, Any] = {"name": nm}
+        row: dict[str, Any] = {"name": nm, "attributes": {}}
+        for col in extra:
+            if col not in rt:
+                ctx.fail(pre + col, "missing (declared in scenario.region_attributes)")
+            row["attributes"][col] = rt[col]
         for k in ("name_zh", "macro_region"):
             row[k] = ctx.string(rt.get(k, ""), pre + k, nonempty=False)
         for k, spec in _REGION_NUMERIC.items():
@@ -692,10 +740,12 @@ def _regions_inline(ctx: _Ctx, v: Any, tiers: tuple[str, ...], shares_tbl: Any) 
         row["shares"] = _share_vector(ctx, rt["shares"], pre + "shares", tiers) if "shares" in rt else None
         rows.append(row)
     _need_two(ctx, rows)
-    return _make_regions(rows, _resolve_shares(ctx, rows, shares_tbl, tiers))
+    return _make_regions(rows, _resolve_shares(ctx, rows, shares_tbl, tiers),
+                         _attribute_values(ctx, rows, extra, csv_text=False))
 
 
-def _regions_csv(ctx: _Ctx, v: Any, base: Any, tiers: tuple[str, ...], shares_tbl: Any) -> Regions:
+def _regions_csv(ctx: _Ctx, v: Any, base: Any, tiers: tuple[str, ...], shares_tbl: Any,
+                 extra: tuple[str, ...] = ()) -> Regions:
     rel = ctx.string(v, "scenario.regions")
     target = base / rel if not Path(rel).is_absolute() else Path(rel)
     try:
@@ -707,19 +757,24 @@ def _regions_csv(ctx: _Ctx, v: Any, base: Any, tiers: tuple[str, ...], shares_tb
     cctx = _Ctx(_label(target) if ctx.file != "<default>" else f"<default>/{rel}")
     reader = csv.DictReader(io.StringIO(text))
     try:
-        return _csv_rows(ctx, cctx, reader, tiers, shares_tbl)
+        return _csv_rows(ctx, cctx, reader, tiers, shares_tbl, extra)
     except csv.Error as e:  # e.g. a field larger than csv.field_size_limit()
         cctx.fail(f"line {reader.reader.line_num}", f"invalid CSV: {e}")
     raise AssertionError  # unreachable
 
 
-def _csv_rows(ctx: _Ctx, cctx: _Ctx, reader: csv.DictReader, tiers: tuple[str, ...], shares_tbl: Any) -> Regions:
-    """The regions of a CSV file (csv.Error for what the csv module cannot parse)."""
+def _csv_rows(ctx: _Ctx, cctx: _Ctx, reader: csv.DictReader, tiers: tuple[str, ...], shares_tbl: Any,
+              extra: tuple[str, ...] = ()) -> Regions:
+    """The regions of a CSV file (csv.Error for what the csv module cannot parse). Columns
+    other than the standard ones are ignored unless declared in scenario.region_attributes."""
     cols = [c.strip() for c in (reader.fieldnames or [])]
     reader.fieldnames = cols
     for c in _CSV_REQUIRED:
         if c not in cols:
             cctx.fail(c, "missing column")
+    for c in extra:
+        if c not in cols:
+            cctx.fail(c, "missing column (declared in scenario.region_attributes)")
     if len(set(cols)) != len(cols):
         dup = next(c for c in cols if cols.count(c) > 1)
         cctx.fail(dup, "duplicate column")
@@ -743,7 +798,7 @@ def _csv_rows(ctx: _Ctx, cctx: _Ctx, reader: csv.DictReader, tiers: tuple[str, .
             cctx.fail(f"line {lineno}: region", "missing region name")
         pre = f"regions[{_short(nm)}]."
         _check_duplicate(cctx, seen, nm, pre + "name")
-        row: dict[str, Any] = {"name": nm}
+        row: dict[str, Any] = {"name": nm, "attributes": {c: rec.get(c) or "" for c in extra}}
         row["name_zh"] = rec.get("name_zh") or ""
         row["macro_region"] = rec.get("macro_region") or ""
         for col, key in _CSV_COLUMNS.items():
@@ -762,7 +817,8 @@ def _csv_rows(ctx: _Ctx, cctx: _Ctx, reader: csv.DictReader, tiers: tuple[str, .
             row["shares"] = None
         rows.append(row)
     _need_two(cctx, rows)
-    return _make_regions(rows, _resolve_shares(ctx, rows, shares_tbl, tiers))
+    return _make_regions(rows, _resolve_shares(ctx, rows, shares_tbl, tiers),
+                         _attribute_values(cctx, rows, extra, csv_text=True))
 
 
 def _csv_float(ctx: _Ctx, s: Any, fld: str) -> float:
@@ -954,9 +1010,12 @@ def _to_doc(sc: Scenario) -> dict[str, Any]:
             "population": float(rg.population[i]),
             "schooling": float(rg.schooling[i]),
             "shares": {t: float(x) for t, x in zip(sc.tiers, rg.shares[i])},
+            **{col: values[i] for col, values in rg.attributes},
         }
         for i in range(len(rg))
     ]
+    if rg.attributes:
+        doc["scenario"]["region_attributes"] = [col for col, _ in rg.attributes]
     if sc.sending is not None:
         doc["scenario"]["sending"] = list(sc.sending)
     if sc.sweep is not None:

@@ -26,7 +26,8 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
-from gsim.api import resolve_policy
+from gsim.api import resolve_policy, scenario_indicators
+from gsim.context import checked_inputs
 from gsim.integrate import TimeGrid, batch_from_scenario, run_batch
 from gsim.observed import load_national, load_panel
 from gsim.output import provenance
@@ -84,7 +85,8 @@ def _runs(sc: Scenario, samples: int, seed: int | None) -> tuple[dict[str, np.nd
         values = sampled_values(spec, len(sc.regions), ids, np.zeros(samples, np.int64))
         inp, valid = apply_values(base, sc, spec, values)
     res = run_batch(inp, grid, policy, params, method=sc.run.method, tiers=sc.tiers,
-                    regions=sc.regions.name, save=SAVE)
+                    regions=sc.regions.name, save=SAVE,
+                    policy_inputs=checked_inputs(sc, policy, scenario_indicators(sc)))
     return res.values, res.ok & valid
 
 

@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from gsim.api import resolve_policy, scenario_events
+from gsim.api import resolve_policy, scenario_events, scenario_indicators
+from gsim.context import checked_inputs
 from gsim.integrate import TimeGrid, batch_from_scenario, run_batch
 from gsim.matching.targets import MatchError
 from gsim.matching.waves import point_values
@@ -76,7 +77,8 @@ def carried_inputs(sc: Scenario, spec: SweepSpec, policy: str, units: np.ndarray
     n, reps = len(ids), spec.replicates
     inp, valid = apply_values(batch_from_scenario(sc, n * reps), sc, spec, point_values(sc, spec, units, ids))
     res = run_batch(inp, grid, pol, params, method=sc.run.method, tiers=sc.tiers, regions=sc.regions.name,
-                    save=SAVE, events=tuple(scenario_events(sc, grid)))
+                    save=SAVE, events=tuple(scenario_events(sc, grid)),
+                    policy_inputs=checked_inputs(sc, pol, scenario_indicators(sc)))
     if not (valid & res.ok).all():
         bad = int(np.flatnonzero(~(valid & res.ok))[0]) // reps
         raise MatchError(f"the match run of NROY point {int(ids[bad])} fails before {t:g}: "

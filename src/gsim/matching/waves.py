@@ -29,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from gsim.api import resolve_policy, scenario_events
+from gsim.api import resolve_policy, scenario_events, scenario_indicators
+from gsim.context import checked_inputs
 from gsim.integrate import RunStatus, TimeGrid, batch_from_scenario, run_batch
 from gsim.matching.implausibility import implausibility, measure, target_values
 from gsim.matching.targets import SAVE, MatchError, MatchSpec, parse_match
@@ -107,7 +108,8 @@ def evaluate_block(pb: Problem, units: np.ndarray, ids: np.ndarray) -> Evaluatio
     base = batch_from_scenario(sc, n * reps)
     inp, valid = apply_values(base, sc, pb.sweep, point_values(sc, pb.sweep, units, ids))
     res = run_batch(inp, pb.grid, pb.policy, pb.params, method=sc.run.method, tiers=sc.tiers,
-                    regions=sc.regions.name, save=SAVE, parallel=False, events=pb.events)
+                    regions=sc.regions.name, save=SAVE, parallel=False, events=pb.events,
+                    policy_inputs=checked_inputs(sc, pb.policy, scenario_indicators(sc)))
     tv = target_values(pb.match.targets, res.times, res.values, sc.regions.name, sc.tiers)
     ok = valid & (res.status == RunStatus.OK)
     tv[~ok] = np.nan

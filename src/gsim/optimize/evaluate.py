@@ -6,8 +6,9 @@ parameters, or stored points given as a sweep spec with sampler "nroy" (a histor
 non-implausible set, `gsim.optimize.nroy_ensemble`). Every candidate runs on the same
 ensemble (common random numbers): run c*N + n is candidate c in scenario n. A built-in
 policy takes its levers per run, so the whole generation is one call of the compiled run
-loop (`Kernels.run`, parameters per lane); another policy runs once per candidate with its
-settings as plain numbers.
+loop (`Kernels.run`, parameters per lane); so does, in the Python loop, a policy that accepts
+parameters per run (`Policy.per_run_params`, e.g. `gsim.policies.compiled_policy`); another
+policy runs once per candidate with its settings as plain numbers.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from gsim.api import resolve_policy, scenario_events, scenario_indicators
+from gsim.context import checked_inputs
 from gsim.groups import INPUTS as GROUP_INPUTS
 from gsim.groups import group_aggregates, sending_mask
 from gsim.indicators import IndicatorError, add_indicators
@@ -28,6 +30,7 @@ from gsim.model.inputs import BatchInputs
 from gsim.model.layout import GROUP_AGGREGATES
 from gsim.optimize.problem import OptimizeError, Problem
 from gsim.output import to_dataset
+from gsim.plugins import get_plugin_manager
 from gsim.scenario import Scenario
 from gsim.sweeps.sampling import apply_values, sampled_values
 from gsim.sweeps.spec import SweepSpec, parse_spec
@@ -119,8 +122,9 @@ class Evaluator:
         need = set(names) | (set(GROUP_INPUTS) if set(names) & set(GROUP_AGGREGATES) else set())
         run: dict[str, Any] = dict(grid=self.grid, method=self.sc.run.method, tiers=self.sc.tiers,
                                    regions=self.sc.regions.name, save=None if self.plugin else need,
-                                   parallel=self.parallel, events=self.events)
-        if pol.compiled is not None or not params_per_run:
+                                   parallel=self.parallel, events=self.events,
+                                   policy_inputs=checked_inputs(self.sc, pol, scenario_indicators(self.sc)))
+        if pol.compiled is not None or pol.per_run_params or not params_per_run:
             res = [run_batch(inp.with_params(), policy=pol, params={**params, **params_per_run}, cal=cal, **run)]
         else:  # a plugin policy gets its settings as plain numbers, one candidate at a time
             res = []

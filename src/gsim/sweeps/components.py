@@ -1,7 +1,8 @@
 """What a sweep depends on besides its scenario and spec, and what it needs: the resolved
-components (policies, events, plugin indicators with their parameters, providing package and
-version) that a resume must find again, and the memory check made before anything is
-allocated."""
+components (policies with their state and indicator inputs, events, plugin indicators with
+their parameters, providing package and version) that a resume must find again, the arrays
+they add to a store (plugin indicators' dims, policies' state arrays), and the memory check
+made before anything is allocated."""
 
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from gsim.api import run_scenario, scenario_indicators
+from gsim.indicators import Indicator
 from gsim.model import rules
 from gsim.model.layout import VARIABLES
 from gsim.plugins import get_plugin_manager
-from gsim.sweeps.spec import SweepSpecError
+from gsim.policies import Policy, StateVar
+from gsim.scenario import Scenario
+from gsim.sweeps.spec import SweepSpec, SweepSpecError
 
 
 def components(policies: Sequence[tuple[Any, Mapping[str, Any]]], events: Sequence[Mapping[str, Any]] | None,
@@ -32,6 +37,12 @@ def components(policies: Sequence[tuple[Any, Mapping[str, Any]]], events: Sequen
                 "parameters": json.loads(json.dumps(dict(params), sort_keys=True, default=_plain))}
 
     out = [entry("policy", pol.name, pol.plugin, params) for pol, params in policies]
+    for pol, _ in policies:  # what a policy keeps and reads: a resume with another declaration is refused
+        out += [entry("state", f"{pol.name}.{k}", pol.plugin,
+                      {"dims": list(v.dims), "units": v.units, "initial": float(v.initial)})
+                for k, v in getattr(pol, "state", {}).items()]
+        out += [entry("policy input", f"{pol.name}.{k}", pol.plugin, {"dims": list(v)})
+                for k, v in getattr(pol, "indicators", {}).items()]
     table = pm.event_types()
     for i, ev in enumerate(events or ()):
         et = table.get(str(ev.get("type")))
@@ -97,6 +108,7 @@ def check_memory(plan: Any, available: int | None = None) -> None:
     size = {"region": R, "tier": S}
     row = sum(int(np.prod([size[d] for d in VARIABLES[n].dims], dtype=np.int64)) for n in plan.save_names)
     row += sum(int(np.prod([size[d] for d in dims], dtype=np.int64)) for _, dims in plan.indicators)
+    row += sum(int(np.prod([size[d] for d in var.dims], dtype=np.int64)) for _, var, _ in getattr(plan, "states", ()))
     gib = 2**30
     # zarr holds a whole chunk (block_size x policies runs) of an array when it writes one
     block = (min(spec.block_size, spec.units) * rules.run_memory(R, k, S, T)
@@ -112,3 +124,26 @@ def check_memory(plan: Any, available: int | None = None) -> None:
             f"sweep.samples: {spec.n_samples} samples ({spec.n_runs} runs) need about {setup / gib:.1f} GiB "
             f"to set up the store, more than half of this machine's {available / gib:.1f} GiB; "
             "use fewer --samples (or several stores)")
+
+
+def state_arrays(policies: tuple[tuple[Policy, dict[str, Any]], ...]) -> tuple[tuple[str, StateVar, tuple[str, ...]], ...]:
+    """Every state array the sweep's policies declare (stored as ``state_<name>``, NaN for the
+    runs of other policies); two policies may share a name only with the same declaration."""
+    found: dict[str, tuple[StateVar, list[str]]] = {}
+    for pol, _ in policies:
+        for name, var in pol.state.items():
+            if name in found and found[name][0] != var:
+                raise SweepSpecError(f"sweep.policies: policies {found[name][1][0]} and {pol.name} both keep a "
+                                     f"state {name!r}, declared differently; sweep them separately")
+            found.setdefault(name, (var, []))[1].append(pol.name)
+    return tuple((name, var, tuple(pols)) for name, (var, pols) in found.items())
+
+
+def indicator_dims(sc: Scenario, spec: SweepSpec) -> tuple[tuple[Indicator, tuple[str, ...]], ...]:
+    """Each plugin indicator (the scenario's parameters merged) with its dimensions (after
+    time), from one short run."""
+    table = scenario_indicators(sc)
+    if not table:
+        return ()
+    probe = run_scenario(sc, spec.policies[0], t1=sc.run.t0 + sc.run.policy_period).to_dataset()
+    return tuple((ind, tuple(str(d) for d in probe[name].dims[1:])) for name, ind in table.items())

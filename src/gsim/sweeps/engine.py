@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from gsim._version import __version__
-from gsim.api import resolve_policy, run_scenario, scenario_events, scenario_indicators
+from gsim.api import resolve_policy, scenario_events, scenario_indicators
+from gsim.context import policy_indicators, policy_inputs
 from gsim.events import Event
 from gsim.groups import INPUTS as GROUP_INPUTS
 from gsim.groups import group_aggregates, sending_mask
@@ -35,7 +36,7 @@ from gsim.model.calibrate import calibrate
 from gsim.model.inputs import BatchInputs
 from gsim.model.layout import GROUP_AGGREGATES, OBS, VARIABLES
 from gsim.output import provenance, to_dataset
-from gsim.policies import Policy
+from gsim.policies import Policy, StateVar
 from gsim.scenario import Scenario, load_scenario, loads_scenario
 from gsim.sweeps import components as cp
 from gsim.sweeps import store as st
@@ -76,6 +77,7 @@ class Plan:
     policies: tuple[tuple[Policy, dict[str, Any]], ...]
     events: tuple[Event, ...]
     indicators: tuple[tuple[Indicator, tuple[str, ...]], ...] = ()  # plugin indicators, dims after time
+    states: tuple[tuple[str, StateVar, tuple[str, ...]], ...] = ()  # policy state: name, declaration, policies
 
     @property
     def n_policies(self) -> int:
@@ -120,19 +122,13 @@ def make_plan(sc: Scenario, spec: SweepSpec) -> Plan:
     """Resolve a sweep: time grid, saved variables, config hash, policies, events and the
     plugin indicators (saved with every --save level)."""
     grid = TimeGrid.of(sc.run, spec.t1)
-    return Plan(sc, spec, sc.run.method, grid, save_names(spec.save),
-                config_hash(sc, spec, sc.hash, sc.run.method),
-                tuple(resolve_policy(sc, name) for name in spec.policies),
-                tuple(scenario_events(sc, grid)), _indicator_dims(sc, spec))
-
-
-def _indicator_dims(sc: Scenario, spec: SweepSpec) -> tuple[tuple[Indicator, tuple[str, ...]], ...]:
-    """Each plugin indicator with its dimensions (after time), from one short run."""
+    policies = tuple(resolve_policy(sc, name) for name in spec.policies)
     table = scenario_indicators(sc)
-    if not table:
-        return ()
-    probe = run_scenario(sc, spec.policies[0], t1=sc.run.t0 + sc.run.policy_period).to_dataset()
-    return tuple((ind, tuple(str(d) for d in probe[name].dims[1:])) for name, ind in table.items())
+    for pol, _ in policies:
+        policy_indicators(sc, pol, table)  # a policy reading an indicator not installed: refused now
+    return Plan(sc, spec, sc.run.method, grid, save_names(spec.save),
+                config_hash(sc, spec, sc.hash, sc.run.method), policies,
+                tuple(scenario_events(sc, grid)), cp.indicator_dims(sc, spec), cp.state_arrays(policies))
 
 
 # ----------------------------------------------------------------------------------------
@@ -168,6 +164,9 @@ def compute_block(plan: Plan, b: int, parallel: bool) -> st.BlockData:
                for name in plan.save_names}
     outputs.update({ind.name: np.full((n * P, T) + tuple(dim[d] for d in dims), np.nan)
                     for ind, dims in plan.indicators})
+    outputs.update({f"state_{name}": np.full((n * P, T) + tuple(dim[d] for d in var.dims), np.nan)
+                    for name, var, _ in plan.states})
+    table = {ind.name: ind for ind, _ in plan.indicators}
     status = np.empty(n * P, np.int8)
     fail_time = np.full(n * P, np.nan)
     fail_stock = np.full(n * P, -1, np.int8)
@@ -179,11 +178,14 @@ def compute_block(plan: Plan, b: int, parallel: bool) -> st.BlockData:
         res = run_batch(inp.with_params(), plan.grid, pol, params, method=plan.method,
                         tiers=sc.tiers, regions=sc.regions.name,
                         save=None if plan.indicators else need,
-                        parallel=parallel, cal=cal, events=plan.events)
+                        parallel=parallel, cal=cal, events=plan.events,
+                        policy_inputs=policy_inputs(sc, pol, tuple(table[i] for i in pol.indicators)))
         vals = {**res.values, **group_aggregates(res.values, sending)}
         rows = slice(p, n * P, P)
         for name in plan.save_names:
             outputs[name][rows] = vals[name]
+        for name in pol.state:
+            outputs[f"state_{name}"][rows] = vals[f"state_{name}"]
         _not_finite_is_failed(res, [vals[name] for name in plan.save_names])
         errors: dict[int, list[str]] = {i: [str(err)] for i, err in res.faults.items()}
         for i in range(n):

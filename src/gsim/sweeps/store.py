@@ -297,6 +297,9 @@ def _build(g: zarr.Group, plan: Any) -> None:
     for ind, dims in plan.indicators:  # plugin indicators
         arr(g, ind.name, ("run", "time") + dims, "f8", np.nan,
             {"units": ind.units, "long_name": ind.long_name, "gsim_plugin": ind.plugin})
+    for name, var, policies in getattr(plan, "states", ()):  # policy state (NaN for other policies' runs)
+        arr(g, f"state_{name}", ("run", "time") + var.dims, "f8", np.nan,
+            {"units": var.units, "long_name": var.long_name or "policy state", "gsim_policy": ",".join(policies)})
     for u in spec.uncertain:
         dims = ("run", "region") if u.per_region else ("run",)
         what = "factor on" if u.apply == "scale" else "sampled value of"
@@ -313,6 +316,7 @@ def _build(g: zarr.Group, plan: Any) -> None:
     arr(g, "fault", ("run",), STR, "",
         {"long_name": "plugin faults of the run, in words (a policy, event or indicator that raised)"})
     covers = sorted([*plan.save_names, *(ind.name for ind, _ in plan.indicators),
+                     *(f"state_{name}" for name, _, _ in getattr(plan, "states", ())),
                      *(u.target for u in spec.uncertain), *BLOCK_EXTRA])
     check = g.create_group(CHECK, attributes={
         "covers": covers, "coordinates": {k: _digest(v[-1]) for k, v in coords.items()},
