@@ -30,7 +30,6 @@ from gsim.model.inputs import BatchInputs
 from gsim.model.layout import GROUP_AGGREGATES
 from gsim.optimize.problem import OptimizeError, Problem
 from gsim.output import to_dataset
-from gsim.plugins import get_plugin_manager
 from gsim.scenario import Scenario
 from gsim.sweeps.sampling import apply_values, sampled_values
 from gsim.sweeps.spec import SweepSpec, parse_spec
