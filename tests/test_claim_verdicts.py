@@ -13,12 +13,14 @@ from helpers import SMALL, SMALL_OPTS, claims_plugin
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
+from synthetic import synthetic_store
 
 import gsim
 from gsim import hookimpl
 from gsim.analysis import claim_checks as checks
 from gsim.analysis import claims as cl
 from gsim.analysis.conditional import conditional, contested
+from gsim.analysis.discovery import inputs_frame
 from gsim.analysis.robustness import provinces, robust_rows, robustness
 from gsim.claims import BUILTIN_CLAIMS as BUILTIN
 from gsim.cli import main
@@ -265,6 +267,43 @@ def test_conditional_answer_and_discover_by_claim(store):
     assert f"condition claim {cid}:{pol}-{base} fails" in out.output
     bad = CliRunner().invoke(main, ["discover", str(store), "--claim", "efficiency"])
     assert bad.exit_code == 2 and "CLAIM:POLICY-BASELINE" in bad.output
+
+
+PLANTED = {"kappa": {"dist": "uniform", "low": 1.0, "high": 4.0},
+           "ell_F": {"dist": "uniform", "low": 0.05, "high": 0.40},
+           "nu0": {"dist": "uniform", "low": 0.01, "high": 0.05}}
+
+
+def _planted_efficiency(v, pol, times):
+    """Real GDP under gradient 5 % above market's where kappa > 2.5 and ell_F > 0.1, 5 %
+    below elsewhere: efficiency against market holds exactly there."""
+    holds = (v["kappa"] > 2.5) & (v["ell_F"] > 0.1)
+    gdp = 1000.0 * (1 + 0.05 * np.where(holds, 1.0, -1.0) * (pol == "gradient"))
+    return {"real_gdp": np.outer(gdp, np.linspace(1.0, 1.5, len(times)))}
+
+
+def _pawn_of_binary(x: np.ndarray, held: np.ndarray, slides: int) -> float:
+    """PAWN's median over slices of the KS distance, written out for a yes/no outcome: the KS
+    distance between two Bernoulli samples is the difference of their shares of yes."""
+    edges = np.quantile(x, np.linspace(0, 1, slides + 1))
+    return float(np.median([abs(held[(x >= lo) & (x < hi)].mean() - held.mean())
+                            for lo, hi in zip(edges[:-1], edges[1:])]))
+
+
+def test_the_deciding_input_is_the_largest_pawn_index(tmp_path):
+    store = synthetic_store(tmp_path / "p.zarr", PLANTED, _planted_efficiency, sampler="lhs", samples=200,
+                            t1=2030, policies=["market", "gradient"])
+    c = conditional(store, "efficiency", "gradient", "market")
+    X = inputs_frame(gsim.open_sweep(store))
+    held = ((X["kappa"] > 2.5) & (X["ell_F"] > 0.1)).values
+    assert c.n == 200 and c.share == pytest.approx(held.mean())
+    want = {name: _pawn_of_binary(X[name].values, held, 10) for name in PLANTED}
+    assert c.input == "kappa" == max(want, key=want.get)
+    assert c.pawn == pytest.approx(want["kappa"], abs=1e-12) and want["nu0"] < c.pawn / 3
+    assert f"It depends most on kappa (PAWN index {want['kappa']:.2f})" in c.words()
+    low, _, high = (share for _, _, share, _ in c.terciles)
+    top = X["kappa"].values >= np.quantile(X["kappa"].values, 2 / 3)
+    assert low == 0.0 and high == pytest.approx(held[top].mean())  # kappa below 2 never holds
 
 
 # --- robustness to definitions ----------------------------------------------------------------

@@ -16,9 +16,12 @@ from synthetic import synthetic_store
 from test_discovery import UNC
 from test_discovery import outputs as planted
 
+import gsim
+from gsim.analysis import claims as cl
 from gsim.cli import main
 from gsim.cli.run import _summary_table
 from gsim.model.layout import VARIABLES, label
+from gsim.sweeps.engine import INDICATORS
 
 NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?")
 POLICIES = ["none", "market", "subsidy_race", "gradient"]
@@ -53,6 +56,27 @@ def indicator_outputs(v, pol, times):
     tiers = 1 + 0.1 * rng.random((n, T, 4))
     out["overcapacity"] = 0.2 * tiers
     return out
+
+
+def claim_outputs(v, pol, times):
+    """Every output `gsim claims` reads (--save indicators) at realistic magnitudes, growing
+    threefold to 2050; gradient's gain grows with kappa, so verdicts differ by claim."""
+    rng = np.random.default_rng(POLICIES.index(pol))
+    n, T = len(v["kappa"]), len(times)
+    scale = {"real_gdp": 580717.0, "lost_capital": 1694.0, "transfer_volume": 812.0, "sui_national": 3.08,
+             "real_output_sending": 300000.0, "real_output_receiving": 280000.0}
+    gain = 0.02 * (v["kappa"][:, None] - 2.5) * (pol == "gradient") + 0.01 * POLICIES.index(pol)
+    out = {}
+    for name in INDICATORS:
+        x = scale.get(name, 0.05) * np.linspace(1, 3, T) * (1 + gain + 0.02 * rng.standard_normal((n, T)))
+        out[name] = x if not VARIABLES[name].dims else x[:, :, None] * (1 + 0.1 * rng.random((n, T, 4)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def claims_store(tmp_path_factory):
+    return synthetic_store(tmp_path_factory.mktemp("claims") / "c.zarr", UNC, claim_outputs, sampler="lhs",
+                           samples=40, policies=POLICIES, t1=2050, years=[2030, 2040, 2050])
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +125,24 @@ def test_sensitivity_fits_80_columns(stores):
 def test_discover_fits_80_columns(stores):
     text = assert_same_numbers_within_80("discover", str(stores[1]), "-c", "real_gdp:gradient-market")
     assert "readiness steepness (κ)" in text
+
+
+@pytest.mark.parametrize("options", [
+    [], ["--measures", "--robustness"],
+    # more years than fit beside the verdicts, and a longer name for business as usual
+    ["--years", ",".join(str(y) for y in range(2024, 2051, 2)), "--bau", "subsidy_race"]])
+def test_claims_fit_80_columns(claims_store, options):
+    """`gsim claims` needed 100 columns; its verdicts are words, whatever the width."""
+    text = assert_same_numbers_within_80("claims", str(claims_store), *options)
+    flat = " ".join(text.split())
+    years = [int(y) for y in options[1].split(",")] if "--years" in options else None
+    res = gsim.claims(claims_store, years, business_as_usual="subsidy_race" if years else None)
+    for i in np.nonzero(res.overall.values)[0]:
+        r = res.isel(row=i, year=-1)
+        s = [float(r[k]) for k in ("share", "share_lo", "share_hi")]
+        assert f"{cl.verdict(*s)} {cl.share_text(*s)}" in flat
+    if "--measures" in options:
+        assert "guard: real_gdp shortfall vs none" in flat and "Robustness of verdicts" in flat
 
 
 def test_scenario_show_and_plugins_fit_80_columns():

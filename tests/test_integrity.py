@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import errno
 import json
+import re
 import shutil
 import socket
 import threading
 import types
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 import zarr
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as hs
 
 import gsim
 from gsim.analysis import figures as fg
@@ -262,15 +266,59 @@ def test_a_disabled_plugin_provides_nothing():
 # --- 6. status ok means finite ----------------------------------------------------------------------------
 def test_an_ok_run_with_non_finite_outputs_is_failed():
     times = np.array([2023.0, 2024.0, 2025.0])
-    gdp = np.ones((3, 3))
+    gdp = np.ones((5, 3))
     gdp[1, 2] = np.nan  # run 1: NaN at 2025
-    sui = np.ones((3, 3, 2))
+    sui = np.ones((5, 3, 2))
     sui[2, 1, 0] = np.inf  # run 2: inf at 2024
-    res = BatchResult(times, {"real_gdp": gdp, "sui": sui}, np.full(3, RunStatus.OK, np.int8),
-                      np.full(3, -1), np.full(3, -1), 2023.0, 0.5)
-    engine._not_finite_is_failed(res, [gdp, sui])
-    assert list(res.status) == [RunStatus.OK, RunStatus.FAILED, RunStatus.FAILED]
-    np.testing.assert_array_equal(res.fail_time, [np.nan, 2025.0, 2024.0])
+    gdp[3, 2], sui[3, 1, 1] = np.nan, -np.inf  # run 3: sui is first in time, gdp first in order
+    gdp[4, 0] = np.nan  # run 4 failed already (a stock): left as it is
+    status = np.array([RunStatus.OK] * 4 + [RunStatus.FAILED], np.int8)
+    res = BatchResult(times, {"real_gdp": gdp, "sui": sui}, status, np.array([-1] * 4 + [2]),
+                      np.full(5, -1), 2023.0, 0.5)
+    found = gsim.api.fail_not_finite(res, {"real_gdp": gdp, "sui": sui})
+    assert found == {1: ("real_gdp", 2025.0), 2: ("sui", 2024.0), 3: ("sui", 2024.0)}
+    assert list(res.status) == [RunStatus.OK] + [RunStatus.FAILED] * 4
+    np.testing.assert_array_equal(res.fail_time, [np.nan, 2025.0, 2024.0, 2024.0, 2024.0])
+
+
+def test_sweeps_and_single_runs_share_the_finite_check():
+    """One rule for both (no copy): the engine calls the function single runs call."""
+    assert engine.fail_not_finite is gsim.api.fail_not_finite
+
+
+def _plant_nan(monkeypatch, name: str, k: int) -> list[float]:
+    """Make every run's output `name` NaN at its k-th saved time (after the model ran, as an
+    underflow would); returns the saved times of the last run, filled in when it runs."""
+    real, times = gsim.api.run_batch, []
+
+    def run_batch(*args, **kwargs):
+        res = real(*args, **kwargs)
+        res.values[name][:, k] = np.nan
+        times[:] = res.times.tolist()
+        return res
+
+    monkeypatch.setattr(gsim.api, "run_batch", run_batch)
+    return times
+
+
+@pytest.mark.parametrize("name", ["rd_share", "sui"])
+def test_a_single_run_with_a_non_finite_output_fails(monkeypatch, name):
+    times = _plant_nan(monkeypatch, name, 2)
+    with pytest.raises(gsim.RunFailed) as info:
+        gsim.simulate(SC, "market", t1=2026)
+    assert str(info.value) == f"run failed (market, euler, dt=0.125): the output {name} is not finite at t={times[2]:g}"
+    assert times[2] > SC.run.t0
+
+
+def test_gsim_run_with_a_non_finite_output_fails_in_one_line(monkeypatch):
+    """Exit code and form as a run whose stock blows up (GTM-1's Euler at dt = 0.5)."""
+    blown = cli("run", "--model", "gtm1", "--policy", "none", "--dt", "0.5")
+    assert blown.exit_code != 0 and "became negative or non-finite" in blown.output
+    times = _plant_nan(monkeypatch, "rd_share", 1)
+    r = cli("run", "--policy", "gradient", "--t1", "2026")
+    assert r.exit_code == blown.exit_code
+    assert r.output.strip().splitlines() == [
+        f"Error: run failed (gradient, euler, dt=0.125): the output rd_share is not finite at t={times[1]:g}"]
 
 
 def test_schooling_that_overflows_is_refused_by_the_loader():
@@ -280,6 +328,51 @@ def test_schooling_that_overflows_is_refused_by_the_loader():
     with pytest.raises(ScenarioError, match=r"schooling: must be in \(0, 100\]"):
         loads_scenario(text, source="big.toml")
     assert first  # the region whose schooling was edited
+
+
+def _with_region_value(region: int, field: str, value: float) -> str:
+    """The default scenario's TOML with one region's `field` set to `value`."""
+    parts = SC.toml.split("[[regions]]")
+    block, n = re.subn(rf"^{field} = .*$", f"{field} = {value!r}", parts[region + 1], count=1, flags=re.M)
+    assert n == 1
+    return "[[regions]]".join(parts[:region + 1] + [block] + parts[region + 2:])
+
+
+EXTREMES = [1e308, 1e300, 1e200, 1e100, 1e30, 1e-30, 1e-100, 1e-300, 5e-324, 0.0, -1.0, -1e308,
+            float("inf"), float("nan")]
+REGION_FIELDS = ["gdp", "population", "schooling", "lat", "lon"]
+
+
+def _refused_or_clean(text: str) -> None:
+    """The loader refuses `text` in one line, or the run fails with RunFailed in one line, or
+    every output is finite; never a floating-point warning on the way."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            sc = loads_scenario(text, source="r.toml")
+        except ScenarioError as e:
+            assert str(e).startswith("r.toml: ") and "\n" not in str(e)
+            return
+        try:
+            ds = gsim.simulate(sc)
+        except gsim.RunFailed as e:
+            assert str(e).startswith("run failed (market") and "\n" not in str(e)
+            return
+    assert all(bool(np.isfinite(ds[v].values).all()) for v in ds.data_vars)
+
+
+@pytest.mark.parametrize("field", REGION_FIELDS)
+def test_extreme_region_values_are_refused_or_fail_cleanly(field):
+    """Population 1e308 passed the loader and overflowed in the calibration with a raw numpy
+    warning (the run then failed at its first step)."""
+    for value in EXTREMES:
+        _refused_or_clean(_with_region_value(3, field, value))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(field=hs.sampled_from(REGION_FIELDS), value=hs.floats(), region=hs.integers(0, len(SC.regions) - 1))
+def test_any_region_value_is_refused_or_fails_cleanly(field, value, region):
+    _refused_or_clean(_with_region_value(region, field, value))
 
 
 # --- 7. no traceback, sizes checked first ----------------------------------------------------------------

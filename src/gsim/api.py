@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,7 @@ from gsim.context import checked_inputs, state_dataset_vars
 from gsim.events import Event, EventError, EventSetup, build_events
 from gsim.groups import group_aggregates, sending_mask
 from gsim.indicators import Indicator, add_indicators
-from gsim.integrate import TimeGrid, batch_from_scenario, run_batch
+from gsim.integrate import BatchResult, RunStatus, TimeGrid, batch_from_scenario, run_batch
 from gsim.model import kernel
 from gsim.output import provenance, to_dataset
 from gsim.plugins import get_plugin_manager
@@ -32,7 +32,33 @@ if TYPE_CHECKING:
 
 
 class RunFailed(RuntimeError):
-    """A run produced a negative or non-finite stock; the message names the time and stock."""
+    """A run produced a negative or non-finite stock, or a non-finite output; the message
+    names the time and the stock or output."""
+
+
+def fail_not_finite(res: BatchResult, saved: Mapping[str, np.ndarray]) -> dict[int, tuple[str, float]]:
+    """Mark failed every ok run of `res` with a non-finite value in `saved` (name -> (B, T, ...)
+    arrays), at the first such time: a run is ok only when every output it keeps is finite
+    (e.g. a ratio of an output that underflowed to 0 is not). Single runs and sweeps both
+    use this. Returns, per run it failed, the first non-finite output (in `saved` order
+    among those at the same time) and its time."""
+    ok = np.flatnonzero(res.status == RunStatus.OK)
+    T = len(res.times)
+    if not len(ok):
+        return {}
+    first_t, first_name = np.full(len(ok), T), [""] * len(ok)
+    for name, v in saved.items():
+        bad = ~np.isfinite(v[ok].reshape(len(ok), T, -1)).all(axis=2)  # (ok runs, T)
+        at = np.where(bad.any(axis=1), bad.argmax(axis=1), T)
+        for k in np.flatnonzero(at < first_t):
+            first_t[k], first_name[k] = at[k], name
+    found: dict[int, tuple[str, float]] = {}
+    for k in np.flatnonzero(first_t < T):
+        i, t = int(ok[k]), float(res.times[first_t[k]])
+        res.status[i] = RunStatus.FAILED
+        res.fail_step[i] = round((t - res.t0) / res.dt)
+        found[i] = (first_name[k], t)
+    return found
 
 
 def resolve_policy(sc: Scenario, name: str) -> tuple[Policy, dict[str, Any]]:
@@ -118,14 +144,17 @@ def run_scenario(
                        tiers=sc.tiers, regions=sc.regions.name, events=events, policy_inputs=inputs)
     if 0 in result.faults:  # the plugin's own error (PolicyError, EventError)
         raise result.faults[0]
+    failed = f"run failed ({policy}, {method}, dt={grid.dt:g})"
     if not result.ok[0]:
-        why = result.reason(0, sc.regions.name, sc.tiers)
-        raise RunFailed(f"run failed ({policy}, {method}, dt={grid.dt:g}): {why}")
+        raise RunFailed(f"{failed}: {result.reason(0, sc.regions.name, sc.tiers)}")
+    saved = {**result.values, **group_aggregates(result.values, sending_mask(sc))}
+    not_finite = fail_not_finite(result, saved)
+    if not_finite:
+        name, t = not_finite[0]
+        raise RunFailed(f"{failed}: the output {name} is not finite at t={t:g}")
     attrs = provenance(sc, "simulation", policy=policy, method=method, dt=grid.dt,
                        t0=grid.t0, t1=grid.t1, policy_params=repr(params))
-    values = {k: v[0] for k, v in result.values.items()}
-    values.update(group_aggregates(values, sending_mask(sc)))
-    return ScenarioRun(sc, result.times, values, attrs, dict(pol.state), pol.name)
+    return ScenarioRun(sc, result.times, {k: v[0] for k, v in saved.items()}, attrs, dict(pol.state), pol.name)
 
 
 def simulate(
@@ -141,7 +170,7 @@ def simulate(
 
     Arguments left as None take the scenario's run settings; the others are validated like a
     scenario file (ScenarioError). Raises RunFailed if a stock turns negative or non-finite
-    (spec §9), PolicyError if the policy misbehaves.
+    (spec §9) or a saved output is not finite, PolicyError if the policy misbehaves.
     """
     return run_scenario(scenario, policy, method=method, dt=dt, t1=t1, events=events).to_dataset()
 

@@ -1,6 +1,6 @@
 """The carbon-budget plugin: its budget holds, it transfers only into its macro region, a sweep
-with it resumes bit for bit after an interrupted block or kill -9, and it is a lever of
-`gsim optimize`."""
+with it resumes bit for bit after an interrupted block or kill -9, it is a lever of
+`gsim optimize`, and the report shows its emissions indicator."""
 
 from __future__ import annotations
 
@@ -114,6 +114,17 @@ def test_the_sweep_stores_the_state_of_the_budget_policy_only(reference):
     assert booked.sel(policy="market").isnull().all()
     b = booked.sel(policy="carbon_budget").values
     assert np.isfinite(b).all() and (b <= 5000.0).all() and (b[..., -1] > 0).all()
+
+
+def test_the_report_shows_the_emissions_indicator_and_the_budget_policy(reference, tmp_path):
+    from gsim.analysis.report import report
+
+    out = tmp_path / "report.html"
+    report(reference, out)
+    page = out.read_text(encoding="utf-8")
+    section = page.split('<section id="indicator-relocation_emissions">', 1)[1].split("</section>", 1)[0]
+    assert "lower is better" in section and "factor = 0.5" in section and section.count("<img") == 2
+    assert "carbon_budget" in page
 
 
 def test_an_interrupted_block_resumes_bit_identically(reference, tmp_path):

@@ -1,10 +1,13 @@
 """Conditional answers of a claim: which sampled input decides it, its share by terciles of
 that input, and the PRIM box of inputs where it fails, in plain words.
 
-The deciding input is found by regional sensitivity analysis (Spear & Hornberger 1980): the
-two-sample Kolmogorov-Smirnov distance between an input's values in the samples where the
-claim holds and where it fails (PAWN's statistic, on the claim's yes/no outcome). The box is
-PRIM's (`gsim.analysis.discovery.discover_cases`) on "the claim fails". See docs/claims.md.
+The deciding input is the one with the largest PAWN index (Pianosi & Wagener 2015, 2018;
+SALib's estimator from given data, `SALib.analyze.pawn`) of the claim's yes/no outcome: the
+median, over slices of the input's range, of the Kolmogorov-Smirnov distance between the
+outcome's distribution within the slice and over all samples. For a yes/no outcome that
+distance is |share holding in the slice - share holding overall|, so the index says how far
+fixing the input moves the share. The box is PRIM's
+(`gsim.analysis.discovery.discover_cases`) on "the claim fails". See docs/claims.md.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ import numpy as np
 
 from gsim.analysis.claims import ClaimError, PairedStore, claim_outcome, select_claims
 from gsim.analysis.discovery import Box, Discovery, discover_cases, inputs_frame
+from gsim.analysis.sensitivity import PAWN_SLIDES
 from gsim.sweeps.store import open_sweep
 
 CONTESTED = (0.10, 0.90)  # a claim holding in a share of samples inside this range is contested
+SLIDE_SAMPLES = 5  # at least this many samples per PAWN slice: fewer slices in a small sweep
 _SPEC = re.compile(r"^\s*(?P<claim>\w+):(?P<pol>\w+)-(?P<base>\w+)\s*$")
 
 
@@ -58,7 +63,7 @@ class Conditional:
     share: float  # of the valid cases, holding
     n: int
     input: str  # the deciding input ("" when none decides)
-    ks: float  # its Kolmogorov-Smirnov distance between holding and failing cases
+    pawn: float  # its PAWN index of the yes/no outcome (0: no effect, 1: it decides alone)
     terciles: tuple[tuple[float, float, float, int], ...]  # (low, high, share holding, n)
     discovery: Discovery
 
@@ -69,7 +74,7 @@ class Conditional:
             return "No sampled input decides it."
         ter = ", ".join(f"{100 * s:.0f} % with {self.input} {lo:.3g}\u2013{hi:.3g}"
                         for lo, hi, s, _ in self.terciles)
-        text = f"It depends most on {self.input} (KS distance {self.ks:.2f}): it holds in {ter}."
+        text = f"It depends most on {self.input} (PAWN index {self.pawn:.2f}): it holds in {ter}."
         if self.discovery.boxes:
             text += " " + box_words(self.discovery.boxes[0], "fails", self.discovery.n_interest)
         return text
@@ -96,17 +101,12 @@ def conditional(store: str | Path, cid: str, policy: str, baseline: str,
                 year: float | None = None) -> Conditional:
     """The deciding input of a claim, its share by terciles of that input, and the PRIM boxes
     of inputs where it fails."""
-    from scipy.stats import ks_2samp
-
     held, valid, when = claim_cases(store, cid, policy, baseline, year)
     X = inputs_frame(open_sweep(store))[valid].reset_index(drop=True)
     h = held[valid]
-    best, ks = "", 0.0
+    best, index = "", 0.0
     if 0 < h.sum() < len(h):
-        for col in X.columns:
-            dist = float(ks_2samp(X[col].values[h], X[col].values[~h]).statistic)
-            if dist > ks:
-                best, ks = str(col), dist
+        best, index = deciding_input(X, h)
     terciles: list[tuple[float, float, float, int]] = []
     if best:
         x = X[best].values
@@ -121,7 +121,24 @@ def conditional(store: str | Path, cid: str, policy: str, baseline: str,
     d = Discovery(f"claim {cid}:{policy}-{baseline} fails", when, int(len(h)), int((~h).sum()),
                   int((~valid).sum()), tuple(X.columns), tuple(boxes))
     return Conditional(cid, policy, baseline, when, float(h.mean()) if len(h) else np.nan, int(len(h)),
-                       best, ks, tuple(terciles), d)
+                       best, index, tuple(terciles), d)
+
+
+def deciding_input(X, held: np.ndarray) -> tuple[str, float]:
+    """(input, PAWN index) of the column of `X` (a DataFrame of inputs) with the largest PAWN
+    index of the yes/no outcome `held` (the first on a tie; ("", 0.0) when every input is
+    constant): SALib's estimator with `PAWN_SLIDES` slices, fewer where a slice would hold
+    fewer than SLIDE_SAMPLES samples."""
+    from SALib.analyze import pawn
+
+    cols = [str(c) for c in X.columns if np.ptp(X[c].values) > 0]  # a constant cannot be sliced
+    if not cols:
+        return "", 0.0
+    slides = int(np.clip(len(held) // SLIDE_SAMPLES, 2, PAWN_SLIDES))
+    index = pawn.analyze({"num_vars": len(cols), "names": cols}, X[cols].values,
+                         held.astype(float), S=slides)["median"]
+    k = int(np.argmax(np.where(np.isfinite(index), index, -1.0)))
+    return cols[k], float(index[k])
 
 
 def contested(res, low: float = CONTESTED[0], high: float = CONTESTED[1]) -> list[tuple[str, str, str, float]]:

@@ -3,7 +3,10 @@ first, with thresholds, time paths and the checks (every table fits 80 columns).
 
 from __future__ import annotations
 
+import re
 import sys
+import textwrap
+from typing import Any, NamedTuple
 
 import click
 import numpy as np
@@ -26,7 +29,7 @@ from gsim.analysis.claims import (
 from gsim.analysis.quicklook import signed_pct
 from gsim.analysis.robustness import robust_rows
 from gsim.analysis.robustness import robustness as robustness_rows
-from gsim.cli.base import UsageFailure, console, failure, main, not_empty, one_line, parse_years
+from gsim.cli.base import UsageFailure, failure, fitted_console, main, not_empty, one_line, parse_years
 from gsim.output import atomic_write, check_writable
 from gsim.sweeps.analysis import outside
 
@@ -42,43 +45,117 @@ def sparkline(shares) -> str:
                    for s in shares)
 
 
-def _table(years: list[float], header: bool) -> Table:
-    t = Table(box=box.SIMPLE_HEAD if header else None, show_header=header, show_edge=False,
-              pad_edge=False, collapse_padding=True)
-    t.add_column("vs", width=14, no_wrap=True)
-    for y in years[:-1]:
-        t.add_column(f"{y:g}", justify="right", width=5, no_wrap=True)
-    t.add_column(f"{years[-1]:g}", width=12, no_wrap=True)
-    t.add_column("share [90 %]", width=18, no_wrap=True)
-    t.add_column("\u2248", justify="right", width=5, no_wrap=True)
-    return t
+GAP = 2  # columns between two table columns (padding and the box's blank separator)
 
 
-def verdict_table(res, measures: bool = False) -> list:
-    """Rich renderables for a `gsim.claims` Dataset: the run counts, per claim its verdicts
-    (business as usual first) and time path, the checks, skipped claims and statements."""
-    a = res.attrs
-    years = [float(y) for y in res.year.values]
-    out: list = [Text(counts_line(a))]
-    first = True
+def _grid(header: bool) -> Table:
+    """A verdict table; the same box with or without its header, so that columns align."""
+    return Table(box=box.SIMPLE_HEAD, show_header=header, show_edge=False, pad_edge=False,
+                 collapse_padding=True)
+
+
+class _Row(NamedTuple):
+    """One overall row of a claim as text."""
+
+    vs: str  # the baseline, "(BAU)" marked
+    shares: list[str]  # the share holding in each year before the last
+    word: str  # the verdict in the last year
+    share: str  # its share and 90 % interval
+    equivalent: str
+    baseline: str
+    spark: str  # the share at every saved time
+    path: str  # the path in words
+
+
+def _rows(res) -> list[tuple[str, Any, list[_Row]]]:
+    """Per claim its id, its rows of `res`, and its overall rows as text."""
+    out = []
     for cid in dict.fromkeys(res.claim.values.tolist()):
         sub = res.isel(row=(res.claim == cid).values.nonzero()[0])
-        pol = str(sub.policy.values[0])
-        out.append(Text.assemble((cid, "bold"), f": {pol} vs"))
-        table, paths = _table(years, first), []
-        first = False
+        rows = []
         for i in np.nonzero(sub.overall.values)[0]:
             r = sub.isel(row=i)
             share, lo, hi = (r[k].values for k in ("share", "share_lo", "share_hi"))
-            word = verdict(share[-1], lo[-1], hi[-1])
-            base = str(r.baseline.values) + (" (BAU)" if bool(r.bau) else "")
-            table.add_row(base, *[f"{percent(x)} %" for x in share[:-1]], Text(word, style=_STYLE[word]),
-                          share_text(share[-1], lo[-1], hi[-1]), f"{percent(r.share_equivalent.values[-1])} %")
-            paths.append(Text(f"  {r.baseline.values}: {sparkline(r.path_share.values)} "
-                              f"{words.path_words(r)}", style="dim"))
-        out += [table, *paths]
+            rows.append(_Row(str(r.baseline.values) + (" (BAU)" if bool(r.bau) else ""),
+                         [f"{percent(x)} %" for x in share[:-1]], verdict(share[-1], lo[-1], hi[-1]),
+                         share_text(share[-1], lo[-1], hi[-1]), f"{percent(r.share_equivalent.values[-1])} %",
+                         str(r.baseline.values), sparkline(r.path_share.values), words.path_words(r)))
+        out.append((cid, sub, rows))
+    return out
+
+
+def _year_tables(years: list[float], claims: list, width: int) -> tuple[list[list[int]], list[int], dict[str, int]]:
+    """Which saved years go in which table: the last year's verdict, share and equivalent
+    share with as many of the years before it as fit `width`; the rest, in order, in tables
+    of their own before it. Returns (the earlier tables' year indices, the main table's
+    year indices, the column widths)."""
+    rows = [row for _, _, rs in claims for row in rs]
+    w = {"vs": max([len("vs")] + [len(r.vs) for r in rows]),
+         "year": max([len(f"{y:g}") for y in years] + [len(c) for r in rows for c in r.shares]),
+         "word": max([len(f"{years[-1]:g}")] + [len(r.word) for r in rows]),
+         "share": max([len("share [90 %]")] + [len(r.share) for r in rows]),
+         "eq": max([1] + [len(r.equivalent) for r in rows])}
+    w["vs"] = min(w["vs"], max(12, width - (w["word"] + w["share"] + w["eq"] + 3 * GAP + GAP)))
+    fixed = w["vs"] + w["word"] + w["share"] + w["eq"] + 3 * GAP
+    fit_main = max(0, (width - fixed) // (w["year"] + GAP))
+    fit_alone = max(1, (width - w["vs"]) // (w["year"] + GAP))
+    earlier = list(range(len(years) - 1))
+    main = earlier[len(earlier) - min(fit_main, len(earlier)):]
+    rest = earlier[:len(earlier) - len(main)]
+    return [rest[k:k + fit_alone] for k in range(0, len(rest), fit_alone)], main, w
+
+
+def hanging(head: str, parts: list[str], width: int) -> str:
+    """`head` then `parts` joined by "; ", wrapped within `width` under the first part (or on
+    lines of their own, indented, where the head leaves less than 20 columns); a part breaks
+    only where it is longer than a line."""
+    indent = len(head) if len(head) + 20 <= width else 4
+    room = width - indent
+    lines: list[str] = []
+    for k, part in enumerate(parts):
+        piece = part + (";" if k < len(parts) - 1 else "")
+        if lines and len(lines[-1]) + 1 + len(piece) <= room:
+            lines[-1] += " " + piece
+        else:
+            lines += textwrap.wrap(piece, room, break_on_hyphens=False) or [""]
+    body = ("\n" + " " * indent).join(lines)
+    return head + body if indent == len(head) else head.rstrip() + "\n" + " " * indent + body
+
+
+def verdict_table(res, measures: bool = False, width: int = 80) -> list:
+    """Rich renderables for a `gsim.claims` Dataset within `width` columns: the run counts,
+    per claim its verdicts (business as usual first) and time path, the checks, skipped
+    claims and statements. Names wrap; numbers and verdict words never do."""
+    a = res.attrs
+    years = [float(y) for y in res.year.values]
+    claims_ = _rows(res)
+    split, main, w = _year_tables(years, claims_, width)
+    out: list = [Text(counts_line(a))]
+    for k, (cid, sub, rows) in enumerate(claims_):
+        out.append(Text.assemble((cid, "bold"), f": {sub.policy.values[0]} vs"))
+        for ys in split:  # years that do not fit beside the verdict: a table of their own
+            t = _grid(True)
+            t.add_column("vs", width=w["vs"], overflow="fold")
+            for y in ys:
+                t.add_column(f"{years[y]:g}", justify="right", width=w["year"], no_wrap=True)
+            for r in rows:
+                t.add_row(r.vs, *[r.shares[y] for y in ys])
+            out.append(t)
+        t = _grid(k == 0 or bool(split))
+        t.add_column("vs", width=w["vs"], overflow="fold")
+        for y in main:
+            t.add_column(f"{years[y]:g}", justify="right", width=w["year"], no_wrap=True)
+        t.add_column(f"{years[-1]:g}", width=w["word"], no_wrap=True)
+        t.add_column("share [90 %]", width=w["share"], no_wrap=True)
+        t.add_column("\u2248", justify="right", width=w["eq"], no_wrap=True)
+        for r in rows:
+            t.add_row(r.vs, *[r.shares[y] for y in main], Text(r.word, style=_STYLE[r.word]), r.share, r.equivalent)
+        out.append(t)
+        label = max((len(r.baseline) for r in rows), default=0) + 1
+        for r in rows:
+            out.append(Text(hanging(f"  {r.baseline + ':':<{label}} {r.spark} ", r.path.split("; "), width), style="dim"))
         if measures:
-            out.append(_measures(sub))
+            out.append(_measures(sub, width))
     out.append(Text(f"Share of samples (pairs of ok runs, same inputs) in which the claim holds: "
                     f"every measure beats the baseline by more than its threshold; \u2248: every "
                     f"measure within its threshold (equivalent). Verdict: {VERDICT_RULE}. Path: "
@@ -96,25 +173,49 @@ def verdict_table(res, measures: bool = False) -> list:
     return out
 
 
-def _measures(sub) -> Table:
+def wrap_name(name: str, room: int) -> list[str]:
+    """Lines of at most `room` characters of a name, broken at blanks or after an underscore
+    ("technology_" / "receiving"), and inside a word only where one is longer than a line."""
+    lines = [""]
+    for token in re.findall(r"[^\s_]+_?|_|\s+", name):
+        if token.isspace():
+            lines[-1] += " " if lines[-1] else ""
+        elif len(lines[-1].rstrip()) + len(token) <= room or not lines[-1].strip():
+            lines[-1] += token
+        else:
+            lines.append(token)
+    out = []
+    for line in lines:
+        line = line.rstrip()
+        out += [line[k:k + room] for k in range(0, len(line), room)] or [""]
+    return out
+
+
+def _measures(sub, width: int = 80) -> Table:
     """Each measure of a claim at the last year, per baseline: the median paired effect in %
-    [5-95 %] and in its units, the threshold, and the shares beating it and within it."""
-    t = Table(box=None, show_edge=False, pad_edge=False, collapse_padding=True)
-    t.add_column("  measure, vs", style="dim", overflow="fold")
-    t.add_column("median [5\u201395 %]", style="dim", no_wrap=True)
-    t.add_column("in units", style="dim", no_wrap=True)
-    t.add_column("thr.", style="dim", no_wrap=True)
-    t.add_column("beats", justify="right", style="dim", no_wrap=True)
-    t.add_column("\u2248", justify="right", style="dim", no_wrap=True)
+    [5-95 %] and in its units, the threshold, and the shares beating it and within it. A
+    measure's name wraps (continued lines indented as it) where the numbers need the room."""
+    heads = ("  measure, vs", "median [5\u201395 %]", "in units", "thr.", "beats", "\u2248")
     rows = [sub.isel(row=i, year=-1) for i in range(sub.sizes["row"])]
     rows = [r for r in rows if str(r.measure.values) != "all measures"]
+    cells = {}
+    for r in rows:
+        pct, natural = words.effect_parts(r)
+        cells[id(r)] = ["    " + str(r.baseline.values), pct, natural, str(r.threshold.values),
+                        f"{percent(r.share.values)} %", f"{percent(r.share_equivalent.values)} %"]
+    numbers = [max([len(heads[c])] + [len(v[c]) for v in cells.values()]) for c in range(1, len(heads))]
+    room = max([len(heads[0]), 14] + [len(v[0]) for v in cells.values()]
+               + [width - sum(numbers) - len(numbers)])  # one blank between columns without a box
+    t = Table(box=None, show_edge=False, pad_edge=False, collapse_padding=True)
+    t.add_column(heads[0], style="dim", no_wrap=True)
+    t.add_column(heads[1], style="dim")  # where even the numbers need more: wraps before "["
+    for head in heads[2:]:
+        t.add_column(head, justify="left" if head in heads[2:4] else "right", style="dim", no_wrap=True)
     for label in dict.fromkeys(str(r.measure.values) for r in rows):
-        t.add_row("  " + label)
+        t.add_row("\n".join("  " + line for line in wrap_name(label, room - 2)))
         for r in rows:
             if str(r.measure.values) == label:
-                pct, natural = words.effect_parts(r)
-                t.add_row("    " + str(r.baseline.values), pct, natural, str(r.threshold.values),
-                          f"{percent(r.share.values)} %", f"{percent(r.share_equivalent.values)} %")
+                t.add_row(*cells[id(r)])
     return t
 
 
@@ -196,8 +297,8 @@ def claims_command(store, years, claim_ids, measures, bau, robustness, csv_path)
         res = claims(store, parse_years(years), claim=ids, business_as_usual=bau)
     except ClaimError as e:
         raise UsageFailure(one_line(e)) from None
-    con = console()
-    print_all(verdict_table(res, measures), con)
+    con = fitted_console()
+    print_all(verdict_table(res, measures, con.width), con)
     if "lower_risk" in res.claim.values and "none" in res.attrs["policies"]:
         print_all(risk_renderables(risk_table(store, float(res.year.values[-1]))), con)
     if robustness:

@@ -19,7 +19,16 @@ class Calibration:
 
 
 def calibrate(inp: BatchInputs) -> Calibration:
-    """Spec §5, steps 1-9 in order, for every run of the batch."""
+    """Spec §5, steps 1-9 in order, for every run of the batch.
+
+    Floating-point warnings are silenced: data that overflow (a population of 1e308) give
+    values that are not finite, or 0, which the scenario rules (rule 3, `gsim.model.rules`)
+    and the integrator's check of every stock after each step report in words."""
+    with np.errstate(all="ignore"):
+        return _calibrate(inp)
+
+
+def _calibrate(inp: BatchInputs) -> Calibration:
     B, R, S = inp.n_runs, inp.n_regions, inp.n_tiers
     par = lambda name: inp.sp[:, SP[name], None]  # noqa: E731  (B, 1)
     alpha, theta = inp.tp[:, TP["alpha"]][:, None, :], inp.tp[:, TP["theta"]][:, None, :]

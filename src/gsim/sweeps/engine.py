@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from gsim._version import __version__
-from gsim.api import resolve_policy, scenario_events, scenario_indicators
+from gsim.api import fail_not_finite, resolve_policy, scenario_events, scenario_indicators
 from gsim.context import policy_indicators, policy_inputs
 from gsim.events import Event
 from gsim.groups import INPUTS as GROUP_INPUTS
@@ -186,7 +186,7 @@ def compute_block(plan: Plan, b: int, parallel: bool) -> st.BlockData:
             outputs[name][rows] = vals[name]
         for name in pol.state:
             outputs[f"state_{name}"][rows] = vals[f"state_{name}"]
-        _not_finite_is_failed(res, [vals[name] for name in plan.save_names])
+        fail_not_finite(res, {name: vals[name] for name in plan.save_names})
         errors: dict[int, list[str]] = {i: [str(err)] for i, err in res.faults.items()}
         for i in range(n):
             if plan.indicators and res.status[i] == RunStatus.OK:
@@ -224,21 +224,6 @@ def _indicators_of_run(plan: Plan, res: BatchResult, vals: Mapping[str, np.ndarr
         except IndicatorError as err:
             errors.append(err)
     return errors
-
-
-def _not_finite_is_failed(res: BatchResult, saved: list[np.ndarray]) -> None:
-    """Runs stored as ok must hold finite outputs: an ok run with a non-finite saved value
-    (e.g. a ratio of an output that underflowed to 0) becomes failed at the first such time."""
-    ok = np.nonzero(res.status == RunStatus.OK)[0]
-    if not len(ok) or not saved:
-        return
-    bad_t = np.zeros((len(res.status), len(res.times)), bool)
-    for v in saved:
-        bad_t |= ~np.isfinite(v.reshape(v.shape[0], v.shape[1], -1)).all(axis=2)
-    for i in ok:
-        if bad_t[i].any():
-            res.status[i] = RunStatus.FAILED
-            res.fail_step[i] = round((res.times[int(np.argmax(bad_t[i]))] - res.t0) / res.dt)
 
 
 # ----------------------------------------------------------------------------------------
