@@ -493,7 +493,7 @@ def test_indicator_parameters_and_direction():
     assert e.attrs["better"] == "lower" and json.loads(e.attrs["gsim_params"]) == {"factor": 2.0}
     np.testing.assert_array_equal(ind(ds, {"factor": 3.0}).values, 3.0 * ds.real_gdp.values)
     for bad, why in ((dict(better=2), "better must be"), (dict(defaults={"factor": 20.0}), "outside"),
-                     (dict(defaults={}), "without a default")):
+                     (dict(defaults={}), "without a default"), (dict(name="state_booked"), "policies' state")):
         wrong = dataclasses.replace(ind, **bad)
         pm = manager(plugin("wrong", gsim_register_indicators=lambda register, w=wrong: register(w)))
         with pytest.raises(PluginError, match=why):

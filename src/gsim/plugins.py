@@ -313,6 +313,9 @@ def _check_indicator(ind: Indicator, plugin: str) -> None:
         raise PluginError(
             f"plugin {plugin}: indicator {ind.name!r} would shadow the model output variable of that name"
         )
+    if ind.name.startswith("state_"):
+        raise PluginError(f"plugin {plugin}: indicator {ind.name!r}: names starting with 'state_' are the "
+                          "outputs of policies' state")
     if ind.better not in (None, 1, -1):
         raise PluginError(f"plugin {plugin}: indicator {ind.name!r}: better must be +1, -1 or None, "
                           f"got {ind.better!r}")
