@@ -15,11 +15,13 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 import gsim
 from gsim.analysis.claims import share_text, verdict
+from gsim.analysis.plausibility import forward_plausibility
 from gsim.cli import main
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -104,6 +106,31 @@ def test_claims_doc_on_the_plausible_set_is_what_the_commands_print(made, monkey
     assert len(blocks) == 4
     for block in blocks:
         assert any(_contains(p, block) for p in texts), f"claims.md block not printed:\n{block[:3]}"
+
+
+def test_the_readme_prose_numbers_are_what_the_stores_give(made, monkeypatch):
+    """The Quick start's sentence on the plausible set: each number read from the stores."""
+    where, printed = made
+    monkeypatch.chdir(where)
+    text = " ".join(README.read_text(encoding="utf-8").split("On the plausible set (GTM-2", 1)[1]
+                    .split("\n\n", 1)[0].split())
+    res = gsim.claims("out/sweep.zarr")
+
+    def share(claim, base):
+        r = res.isel(row=np.flatnonzero((res.claim == claim) & (res.baseline == base) & res.overall)[0], year=-1)
+        return share_text(*(float(r[k]) for k in ("share", "share_lo", "share_hi"))).split(" [")[0]
+
+    lines = printed[-1].splitlines()
+    table = next(i for i, line in enumerate(lines) if line.startswith("policy        below none"))
+    risk = next(line for line in lines[table:] if line.startswith("market "))  # the risk table's row
+    ratio = forward_plausibility("out/sweep.zarr").gdp_ratio.median()
+    expected = [f"more than 1 % in {share('efficiency', 'market')} of samples",
+                f"market relocation does in {risk.split()[1]} %",
+                f"market relocation in {share('coordinated_development', 'market')} of samples",
+                f"win-win against no transfer ({share('win_win', 'none')})",
+                f"median {float(ratio):.1f}-fold to 2050"]
+    for phrase in expected:
+        assert phrase in text, phrase
 
 
 if __name__ == "__main__":  # print the outputs, to refresh README.md
