@@ -34,7 +34,7 @@ run: install
 	$(BIN)/gsim backcast
 	rm -rf out/match.zarr out/sweep.zarr
 	$(BIN)/gsim match --out out/match.zarr
-	$(BIN)/gsim sweep --from out/match.zarr --out out/sweep.zarr
+	$(BIN)/gsim sweep --from out/match.zarr --out out/sweep.zarr --save regions
 	$(BIN)/gsim report out/sweep.zarr -o out/report.html
 	$(BIN)/gsim claims out/sweep.zarr
 

@@ -30,7 +30,8 @@ COMMANDS = (
     ["run", "--policy", "all"],
     ["backcast"],
     ["match", "--out", "out/match.zarr", "--no-progress"],
-    ["sweep", "--from", "out/match.zarr", "--out", "out/sweep.zarr", "--no-progress", "--no-summary"],
+    ["sweep", "--from", "out/match.zarr", "--out", "out/sweep.zarr", "--save", "regions", "--no-progress",
+     "--no-summary"],
     ["claims", "out/sweep.zarr"],
 )
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)  # a block and its language
