@@ -7,8 +7,9 @@ business as usual (market), 2023-2050: the frontier gap and investment share eac
 matched with (2013) and carries (its backcast's 2023 values), the share of 2050/2023 national
 real GDP inside the SSP envelope without the carry, with each carry alone and with both, the
 same with each tier's own gap instead of their geometric mean (the forward calibration's
-frontier patched per tier), and how the 2050 ratio goes with the held-out 2019-2023 growth of
-each point's backcast, and whether the wage floor binds. The numbers of docs/validation.md, "Forward plausibility".
+frontier patched per tier), the NROY points' backcast growth per growth target, how the 2050
+ratio goes with the held-out 2019-2023 growth of each point's backcast, and whether the wage
+floor binds. The numbers of docs/validation.md, "Forward plausibility".
 """
 
 from __future__ import annotations
@@ -100,12 +101,24 @@ def main(store: str) -> None:
                           dataclasses.replace(spec, points=tuple(map(tuple, pts.tolist()))))
     print(f"without a wage floor the 2050 ratio moves by at most {np.max(np.abs(free / both - 1)):.1e}")
 
+    for target in ds["target"].values[ds["kind"].values == "growth"]:
+        m, z = ds["model"].sel(target=target).values[idx], float(ds["observed"].sel(target=target))
+        print(f"{target:18s} observed {100 * z:.2f} %, NROY median {100 * np.median(m):.2f} % "
+              f"(5-95 % {100 * np.quantile(m, 0.05):.2f}-{100 * np.quantile(m, 0.95):.2f})")
     hold = ds["model"].sel(target="growth[2019-2023]").values[idx]
     z = float(ds["observed"].sel(target="growth[2019-2023]"))
     print(f"backcast growth 2019-2023: observed {100 * z:.1f} %, NROY median {100 * np.median(hold):.1f} % "
           f"(5-95 % {100 * np.quantile(hold, 0.05):.1f}-{100 * np.quantile(hold, 0.95):.1f}), above the "
           f"observed in {100 * np.mean(hold > z):.0f} %; Spearman with the 2050 ratio "
           f"{stats.spearmanr(hold, both).statistic:.2f}")
+    years = forward.run.t1 - forward.run.t0
+    for target in ds["target"].values[(ds["kind"].values == "growth") & ~ds["holdout"].values]:
+        m, z = ds["model"].sel(target=target).values[idx], float(ds["observed"].sel(target=target))
+        sel = np.abs(m - z) <= 0.003
+        print(f"  {target} within 0.3 points of the observed: {sel.sum()} points, "
+              f"{100 * np.mean((both[sel] >= lo) & (both[sel] <= hi)):.0f} % inside, median 2050 ratio "
+              f"{np.median(both[sel]):.2f} ({100 * (np.median(both[sel]) ** (1 / years) - 1):.1f} % a year), "
+              f"median growth 2019-2023 {100 * np.median(hold[sel]):.1f} %")
     for cut in (0.055, 0.06):
         sel = hold <= cut
         inside = np.mean((both[sel] >= lo) & (both[sel] <= hi))
