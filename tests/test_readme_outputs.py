@@ -128,7 +128,8 @@ def test_the_readme_prose_numbers_are_what_the_stores_give(made, monkeypatch):
     expected = [f"more than 1 % in {share('efficiency', 'market')} of samples",
                 f"market relocation does in {risk.split()[1]} %",
                 f"market relocation in {share('coordinated_development', 'market')} of samples",
-                f"win-win against no transfer ({share('win_win', 'none')})",
+                f"win-win against market relocation in {share('win_win', 'market')}",
+                f"against no transfer ({share('win_win', 'none')})",
                 f"median {float(ratio):.1f}-fold to 2050"]
     for phrase in expected:
         assert phrase in text, phrase
