@@ -23,6 +23,7 @@ from gsim.analysis import report as rp
 from gsim.analysis.claims import ClaimError
 from gsim.cli import main
 from gsim.model.layout import label
+from gsim.observed import province_outlines
 from gsim.scenario import load_scenario
 from gsim.sweeps.engine import LocalExecutor, sweep
 
@@ -142,6 +143,8 @@ def test_province_map_colours_by_the_median_paired_gain(store):
     sending = np.array([str(g) == "sending" for g in ds.region_group.values])
     widths = np.asarray(pts.get_linewidths())
     assert 0 < sending.sum() < len(sending) and (widths[sending] > widths[~sending].max()).all()
+    outlines = [c for c in fig.axes[0].collections if c.get_label() == fg.BOUNDARIES_LABEL]
+    assert len(outlines) == 1 and len(outlines[0].get_segments()) == len(province_outlines(SC.regions.name)) > 31
 
 
 def test_transfer_flows_of_a_run_show_its_cumulated_outflow_and_inflow():

@@ -17,6 +17,8 @@ Public API:
 - `load_national(path=None)`: dims (year); ``real_gdp`` (bn CNY at constant 2015 prices),
   ``investment_share`` (1), ``labour_force`` and ``employment`` (million)
 - `regions()`: the 31 region names in china31.csv order (the order of every ``region`` dim)
+- `load_boundaries(path=None)`: the provinces' outlines, {region: polygons of (lon, lat) rings},
+  from Natural Earth (``china31_boundaries.json``), drawn under the province map
 
 The checks: every region and year present exactly once, numbers finite and positive, and the
 national sums inside a plausible band, which catches values given in the wrong unit (yuan,
@@ -29,8 +31,10 @@ import csv
 import functools
 import hashlib
 import io
+import json
 import math
 import re
+from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -372,3 +376,82 @@ def load_national(path: str | Path | None = None) -> xr.Dataset:
         var, units, _ = _NATIONAL_COLUMNS[col]
         data[var] = (("year",), np.array([values[y][col] for y in years]), {"units": units})
     return xr.Dataset(data, coords={"year": years}, attrs=_attrs(label, digest, NATIONAL_FILE, path))
+
+
+BOUNDARIES_FILE = "china31_boundaries.json"
+Ring = tuple[tuple[float, float], ...]
+
+
+def load_boundaries(path: str | Path | None = None) -> dict[str, tuple[tuple[Ring, ...], ...]]:
+    """Province outlines: {region: polygons}, each polygon its rings (outer first, then holes),
+    each ring closed (lon, lat) points in degrees. The shipped file (Natural Earth, see
+    china31_boundaries.SOURCES.md) has the 31 regions of china31.csv; the map draws them."""
+    if path is None:
+        return _shipped_boundaries()
+    return _boundaries(*_read(path, BOUNDARIES_FILE)[:2])
+
+
+def province_outlines(names: Sequence[str]) -> list[Ring]:
+    """The rings of the shipped outlines of regions `names` when every one of them is a shipped
+    province; else none (a synthetic or plugin scenario's regions): the map never fails on them."""
+    try:
+        shapes = load_boundaries()
+    except (ObservedDataError, OSError):  # a broken install draws the map without outlines
+        return []
+    if not len(names) or not set(names) <= shapes.keys():
+        return []
+    return [ring for n in names for poly in shapes[n] for ring in poly]
+
+
+@functools.cache
+def _shipped_boundaries() -> dict[str, tuple[tuple[Ring, ...], ...]]:
+    return _boundaries(*_read(None, BOUNDARIES_FILE)[:2])
+
+
+def _boundaries(label: str, text: str) -> dict[str, tuple[tuple[Ring, ...], ...]]:
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in pairs]
+        for k in keys:
+            if keys.count(k) > 1:
+                raise ObservedDataError(label, k, "appears twice")
+        return dict(pairs)
+
+    try:
+        doc = json.loads(text, object_pairs_hook=unique)
+    except json.JSONDecodeError as e:
+        raise ObservedDataError(label, f"line {e.lineno}", f"invalid JSON: {e.msg}") from None
+    shapes = doc.get("regions") if isinstance(doc, dict) else None
+    if not isinstance(shapes, dict) or not shapes:
+        raise ObservedDataError(label, "regions", "missing: the file must be an object with a non-empty "
+                                "'regions' object of {region: [polygon, ...]}")
+    out = {}
+    for name, polys in shapes.items():
+        if not name.strip() or not name.isprintable():
+            raise ObservedDataError(label, "regions", f"bad region name {name!r}")
+        if not isinstance(polys, list) or not polys:
+            raise ObservedDataError(label, f"regions.{name}", "not a non-empty list of polygons")
+        out[name] = tuple(tuple(_ring(label, f"regions.{name}: polygon {i} ring {j}", ring)
+                                for j, ring in enumerate(_list(label, f"regions.{name}: polygon {i}", poly)))
+                          for i, poly in enumerate(polys))
+    return out
+
+
+def _list(label: str, fld: str, value: Any) -> list:
+    if not isinstance(value, list) or not value:
+        raise ObservedDataError(label, fld, "not a non-empty list")
+    return value
+
+
+def _ring(label: str, fld: str, ring: Any) -> Ring:
+    pts = []
+    for k, p in enumerate(_list(label, fld, ring)):
+        if not (isinstance(p, list) and len(p) == 2 and all(isinstance(c, int | float) and not isinstance(c, bool)
+                                                             and math.isfinite(c) for c in p)):
+            raise ObservedDataError(label, f"{fld}: point {k}", f"not a pair of finite numbers: {str(p)[:40]}")
+        lon, lat = float(p[0]), float(p[1])
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise ObservedDataError(label, f"{fld}: point {k}", f"({lon:g}, {lat:g}) is not a (lon, lat) in degrees")
+        pts.append((lon, lat))
+    if len(pts) < 4 or pts[0] != pts[-1]:
+        raise ObservedDataError(label, fld, "not a closed ring of at least 4 points (the last point repeats the first)")
+    return tuple(pts)

@@ -32,6 +32,7 @@ from gsim.analysis.quicklook import human, signed_pct
 from gsim.claims import CUMULATIVE, Measure
 from gsim.model.layout import VARIABLES
 from gsim.model.layout import label as name_label
+from gsim.observed import province_outlines
 from gsim.output import atomic_write, region_coords
 from gsim.scenario import Scenario, loads_scenario
 from gsim.sweeps.store import STATUS_OK, open_checked, open_store, paired_shape
@@ -467,10 +468,15 @@ def province_map(store: str | Path, indicator: str = "real_output", year: float 
     return fig
 
 
+BOUNDARIES_LABEL = "province boundaries"
+
+
 def _map(fig: Figure, ax: Axes, lon, lat, names, groups, size, colour, *, size_label: str, colour_label: str,
          title: str, cmap: str = "RdBu") -> None:
     """Regions as circles at (lon, lat): area by `size`, colour by `colour` (diverging, centred
-    on 0), a thick black edge for sending regions; the three highest and lowest colours named."""
+    on 0), a thick black edge for sending regions; the three highest and lowest colours named.
+    Under the circles, thin grey province boundaries where the regions are the shipped provinces
+    (added after the circles, so the circles stay the axes' first collection)."""
     from matplotlib.colors import Normalize
     from matplotlib.lines import Line2D
 
@@ -489,6 +495,12 @@ def _map(fig: Figure, ax: Axes, lon, lat, names, groups, size, colour, *, size_l
     for i in {*ranked[:3], *ranked[-3:]}:
         ax.annotate(names[i], (lon[i], lat[i]), xytext=(5, 5), textcoords="offset points", fontsize=7)
     fig.colorbar(pts, ax=ax, label=colour_label, shrink=0.8)
+    outlines = province_outlines(names)
+    if outlines:
+        from matplotlib.collections import LineCollection
+
+        ax.add_collection(LineCollection(outlines, colors="0.6", linewidths=0.5, zorder=0.5,
+                                         label=BOUNDARIES_LABEL))
     ax.set_aspect(1.0 / np.cos(np.deg2rad(np.nanmean(lat))))
     ax.set_xlabel("Longitude [degrees east]")
     ax.set_ylabel("Latitude [degrees north]")
