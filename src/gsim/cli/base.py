@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
 import textwrap
 import warnings
 
@@ -153,12 +152,6 @@ def parse_years(years: str | None) -> list[float] | None:
         return [float(y) for y in years.split(",")]
     except ValueError:
         raise UsageFailure(f"--years: expected numbers separated by commas, got {years!r}") from None
-
-
-def console() -> Console:
-    """A rich console: the terminal's width, or 100 columns when writing to a file or pipe
-    (the claims table's width; every other table fits `fitted_console`)."""
-    return Console(width=None if sys.stdout.isatty() else 100, highlight=False)
 
 
 def fitted_console() -> Console:
