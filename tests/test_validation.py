@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gsim
-import gsim.scenario as scenario_module
+import gsim.scenario.reading as scenario_reading
 from gsim.cli import main
 from gsim.integrate import batch_from_scenario
 from gsim.model import rules
@@ -170,11 +170,11 @@ def test_csv_one_huge_line_header_only_and_file_size(tmp_path, monkeypatch):
     path = csv_scenario(tmp_path, CSV_TEXT)
     limit = path.stat().st_size
     assert (tmp_path / "r.csv").stat().st_size > limit
-    monkeypatch.setattr(scenario_module, "MAX_FILE_BYTES", limit)
+    monkeypatch.setattr(scenario_reading, "MAX_FILE_BYTES", limit)
     with pytest.raises(ScenarioError, match=r"scenario\.regions: cannot read regions file .*r\.csv: larger than "
                                             rf"the limit of {limit / 1024:.3g} KiB \(MAX_FILE_BYTES\)$"):
         load_scenario(path)
-    monkeypatch.setattr(scenario_module, "MAX_FILE_BYTES", limit - 1)
+    monkeypatch.setattr(scenario_reading, "MAX_FILE_BYTES", limit - 1)
     with pytest.raises(ScenarioError, match=r"c\.toml: file: cannot read: larger than the limit"):
         load_scenario(path)
 
