@@ -753,15 +753,17 @@ def _run_group(y, inp, decision, policy, steps, every, save_at, dt, rk4, saved, 
         if k > k_now:
             _advance_group(y, k_now, k - k_now, dt, rk4, inp, decision, fail_step, fail_index)
             k_now = k
-        observed = False
-        if k % every == 0:
-            _observe_group(y, inp, decision, out, no_dy)
-            observed = not _decide(code, par, tiers, y, out, inp.recv, decision)
         t = save_at[e]
-        if t >= 0:
-            if not observed:
-                _observe_group(y, inp, decision, out, no_dy)
-            _save(saved, t, y, out)
+        decide = k % every == 0
+        while decide or t >= 0:  # one call site of the observation: compiled once
+            _observe_group(y, inp, decision, out, no_dy)
+            if decide:
+                decide = False
+                if _decide(code, par, tiers, y, out, inp.recv, decision):
+                    continue  # a new decision: observe again for the save
+            if t >= 0:
+                _save(saved, t, y, out)
+            break
 
 
 def _compile(fn, scope: dict, suffix: str, options: dict):
