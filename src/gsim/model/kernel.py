@@ -483,6 +483,7 @@ def _group_flags(W, psi):
     pays pairing aid."""
     R, k, S, L = W.shape
     active = np.zeros((R, k), np.int8)
+    relocate, aid = False, False
     for r in range(R):
         for j in range(k):
             some, all_one = False, True
@@ -491,7 +492,10 @@ def _group_flags(W, psi):
                     some |= W[r, j, s, l] > 0.0
                     all_one &= W[r, j, s, l] == 1.0
             active[r, j] = 2 if all_one else (1 if some else 0)
-    return active, (active > 0).any(), (psi > 0.0).any()
+            relocate |= some
+        for l in range(L):
+            aid |= psi[r, l] > 0.0
+    return active, relocate, aid
 
 
 @njit(**INLINED)
@@ -558,7 +562,10 @@ def _observe_group(y, inp, decision, out, dy):
     oLf, ow, op = stock_offset(_LF, R, S), stock_offset(_W, R, S), stock_offset(_P, R, S)
     for i, a in ((O_OUTPUT, rs[YY]), (O_EMPLOYMENT, rs[EE]), (O_PROFIT, rs[PI]), (O_READY, rs[M_]),
                  (O_TOUT, rs[TOUT]), (O_TIN, rs[TIN])):
-        ors[i] = a
+        for r in range(R):  # element by element, like every copy below (see _decide)
+            for s in range(S):
+                for l in range(L):
+                    ors[i, r, s, l] = a[r, s, l]
     G, Lsum = np.zeros(L), np.zeros(L)
     for r in range(R):
         for l in range(L):
@@ -620,17 +627,24 @@ NO_TRANSFER, MARKET, SUBSIDY_RACE, GRADIENT = range(4)
 @njit(**JIT)
 def _median_lanes(x):
     """Median over the first axis of x (R, L) for each lane, as numpy.median computes it
-    (the mean of the middle two for even R; NaN if any value is NaN)."""
+    (the mean of the middle two for even R; NaN if any value is NaN). An insertion sort of
+    each lane's column: the same sorted values as np.sort, without compiling numba's sort."""
     R, L = x.shape
     med = np.empty(L)
     col = np.empty(R)
     for l in range(L):
+        nan = False
         for r in range(R):
-            col[r] = x[r, l]
-        if np.isnan(col).any():
+            v = x[r, l]
+            nan |= v != v
+            i = r
+            while i > 0 and col[i - 1] > v:
+                col[i] = col[i - 1]
+                i -= 1
+            col[i] = v
+        if nan:
             med[l] = np.nan
             continue
-        col.sort()
         med[l] = col[R // 2] if R % 2 else (col[R // 2 - 1] + col[R // 2]) / 2.0
     return med
 
@@ -678,11 +692,48 @@ def _decide(code, par, tiers, y, out, recv, decision):
                 for s in range(S):
                     for l in range(L):
                         new_z[r, s, l] = par[0, l] if (tiers[s] and gpl[r, l] < med[l]) else 0.0
-    changed = (W != new_W).any() or (z != new_z).any() or (psi != new_psi).any()
-    W[...] = new_W
-    z[...] = new_z
-    psi[...] = new_psi
+    # element by element: whole-array comparisons would compile numba's broadcasting and the
+    # string formatting of its shape errors into the run loop
+    changed = False
+    for r in range(R):
+        for l in range(L):
+            changed |= psi[r, l] != new_psi[r, l]
+            psi[r, l] = new_psi[r, l]
+        for s in range(S):
+            for l in range(L):
+                changed |= z[r, s, l] != new_z[r, s, l]
+                z[r, s, l] = new_z[r, s, l]
+        for j in range(k):
+            for s in range(S):
+                for l in range(L):
+                    changed |= W[r, j, s, l] != new_W[r, j, s, l]
+                    W[r, j, s, l] = new_W[r, j, s, l]
     return changed
+
+
+@njit(**INLINED)
+def _save(saved, t, y, out):
+    """saved[0][t] = y and saved[1 + i][t] = out[i], element by element (see _decide)."""
+    ys, ors, orr, ors_, o0 = saved[0][t], saved[1][t], saved[2][t], saved[3][t], saved[4][t]
+    for i in range(y.shape[0]):
+        for l in range(y.shape[1]):
+            ys[i, l] = y[i, l]
+    for i in range(o0.shape[0]):
+        for l in range(o0.shape[1]):
+            o0[i, l] = out[3][i, l]
+    for i in range(orr.shape[0]):
+        for r in range(orr.shape[1]):
+            for l in range(orr.shape[2]):
+                orr[i, r, l] = out[1][i, r, l]
+    for i in range(ors_.shape[0]):
+        for s in range(ors_.shape[1]):
+            for l in range(ors_.shape[2]):
+                ors_[i, s, l] = out[2][i, s, l]
+    for i in range(ors.shape[0]):
+        for r in range(ors.shape[1]):
+            for s in range(ors.shape[2]):
+                for l in range(ors.shape[3]):
+                    ors[i, r, s, l] = out[0][i, r, s, l]
 
 
 @njit(**LANE_JIT)
@@ -702,19 +753,17 @@ def _run_group(y, inp, decision, policy, steps, every, save_at, dt, rk4, saved, 
         if k > k_now:
             _advance_group(y, k_now, k - k_now, dt, rk4, inp, decision, fail_step, fail_index)
             k_now = k
-        observed = False
-        if k % every == 0:
-            _observe_group(y, inp, decision, out, no_dy)
-            observed = not _decide(code, par, tiers, y, out, inp.recv, decision)
         t = save_at[e]
-        if t >= 0:
-            if not observed:
-                _observe_group(y, inp, decision, out, no_dy)
-            saved[0][t] = y
-            saved[1][t] = out[0]
-            saved[2][t] = out[1]
-            saved[3][t] = out[2]
-            saved[4][t] = out[3]
+        decide = k % every == 0
+        while decide or t >= 0:  # one call site of the observation: compiled once
+            _observe_group(y, inp, decision, out, no_dy)
+            if decide:
+                decide = False
+                if _decide(code, par, tiers, y, out, inp.recv, decision):
+                    continue  # a new decision: observe again for the save
+            if t >= 0:
+                _save(saved, t, y, out)
+            break
 
 
 def _compile(fn, scope: dict, suffix: str, options: dict):
@@ -741,7 +790,7 @@ def _source_digest() -> str:
 # not listed here are used as they are; define them above this point (the scopes are
 # snapshots of the module's globals).
 _SHARED = ((_cap, dict(JIT, forceinline=True)), (_scratch, JIT), (_group_flags, JIT),
-           (_median_lanes, JIT), (_decide, JIT))
+           (_median_lanes, JIT), (_decide, JIT), (_save, INLINED))
 _PER_WIDTH = ((_lanes, dict(JIT, forceinline=True)), (_evaluate, LANE_JIT),
               (_advance_group, INLINED), (_observe_group, INLINED), (_run_group, LANE_JIT))
 _DIGEST = _source_digest()
