@@ -22,6 +22,42 @@ BUILTIN = ("none", "market", "subsidy_race", "gradient")
 _DEFAULT = load_scenario().with_overrides(model="gtm1")
 SMALL = dataclasses.replace(_DEFAULT, sweep={**_DEFAULT.sweep, "years": [2025, 2026]})
 SMALL_OPTS = {"samples": 8, "t1": 2026, "block_size": 4}
+# three regions, two macro regions: a scenario TOML that tests extend with their own tables
+THREE_REGIONS_TOML = """
+[scenario]
+name = "small"
+[run]
+t0 = 2023.0
+t1 = 2026.0
+policy = "market"
+[[regions]]
+name = "A"
+macro_region = "East"
+lat = 30.0
+lon = 120.0
+gdp = 1000.0
+population = 40.0
+schooling = 10.5
+[[regions]]
+name = "B"
+macro_region = "West"
+lat = 30.0
+lon = 105.0
+gdp = 300.0
+population = 30.0
+schooling = 9.0
+[[regions]]
+name = "C"
+macro_region = "West"
+lat = 35.0
+lon = 100.0
+gdp = 200.0
+population = 20.0
+schooling = 8.5
+[shares]
+East = [0.15, 0.10, 0.40, 0.35]
+West = [0.25, 0.35, 0.30, 0.10]
+"""
 
 
 def claims_plugin(*claims_):

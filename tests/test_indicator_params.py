@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import zarr
 from click.testing import CliRunner
-from helpers import SMALL, SMALL_OPTS, FirstBlockOnly, claims_plugin
+from helpers import SMALL, SMALL_OPTS, THREE_REGIONS_TOML, FirstBlockOnly, claims_plugin
 
 import gsim
 from gsim.analysis import report as rp
@@ -33,41 +33,7 @@ from gsim.sweeps import open_sweep, summarize, sweep
 from gsim.sweeps.engine import LocalExecutor, resume
 from gsim.sweeps.store import StoreError
 
-TOML = """
-[scenario]
-name = "tiny"
-[run]
-t0 = 2023.0
-t1 = 2026.0
-policy = "market"
-[[regions]]
-name = "A"
-macro_region = "East"
-lat = 30.0
-lon = 120.0
-gdp = 1000.0
-population = 40.0
-schooling = 10.5
-[[regions]]
-name = "B"
-macro_region = "West"
-lat = 30.0
-lon = 105.0
-gdp = 300.0
-population = 30.0
-schooling = 9.0
-[[regions]]
-name = "C"
-macro_region = "West"
-lat = 35.0
-lon = 100.0
-gdp = 200.0
-population = 20.0
-schooling = 8.5
-[shares]
-East = [0.15, 0.10, 0.40, 0.35]
-West = [0.25, 0.35, 0.30, 0.10]
-"""
+TOML = THREE_REGIONS_TOML
 
 
 def emissions(ds, p):

@@ -13,6 +13,7 @@ import types
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from helpers import THREE_REGIONS_TOML
 
 import gsim
 from gsim import hookspecs
@@ -334,41 +335,7 @@ def test_plugin_command_added_and_cannot_replace_builtin():
 
 
 # --- events ---------------------------------------------------------------------------------
-SMALL = """
-[scenario]
-name = "small"
-[run]
-t0 = 2023.0
-t1 = 2026.0
-policy = "market"
-[[regions]]
-name = "A"
-macro_region = "East"
-lat = 30.0
-lon = 120.0
-gdp = 1000.0
-population = 40.0
-schooling = 10.5
-[[regions]]
-name = "B"
-macro_region = "West"
-lat = 30.0
-lon = 105.0
-gdp = 300.0
-population = 30.0
-schooling = 9.0
-[[regions]]
-name = "C"
-macro_region = "West"
-lat = 35.0
-lon = 100.0
-gdp = 200.0
-population = 20.0
-schooling = 8.5
-[shares]
-East = [0.15, 0.10, 0.40, 0.35]
-West = [0.25, 0.35, 0.30, 0.10]
-"""
+SMALL = THREE_REGIONS_TOML
 
 
 def small(events: str = ""):
