@@ -227,7 +227,7 @@ def test_an_indicator_read_by_a_policy_is_computed_from_the_observed_values():
         ds = simulate(SC, "reader", t1=2030.0)
     # after t0 the decision (W = 1) does not change, so what the policy saw is what was saved
     np.testing.assert_allclose(ds.state_seen[1:], ds.total_output[1:], rtol=1e-13)
-    reader = IndicatorReader(SC, (TOTAL,), {"total_output": {"factor": 2.0}})
+    reader = IndicatorReader(SC, (dataclasses.replace(TOTAL, defaults=TOTAL.resolve({"factor": 2.0})),))
     values = {n: ds[n].values[None, -1] for n in ds.data_vars if n in VARIABLES}
     np.testing.assert_allclose(reader(2030.0, values)["total_output"], [2.0 * float(ds.total_output[-1])],
                                rtol=1e-13)

@@ -61,19 +61,17 @@ def policy_indicators(sc: Scenario, policy: Policy, table: Mapping[str, Indicato
 
 def policy_inputs(sc: Scenario, policy: Policy, indicators: tuple[Indicator, ...] = ()) -> PolicyInputs:
     """The regions table and, when `policy` reads indicators, the function that computes them
-    (with the scenario's indicator parameters) at each decision."""
-    fn = None
-    if indicators:
-        fn = IndicatorReader(sc, indicators, dict(sc.indicator_params))
-    return PolicyInputs(region_data(sc), fn)
+    at each decision. `indicators` come resolved for the scenario, its parameters merged into
+    their defaults (`gsim.api.scenario_indicators`)."""
+    return PolicyInputs(region_data(sc), IndicatorReader(sc, indicators) if indicators else None)
 
 
 class IndicatorReader:
     """Computes a policy's indicators from a batch's observed values (picklable, so a Dask
     worker can run it)."""
 
-    def __init__(self, sc: Scenario, indicators: tuple[Indicator, ...], params: Mapping[str, Any]):
-        self.sc, self.indicators, self.params = sc, indicators, params
+    def __init__(self, sc: Scenario, indicators: tuple[Indicator, ...]):
+        self.sc, self.indicators = sc, indicators
         self.sending = sending_mask(sc)
         self._templates: dict[tuple[int, tuple[str, ...]], xr.Dataset] = {}
 
@@ -115,7 +113,7 @@ class IndicatorReader:
         for ind in self.indicators:
             where = f"indicator {ind.name!r} (plugin {ind.plugin or '?'}), read by the policy at t={t:g}"
             try:
-                da = ind(ds, self.params.get(ind.name))
+                da = ind(ds)
             except Exception as exc:
                 raise IndicatorError(f"{where}, raised {type(exc).__name__}: {exc}") from exc
             dims = getattr(da, "dims", None)
