@@ -62,7 +62,7 @@ def test_unknown_model_is_one_line_error():
 @pytest.mark.parametrize("policy", ["market", "gradient"])
 def test_gtm2_matches_twin(policy, method):
     sc = gsim.load_scenario().with_overrides(t1=2035.0, pop_growth=-0.01, frontier_gap=2.0, world_frontier=0.7,
-                                             invest_maturity=0.8)
+                                             invest_maturity=0.8, catchup_schooling=1.5)
     ds = gsim.simulate(sc, policy=policy, method=method)
     ref = twin.simulate_twin(sc, policy=policy, method=method)
     for name in twin.OUTPUTS:
@@ -99,3 +99,8 @@ def test_gtm2_defaults_come_from_the_shipped_data():
     s = nat.sel(year=slice(2011, 2023))
     slope = np.polyfit(np.log(s.real_gdp.values), np.log(s.investment_share.values), 1)[0]
     assert GTM2_DEFAULTS["invest_maturity"] == round(-slope, 2)
+    # schooling's labour-quality share of attainable TFP: (1 - mean α)·φ·mean schooling, with
+    # φ = 0.09 the world average Mincerian return (Psacharopoulos and Patrinos 2018)
+    sc = gsim.load_scenario()
+    quality = (1 - np.mean(sc.tier_params["alpha"])) * 0.09 * np.mean(sc.regions.schooling)
+    assert GTM2_DEFAULTS["catchup_schooling"] == round(quality, 2)

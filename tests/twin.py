@@ -363,9 +363,11 @@ def derivatives(state, aux, consts, sc, W, z, psi) -> dict[str, np.ndarray]:
     dXA = keep * T_in_A - a["arrA"]
     # GTM-2 (weight ω_F): R&D speeds the catch-up to the frontier instead of adding growth
     wF = c["world_frontier"]
+    # GTM-2: each province's target is its relative schooling to the power ξ times the frontier
+    target = a["Astar"][None, :] * ((H / a["H_ref"]) ** c["catchup_schooling"])[:, None]
     dA = (
         A * (c["g0"] + c["chi"] * a["rd"] * (1 - wF))
-        + (c["nu0"] * (H / a["H_ref"])[:, None] + wF * c["chi"] * a["rd"]) * (a["Astar"][None, :] - A)
+        + (c["nu0"] * (H / a["H_ref"])[:, None] + wF * c["chi"] * a["rd"]) * (target - A)
         + a["m"] * a["surv"] * (a["arrA"] - A * a["arr"]) / np.maximum(K, c["K_eps"])
     )
     M = a["M"]

@@ -178,6 +178,8 @@ SCALAR_PARAMS: dict[str, ParamSpec] = {
                             "ζ", 0.0),
     "frontier_gap": spec(1, 100, True, True, "1",
                          "world frontier TFP over the best province's at t0 (calibration)", "Γ", 1.0, True),
+    "catchup_schooling": spec(0, 10, True, True, "1",
+                              "elasticity of a province's catch-up target to its relative schooling", "ξ", 0.0),
 }
 
 # The models (docs/model.md): GTM-1 is the reference specification, exactly; GTM-2 adds the
@@ -195,8 +197,10 @@ GTM2_DEFAULTS: dict[str, float] = {
     "world_frontier": 1.0,  # the world frontier is the catch-up target (mechanism 3)
     "frontier_gap": 1.2,  # (mechanism 3; bounded by the history match)
     "invest_maturity": 0.13,  # the investment share's elasticity to real GDP, 2011-2023 (mechanism 4)
+    "catchup_schooling": 0.5,  # schooling's labour-quality share of attainable TFP (mechanism 5)
 }
-GTM2_ONLY: frozenset[str] = frozenset({"pop_growth", "world_frontier", "invest_maturity", "frontier_gap"})
+GTM2_ONLY: frozenset[str] = frozenset({"pop_growth", "world_frontier", "invest_maturity", "frontier_gap",
+                                       "catchup_schooling"})
 
 
 def model_defaults(model: str) -> dict[str, float]:

@@ -79,6 +79,7 @@ _IOTA, _DELTA_I, _MU, _C_M, _N = SP["iota"], SP["delta_I"], SP["mu"], SP["c_m"],
 _LAMBDA_T, _G0, _C_D, _TAU_T = SP["lambda_T"], SP["G0"], SP["c_d"], SP["tau_T"]
 _ELL_R, _ELL_F, _K_EPS = SP["ell_R"], SP["ell_F"], SP["K_eps"]
 _N_P, _OMEGA_F, _ZETA = SP["pop_growth"], SP["world_frontier"], SP["invest_maturity"]
+_XI = SP["catchup_schooling"]
 _ALPHA, _THETA, _EPS, _ETA, _OMEGA = TP["alpha"], TP["theta"], TP["epsilon"], TP["eta"], TP["omega"]
 
 # slots of the observation arrays, by name from the variable table (gsim.model.layout)
@@ -437,9 +438,13 @@ def _evaluate(y, R, S, inp, decision, flags, scratch, dy):
                 surv = 1.0 - sp[_ELL_F, l] * (1.0 - rs[M_][r, s, l])
                 # GTM-2 (weight ω_F): R&D speeds the catch-up instead of adding growth of its own
                 wF = sp[_OMEGA_F, l]
+                hr = y[oH + r, l] / lv[HMAX][l]
+                # GTM-2: each province converges to its schooling's share of the target
+                # (ξ = 0 under GTM-1, where pow gives exactly 1)
+                target = sv[ASTAR][s, l] * vmath.pow(hr, sp[_XI, l])
                 dy[oA + i, l] = (A * (sp[_G0_TFP, l] + sp[_CHI, l] * rs[RD][r, s, l] * (1.0 - wF))
-                                 + (sp[_NU0, l] * (y[oH + r, l] / lv[HMAX][l]) + wF * sp[_CHI, l] * rs[RD][r, s, l])
-                                 * (sv[ASTAR][s, l] - A)
+                                 + (sp[_NU0, l] * hr + wF * sp[_CHI, l] * rs[RD][r, s, l])
+                                 * (target - A)
                                  + rs[M_][r, s, l] * surv * (arrA - A * arr)
                                  / max(y[oK + i, l], sp[_K_EPS, l]))
         for l in range(L):
