@@ -62,7 +62,10 @@ def test_unknown_model_is_one_line_error():
 @pytest.mark.parametrize("policy", ["market", "gradient"])
 def test_gtm2_matches_twin(policy, method):
     sc = gsim.load_scenario().with_overrides(t1=2035.0, pop_growth=-0.01, frontier_gap=2.0, world_frontier=0.7,
-                                             invest_maturity=0.8, catchup_schooling=1.5)
+                                             invest_maturity=0.8, province_paths=0.6, spatial_equilibrium=0.5,
+                                             catchup_schooling=1.5,
+                                             population_path="SSP3")
+    assert np.abs(sc.pop_trend).max() > 0.005  # the provinces' own paths are in play
     ds = gsim.simulate(sc, policy=policy, method=method)
     ref = twin.simulate_twin(sc, policy=policy, method=method)
     for name in twin.OUTPUTS:
@@ -78,9 +81,10 @@ def test_gtm2_frontier_grows_at_g0_and_labour_force_follows_population():
     F = ds.frontier.values
     growth = np.exp(sc.params["g0"] * years)[:, None] * np.ones(F.shape[1])
     np.testing.assert_allclose(F / F[0], growth, rtol=1e-9)
-    Lf = ds.labor_force.sum("region").values  # no migration: each region grows at n + n_P
-    rate = sc.params["n"] + sc.params["pop_growth"]
-    np.testing.assert_allclose(Lf / Lf[0], np.exp(rate * years), rtol=1e-9)
+    Lf = ds.labor_force.values  # no migration: each province grows at n + n_P + d_r
+    rate = sc.params["n"] + sc.params["pop_growth"] + sc.pop_trend
+    assert np.ptp(sc.pop_trend) > 0.01
+    np.testing.assert_allclose(Lf / Lf[0], np.exp(np.outer(years, rate)), rtol=1e-9)
 
 
 def test_gtm2_defaults_come_from_the_shipped_data():

@@ -16,9 +16,12 @@ Array conventions
 GTM-2 (docs/model.md, "GTM-2") adds a world frontier F_s (a stock growing at g0, starting at
 Γ·max_r A_rs) that replaces the best province as the catch-up target with weight ω_F (R&D
 then speeds the catch-up instead of adding growth of its own), an investment share that falls
-with national income (elasticity ζ), and a
-national population growth n_P added to the labour force's growth. With the GTM-1 values
-(ω_F = 0, n_P = 0, ζ = 0) the two models coincide.
+with national income (elasticity ζ), a
+national population growth n_P added to the labour force's growth, each province's own
+population growth relative to the nation's, d_r (weight ω_P, taken from the scenario like its
+regions' data), and migration that answers the change of log v since t0 (weight ω_M), the
+initial state taken as a spatial equilibrium. With the GTM-1 values (ω_F = 0, n_P = 0, ζ = 0,
+ω_P = 0, ω_M = 0) the two models coincide.
 
 Public entry points: ``calibrate`` (§5), ``auxiliaries`` (§6), ``derivatives`` (§7), the four
 policies (§8), ``simulate_twin`` (§9), ``indicators`` (§10) and ``default_scenario_by_hand``.
@@ -214,8 +217,13 @@ def calibrate(sc: Scenario) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         R=R, S=S, tiers=tuple(sc.tiers),
         w_min=w_min, D0=D0, Yhat_tot0=Yhat_tot0,
         Y0=Y0, Yhat0=Yhat0, E0=E0, m0=m0, mu_s=mu_s,
-        d=d, P=P, n_recv=P.sum(axis=1),
+        d=d, P=P, n_recv=P.sum(axis=1), pop_trend=np.asarray(sc.pop_trend, dtype=float),
     )
+    # GTM-2: v of §17 at the initial state (no policy yet), the spatial equilibrium migration
+    # is measured from
+    consts["v0"] = np.ones(R)
+    W0, z0, psi0 = _zeros_policy(consts)
+    consts["v0"] = auxiliaries(state, consts, sc, W0, z0, psi0)["v"]
     return state, consts
 
 
@@ -328,7 +336,9 @@ def auxiliaries(state, consts, sc, W, z, psi) -> dict[str, Any]:
 
     # 17. migration
     v = w * np.maximum(1 - U, 1e-6)
-    gain = np.log(v[None, :] / v[:, None]) - c["c_m"] * c["d"]
+    v0 = c["v0"]
+    gain = (np.log(v[None, :] / v[:, None]) - c["spatial_equilibrium"] * np.log(v0[None, :] / v0[:, None])
+            - c["c_m"] * c["d"])
     n_r = np.maximum(c["n_recv"], 1)  # a sender without receivers sends nobody
     M = np.where(P, c["mu"] * Lf[:, None] * np.maximum(0.0, gain) / n_r[:, None], 0.0)
 
@@ -371,7 +381,7 @@ def derivatives(state, aux, consts, sc, W, z, psi) -> dict[str, np.ndarray]:
         + a["m"] * a["surv"] * (a["arrA"] - A * a["arr"]) / np.maximum(K, c["K_eps"])
     )
     M = a["M"]
-    dLf = (c["n"] + c["pop_growth"]) * Lf + M.sum(axis=0) - M.sum(axis=1)
+    dLf = (c["n"] + c["pop_growth"] + c["province_paths"] * c["pop_trend"]) * Lf + M.sum(axis=0) - M.sum(axis=1)
     dw = c["phi_w"] * w * (a["Dd"].sum(axis=1) / Lf - c["e_star"])
     dw = np.where((w <= c["w_min"]) & (dw < 0), 0.0, dw)
     dH = c["gamma_H"] * (c["H_bar"] - H) + c["ell_H"] * (c["omega"][None, :] * a["E"]).sum(

@@ -386,6 +386,5 @@ def _apply_events(due: list[Event], k: int, t: float, y: np.ndarray, inp: BatchI
 
 def batch_from_scenario(sc: Scenario, n_runs: int = 1) -> BatchInputs:
     """The scenario's values as kernel inputs, repeated for `n_runs` runs."""
-    rg = sc.regions
-    one = rules.one_run(sc.params, sc.tier_params, {c: getattr(rg, c) for c in REGION_COLUMNS}, rg.shares)
+    one = rules.one_run(sc.params, sc.tier_params, sc.region_inputs, sc.regions.shares)
     return dataclasses.replace(one, pairs=sc.pairs).repeat(n_runs)

@@ -17,6 +17,8 @@ Public API:
 - `load_national(path=None)`: dims (year); ``real_gdp`` (bn CNY at constant 2015 prices),
   ``investment_share`` (1), ``labour_force`` and ``employment`` (million)
 - `regions()`: the 31 region names in china31.csv order (the order of every ``region`` dim)
+- `population_trend(names, t0, t1, path)`: each province's population growth relative to the
+  nation's along the SSP `path` (forward runs) or the panel's trend before t0 (backcasts)
 - `load_boundaries(path=None)`: the provinces' outlines, {region: polygons of (lon, lat) rings},
   from Natural Earth (``china31_boundaries.json``), drawn under the province map
 
@@ -376,6 +378,48 @@ def load_national(path: str | Path | None = None) -> xr.Dataset:
         var, units, _ = _NATIONAL_COLUMNS[col]
         data[var] = (("year",), np.array([values[y][col] for y in years]), {"units": units})
     return xr.Dataset(data, coords={"year": years}, attrs=_attrs(label, digest, NATIONAL_FILE, path))
+
+
+# GTM-2's provincial population paths (docs/model.md, GTM-2 mechanism 5)
+POPULATION_PATHS = ("SSP1", "SSP2", "SSP3", "SSP4", "SSP5")
+CENSUS_YEAR = 2010  # the panel's population has a census break from 2009 to 2010 (china31_panel.SOURCES.md)
+
+
+def population_trend(names: Sequence[str], t0: float, t1: float, path: str) -> tuple[float, ...]:
+    """d_r (1/yr) of each region: its population's average log growth minus the nation's
+    (the sum of the 31 provinces) along the path known at t0. A run that starts with the SSPs
+    (t0 >= 2020) takes the SSP `path` from t0 to t1 (to 2100 at most); an earlier start takes the
+    panel's trend over the years before t0 since the 2010 census (from 2005 for a start up to
+    2010), so that the provinces' later population shares stay a test of the model. Values
+    between data years are interpolated in logs. Zeros where nothing is known: regions other
+    than the 31 of china31.csv, a start before the panel or after the SSPs.
+
+    Raises ValueError (one line) for a path that is not one of POPULATION_PATHS."""
+    if path not in POPULATION_PATHS:
+        raise ValueError(f"unknown population path {path!r} (known: {', '.join(POPULATION_PATHS)})")
+    return _population_trend(tuple(names), float(t0), float(t1), path)
+
+
+@functools.cache
+def _population_trend(names: tuple[str, ...], t0: float, t1: float, path: str) -> tuple[float, ...]:
+    import numpy as np
+
+    zeros = (0.0,) * len(names)
+    if names != regions():
+        return zeros
+    ssp = load_ssp().population.sel(ssp=path).dropna("year")
+    if t0 >= int(ssp.year[0]):
+        pop, a, b = ssp, t0, min(t1, float(ssp.year[-1]))
+    else:
+        pop = load_panel().population
+        first = int(pop.year[0])
+        a, b = (CENSUS_YEAR if t0 > CENSUS_YEAR else first), t0
+    if not (a < b and float(pop.year[0]) <= a and b <= float(pop.year[-1])):
+        return zeros
+    years = pop.year.values.astype(float)
+    logs = np.log(np.column_stack([pop.values, pop.values.sum(axis=1)]))  # (years, regions + nation)
+    growth = np.array([np.interp(b, years, col) - np.interp(a, years, col) for col in logs.T]) / (b - a)
+    return tuple((growth[:-1] - growth[-1]).tolist())
 
 
 BOUNDARIES_FILE = "china31_boundaries.json"

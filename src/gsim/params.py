@@ -180,6 +180,12 @@ SCALAR_PARAMS: dict[str, ParamSpec] = {
                          "world frontier TFP over the best province's at t0 (calibration)", "Γ", 1.0, True),
     "catchup_schooling": spec(0, 10, True, True, "1",
                               "elasticity of a province's catch-up target to its relative schooling", "ξ", 0.0),
+    "province_paths": spec(0, 1, True, True, "1",
+                           "weight of each province's own population path d_r in its labour force's growth",
+                           "ω_P", 0.0),
+    "spatial_equilibrium": spec(0, 1, True, True, "1",
+                                "weight of the start year's wages in the migration gap (t0 as a spatial "
+                                "equilibrium)", "ω_M", 0.0),
 }
 
 # The models (docs/model.md): GTM-1 is the reference specification, exactly; GTM-2 adds the
@@ -197,10 +203,15 @@ GTM2_DEFAULTS: dict[str, float] = {
     "world_frontier": 1.0,  # the world frontier is the catch-up target (mechanism 3)
     "frontier_gap": 1.2,  # (mechanism 3; bounded by the history match)
     "invest_maturity": 0.13,  # the investment share's elasticity to real GDP, 2011-2023 (mechanism 4)
-    "catchup_schooling": 0.5,  # schooling's labour-quality share of attainable TFP (mechanism 5)
+    "province_paths": 1.0,  # each province's labour force follows its own population path (mechanism 5)
+    "spatial_equilibrium": 1.0,  # migration answers wage changes since t0, not levels (mechanism 6)
+    "catchup_schooling": 0.5,  # schooling's labour-quality share of attainable TFP (mechanism 7)
 }
 GTM2_ONLY: frozenset[str] = frozenset({"pop_growth", "world_frontier", "invest_maturity", "frontier_gap",
-                                       "catchup_schooling"})
+                                       "catchup_schooling", "province_paths", "spatial_equilibrium"})
+# The population path a GTM-2 forward run's provinces follow unless [scenario] population_path
+# names another (docs/model.md, GTM-2 mechanism 5); runs starting before the SSPs use the panel.
+DEFAULT_POPULATION_PATH = "SSP2"
 
 
 def model_defaults(model: str) -> dict[str, float]:
@@ -227,6 +238,9 @@ REGION_DATA: dict[str, ParamSpec] = {
 }
 # A tier output share y_rs (spec §3): positive, since calibration divides by the tier's output.
 SHARE = spec(0, 1, False, True, "1", "tier output share")
+# d_r (GTM-2 mechanism 5): derived from the shipped panel or SSP paths when a scenario is
+# resolved (gsim.observed.population_trend), never read from a regions file
+POP_TREND = spec(-0.1, 0.1, True, True, "1/yr", "population growth relative to the nation's", "d_r")
 SHARE_TOL = 1e-6  # tolerance on Σ_s y_rs = 1
 
 # Limits that protect the machine: the scenario loader refuses what would exceed them, with

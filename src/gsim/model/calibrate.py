@@ -16,6 +16,7 @@ class Calibration:
     wmin: np.ndarray  # (B, R) wage floor
     D0: np.ndarray  # (B, S) base demand per tier
     Ytot0: np.ndarray  # (B,) total normal-utilisation capacity at t0
+    lnv0: np.ndarray  # (B, R) log employment-weighted wage at t0 (GTM-2's spatial equilibrium)
 
 
 def calibrate(inp: BatchInputs) -> Calibration:
@@ -60,6 +61,9 @@ def _calibrate(inp: BatchInputs) -> Calibration:
     m = 1.0 / (1.0 + np.exp(-par("kappa")[..., None] * (Z[:, :, None] - theta)))
     # 8. TFP that makes capacity equal Yhat0 with E0 workers
     A = Yhat0 / (m * K**alpha * E0 ** (1 - alpha))
+    # the employment-weighted wage v = w·max(1 − U, 1e-6) of §6.17 at t0, where employment is
+    # e*·Lf: the level of the spatial equilibrium GTM-2's migration starts from (mechanism 6)
+    lnv0 = np.log(w * np.maximum(e_star, 1e-6))
     # 9. demand constants
     D0 = u0[:, 0] * Yhat0.sum(axis=1)
     Ytot0 = Yhat0.sum(axis=(1, 2))
@@ -73,4 +77,4 @@ def _calibrate(inp: BatchInputs) -> Calibration:
     for name, (sl, _shape) in state_slices(R, S).items():  # pipelines X, XA start empty
         v = stocks[name]
         y0[:, sl] = v if np.isscalar(v) else v.reshape(B, -1)
-    return Calibration(y0=y0, wmin=np.ascontiguousarray(wmin), D0=D0, Ytot0=Ytot0)
+    return Calibration(y0=y0, wmin=np.ascontiguousarray(wmin), D0=D0, Ytot0=Ytot0, lnv0=np.ascontiguousarray(lnv0))

@@ -54,6 +54,8 @@ class Inputs(NamedTuple):
     wmin: np.ndarray  # (B, R) wage floors
     D0: np.ndarray  # (B, S) base demand
     Ytot0: np.ndarray  # (B,) capacity at t0
+    lnv0: np.ndarray  # (B, R) log employment-weighted wage at t0 (GTM-2 mechanism 6)
+    trend: np.ndarray  # (B, R) d_r, population growth relative to the nation's (GTM-2 mechanism 5)
     recv: np.ndarray  # (R, k) candidate receivers of each sender (shared by all runs)
     dist: np.ndarray  # (R, k) their distances
     nrecv: np.ndarray  # (R,) number of candidates of each sender
@@ -61,10 +63,11 @@ class Inputs(NamedTuple):
     @classmethod
     def of(cls, inp: BatchInputs, cal: Calibration) -> Inputs:
         pr = inp.pairs
-        return cls(inp.sp, inp.tp, cal.wmin, cal.D0, cal.Ytot0, pr.recv, pr.dist, pr.nrecv)
+        trend = np.ascontiguousarray(inp.reg[:, layout.REGION_COLUMNS.index("pop_trend")])
+        return cls(inp.sp, inp.tp, cal.wmin, cal.D0, cal.Ytot0, cal.lnv0, trend, pr.recv, pr.dist, pr.nrecv)
 
 
-PER_RUN = 5  # Inputs fields with a run axis; the pairs are shared
+PER_RUN = 7  # Inputs fields with a run axis; the pairs are shared
 
 # numba options in one place: cached machine code, IEEE semantics (no fastmath), and the
 # NumPy error model so a division by zero yields inf/nan that failure detection reports.
@@ -80,6 +83,7 @@ _LAMBDA_T, _G0, _C_D, _TAU_T = SP["lambda_T"], SP["G0"], SP["c_d"], SP["tau_T"]
 _ELL_R, _ELL_F, _K_EPS = SP["ell_R"], SP["ell_F"], SP["K_eps"]
 _N_P, _OMEGA_F, _ZETA = SP["pop_growth"], SP["world_frontier"], SP["invest_maturity"]
 _XI = SP["catchup_schooling"]
+_OMEGA_P, _OMEGA_M = SP["province_paths"], SP["spatial_equilibrium"]
 _ALPHA, _THETA, _EPS, _ETA, _OMEGA = TP["alpha"], TP["theta"], TP["epsilon"], TP["eta"], TP["omega"]
 
 # slots of the observation arrays, by name from the variable table (gsim.model.layout)
@@ -150,7 +154,7 @@ def _cap(x):
 def _evaluate(y, R, S, inp, decision, flags, scratch, dy):
     """Spec §6 into the scratch arrays and, unless dy has no rows, §7 into dy, for every lane
     of a group."""
-    sp, tp, wmin, D0, Ytot0, recv, dist, nrecv = inp
+    sp, tp, wmin, D0, Ytot0, lnv0, trend, recv, dist, nrecv = inp
     W, z, psi = decision
     active, relocate, aid = flags
     rs, rv, sv, hbuf, lv = scratch
@@ -399,10 +403,12 @@ def _evaluate(y, R, S, inp, decision, flags, scratch, dy):
         for l in range(L):
             sv[ASTAR][s, l] += sp[_OMEGA_F, l] * (y[oF + s, l] - sv[ASTAR][s, l])
 
-    # 17 migration along candidate pairs, in log-wage units
+    # 17 migration along candidate pairs, in log-wage units; GTM-2 (weight ω_M) counts each
+    # region's log wage from its level at t0, the start year taken as a spatial equilibrium
     for r in range(R):
         for l in range(L):
-            rv[LNV][r, l] = vmath.log(y[ow + r, l] * max(1.0 - rv[UNEMP][r, l], 1e-6))
+            lnv = vmath.log(y[ow + r, l] * max(1.0 - rv[UNEMP][r, l], 1e-6))
+            rv[LNV][r, l] = lnv if sp[_OMEGA_M, l] == 0.0 else lnv - sp[_OMEGA_M, l] * lnv0[r, l]
     for r in range(R):
         n = nrecv[r]
         for j in range(n):
@@ -454,7 +460,10 @@ def _evaluate(y, R, S, inp, decision, flags, scratch, dy):
                 lv[LEARN][l] += tp[_OMEGA, s, l] * rs[EE][r, s, l]
         for l in range(L):
             Lf, w = y[oLf + r, l], y[ow + r, l]
-            dy[oLf + r, l] = (sp[_N, l] + sp[_N_P, l]) * Lf + (rv[MIGIN][r, l] - rv[MIGOUT][r, l])
+            # GTM-2 (weight ω_P): each province's own population path d_r on top of the nation's
+            rate = sp[_N, l] + sp[_N_P, l]
+            rate = rate if sp[_OMEGA_P, l] == 0.0 else rate + sp[_OMEGA_P, l] * trend[r, l]
+            dy[oLf + r, l] = rate * Lf + (rv[MIGIN][r, l] - rv[MIGOUT][r, l])
             dw = sp[_PHI_W, l] * w * (rv[SUMDD][r, l] / Lf - sp[_E_STAR, l])
             dy[ow + r, l] = 0.0 if (w <= wmin[r, l] and dw < 0.0) else dw
         for l in range(L):

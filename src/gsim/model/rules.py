@@ -25,8 +25,9 @@ from gsim.model.calibrate import Calibration, calibrate
 from gsim.model.inputs import BatchInputs
 from gsim.model.layout import OBS, REGION_COLUMNS, SCALAR_NAMES, SP, TIER_NAMES, TP, state_size, stock_label
 from gsim.model.pairs import Pairs
-from gsim.params import PARAM_BOUNDS, REGION_DATA, SHARE, ParamSpec, fmt_num, show
+from gsim.params import PARAM_BOUNDS, POP_TREND, REGION_DATA, SHARE, ParamSpec, fmt_num, show
 
+_REGION_BOUNDS = {**REGION_DATA, "pop_trend": POP_TREND}
 RULES = ("ok", "bounds", "profit_share", "calibration")  # the codes `check` returns, in order
 OK, BOUNDS, PROFIT_SHARE, CALIBRATION = range(len(RULES))
 
@@ -60,7 +61,7 @@ def _bounded(inp: BatchInputs) -> Iterator[tuple[str, str, ParamSpec, np.ndarray
     for name, i in TP.items():
         yield "tier", name, PARAM_BOUNDS[name], inp.tp[:, i]
     for c, name in enumerate(REGION_COLUMNS):
-        yield "region", name, REGION_DATA[name], inp.reg[:, c]
+        yield "region", name, _REGION_BOUNDS[name], inp.reg[:, c]
     yield "shares", "shares", SHARE, inp.shares.reshape(inp.n_runs, -1)
 
 

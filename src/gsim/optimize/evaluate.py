@@ -80,7 +80,7 @@ def _tile(ens: Ensemble, C: int) -> tuple[BatchInputs, Calibration]:
     t = lambda a: np.ascontiguousarray(np.tile(a, (C,) + (1,) * (a.ndim - 1)))  # noqa: E731
     i, c = ens.inputs, ens.cal
     return (BatchInputs(t(i.sp), t(i.tp), t(i.reg), t(i.shares), i.pairs),
-            Calibration(t(c.y0), t(c.wmin), t(c.D0), t(c.Ytot0)))
+            Calibration(t(c.y0), t(c.wmin), t(c.D0), t(c.Ytot0), t(c.lnv0)))
 
 
 class Evaluator:

@@ -37,8 +37,10 @@ from gsim.events import EventError, EventSetup, build_events
 from gsim.model import rules
 from gsim.model.layout import REGION_COLUMNS
 from gsim.model.pairs import Pairs, candidate_pairs
+from gsim.observed import population_trend
 from gsim.params import (
     DEFAULT_MODEL,
+    DEFAULT_POPULATION_PATH,
     DEFAULT_TIERS,
     GTM2_ONLY,
     MAX_ABS_TIME,
@@ -67,7 +69,7 @@ DIVIDE_RTOL = 1e-9  # relative tolerance when checking that dt divides an interv
 
 _TOP_KEYS = ("scenario", "run", "params", "policies", "indicators", "regions", "shares", "sweep", "events",
              "match")
-_SCENARIO_KEYS = ("name", "model", "regions", "tiers", "pairs", "sending", "region_attributes")
+_SCENARIO_KEYS = ("name", "model", "regions", "tiers", "pairs", "sending", "region_attributes", "population_path")
 _HEADER = (
     "# gsim scenario, resolved: every parameter explicit, regions inline.\n"
     "# Load it with `gsim scenario check FILE` or `gsim run FILE`; see docs/scenario.md.\n\n"
@@ -93,6 +95,7 @@ class Scenario:
     source: str = "<default>"
     model: str = DEFAULT_MODEL  # "gtm1" (the reference specification) or "gtm2" (docs/model.md)
     indicator_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # plugin indicator -> overrides
+    population_path: str | None = None  # GTM-2: the SSP the provinces' labour forces follow (None: GTM-1)
 
     # Equality and hashing follow the canonical TOML (so `source` is ignored).
     def __eq__(self, other: object) -> bool:
@@ -114,6 +117,20 @@ class Scenario:
         return hashlib.sha256(self.toml.encode("utf-8")).hexdigest()
 
     @functools.cached_property
+    def pop_trend(self) -> np.ndarray:
+        """d_r (1/yr), each region's population growth relative to the nation's (GTM-2
+        mechanism 5, `gsim.observed.population_trend`); zeros under GTM-1. Derived from the
+        scenario's regions, run years and population path, never stored."""
+        if self.population_path is None:
+            return np.zeros(len(self.regions))
+        return np.array(population_trend(self.regions.name, self.run.t0, self.run.t1, self.population_path))
+
+    @functools.cached_property
+    def region_inputs(self) -> dict[str, np.ndarray]:
+        """The region data the model reads, by `gsim.model.layout.REGION_COLUMNS` name."""
+        return _region_inputs(self.regions, self.pop_trend)
+
+    @functools.cached_property
     def pairs(self) -> Pairs:
         """The candidate (sender, receiver) pairs (spec §3); computed once."""
         return candidate_pairs(self.regions.lat, self.regions.lon, self.nearest)
@@ -122,7 +139,8 @@ class Scenario:
         """A re-validated copy with some values replaced (None values are ignored).
 
         Keys: model ("gtm1" or "gtm2"; GTM-1 drops GTM-2's parameters), run settings (t0, t1,
-        dt, save_every, policy_period, method, policy), regions (a regions CSV file), sweep (the
+        dt, save_every, policy_period, method, policy), regions (a regions CSV file),
+        population_path (GTM-2: "SSP1".."SSP5"), sweep (the
         whole [sweep] table), scalar
         parameters (delta, ...), per-tier parameters (alpha=... as {tier: value} or a sequence
         in tier order), name, pairs ("all", k or {"nearest": k}), nearest (k) and policies
@@ -220,6 +238,11 @@ def _from_doc(doc: dict, ctx: _Ctx, base: Any) -> Scenario:
     model = ctx.string(sct.get("model", DEFAULT_MODEL), "scenario.model")
     if model not in MODELS:
         ctx.fail("scenario.model", f"unknown model {_show(model)} (known: {', '.join(MODELS)})")
+    population_path = None
+    if model == "gtm1" and "population_path" in sct:
+        ctx.fail("scenario.population_path", "a GTM-2 setting, but scenario.model is \"gtm1\" (remove it, or use gtm2)")
+    if model == "gtm2":
+        population_path = ctx.string(sct.get("population_path", DEFAULT_POPULATION_PATH), "scenario.population_path")
 
     # [run]
     run = _run_settings(ctx, doc.get("run", {}))
@@ -244,7 +267,13 @@ def _from_doc(doc: dict, ctx: _Ctx, base: Any) -> Scenario:
 
     # limits that protect the machine, then the rules on the model inputs (gsim.model.rules)
     _check_memory(ctx, run, len(regions), nearest, len(tiers))
-    region_data = {c: getattr(regions, c) for c in REGION_COLUMNS}
+    trend = np.zeros(len(regions))
+    if population_path is not None:
+        try:
+            trend = np.array(population_trend(regions.name, run.t0, run.t1, population_path))
+        except ValueError as e:
+            ctx.fail("scenario.population_path", str(e))
+    region_data = _region_inputs(regions, trend)
     problem = rules.first_problem(rules.one_run(params, tier_params, region_data, regions.shares),
                                   tiers, regions.name)
     if problem is not None:
@@ -291,9 +320,14 @@ def _from_doc(doc: dict, ctx: _Ctx, base: Any) -> Scenario:
         source=ctx.file,
         model=model,
         indicator_params=indicator_params,
+        population_path=population_path,
     )
     _check_events(ctx, sc)
     return sc
+
+
+def _region_inputs(regions: Regions, trend: np.ndarray) -> dict[str, np.ndarray]:
+    return {c: trend if c == "pop_trend" else getattr(regions, c) for c in REGION_COLUMNS}
 
 
 def _check_events(ctx: _Ctx, sc: Scenario) -> None:
@@ -545,6 +579,7 @@ def _to_doc(sc: Scenario) -> dict[str, Any]:
             "model": sc.model,
             "tiers": list(sc.tiers),
             "pairs": "all" if sc.nearest is None else {"nearest": int(sc.nearest)},
+            **({} if sc.population_path is None else {"population_path": sc.population_path}),
         },
         "run": {
             "t0": float(r.t0), "t1": float(r.t1), "dt": float(r.dt),
@@ -622,6 +657,8 @@ def _with_overrides(sc: Scenario, kw: dict[str, Any]) -> Scenario:
                                         f"or a table by tier, got {_typename(v)} {_show(v)}")
         elif k == "name":
             doc["scenario"]["name"] = v
+        elif k == "population_path":
+            doc["scenario"]["population_path"] = v
         elif k == "model":
             _switch_model(doc, sc.model, v)
         elif k == "sweep":  # the whole [sweep] table
@@ -653,6 +690,8 @@ def _switch_model(doc: dict[str, Any], old: str, new: Any) -> None:
     doc["scenario"]["model"] = new
     if new not in MODELS or new == old:
         return  # an unknown model is reported by the loader
+    if new == "gtm1":
+        doc["scenario"].pop("population_path", None)
     before, after = model_defaults(old), model_defaults(new)
     uncertain = (doc.get("sweep") or {}).get("uncertain")
     if new == "gtm1" and isinstance(uncertain, dict):  # GTM-1 samples none of GTM-2's parameters
