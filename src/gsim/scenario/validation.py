@@ -150,12 +150,7 @@ def _params(ctx: _Ctx, v: Any, tiers: tuple[str, ...], model: str) -> tuple[dict
         fld = f"params.{k}"
         spec = PARAM_BOUNDS[k]
         if k in pt:
-            tv = ctx.table(pt[k], fld)
-            ctx.keys(tv, tiers, fld + ".")
-            for t in tiers:
-                if t not in tv:
-                    ctx.fail(fld, f"missing tier {_show(t)} (give a value for every tier: {', '.join(tiers)})")
-            vals = [ctx.number(tv[t], f"{fld}.{t}", spec) for t in tiers]
+            vals = ctx.tier_values(pt[k], fld, tiers, spec, f" (give a value for every tier: {', '.join(tiers)})")
         else:
             vals = []
             for t in tiers:
