@@ -4,7 +4,7 @@
 
 One default sweep (the embedded scenario's [sweep], 4 policies, indicators, 2023-2050) is run
 once, accounting the time spent inside the checks added to the computing: the finite-output
-check of each block (`engine._not_finite_is_failed`) and the manifest written at creation
+check of each block (`blocks.fail_not_finite`) and the manifest written at creation
 (`store.seal`). Then, on its store, medians of `repeats` interleaved measurements of: the
 manifest check alone (`metadata_damage`: every attribute and array metadata document), the
 whole verification (`verify_store`), and `open_sweep` (paired) with and without the
@@ -29,7 +29,7 @@ def main() -> None:
     ap.add_argument("-j", "--workers", type=int, default=2)
     args = ap.parse_args()
 
-    from gsim.sweeps import engine
+    from gsim.sweeps import blocks, engine
     from gsim.sweeps import store as st
 
     spent = {"finite": 0.0, "seal": 0.0}
@@ -49,7 +49,7 @@ def main() -> None:
             if hasattr(module, name):
                 setattr(module, name, fn)
 
-    engine._not_finite_is_failed = timed("finite", engine._not_finite_is_failed)
+    blocks.fail_not_finite = timed("finite", blocks.fail_not_finite)
     replace("seal", timed("seal", st.seal))
     tmp = Path(tempfile.mkdtemp(prefix="bench_integrity_"))
     try:
