@@ -35,7 +35,7 @@ from gsim.params import ParamSpec
 from gsim.plugins import PluginDisabledWarning, make_plugin_manager, use_plugin_manager
 from gsim.policies import Policy, zero_decision
 from gsim.scenario import ScenarioError, load_scenario, loads_scenario
-from gsim.sweeps import components, engine
+from gsim.sweeps import blocks, components, engine, executors
 from gsim.sweeps import store as st
 from gsim.sweeps.engine import LocalExecutor, sweep
 
@@ -144,14 +144,14 @@ def test_a_metadata_type_edit_cannot_be_repaired_and_says_so(copy):
 
 def test_a_repair_that_does_not_verify_clean_is_not_claimed(copy, monkeypatch):
     chunk_file(copy, "real_gdp", 1).write_bytes(b"garbage")
-    compute = engine.compute_block
+    compute = executors.compute_block
 
     def wrong(plan, b, parallel):
         data = compute(plan, b, parallel)
         data.checksum = data.checksum + np.uint64(1)  # a repair that writes what does not verify
         return data
 
-    monkeypatch.setattr(engine, "compute_block", wrong)
+    monkeypatch.setattr(executors, "compute_block", wrong)
     with pytest.raises(st.StoreDamaged, match="did not restore a store that verifies clean"):
         engine.repair(copy, executor=LocalExecutor(1))
 
@@ -282,8 +282,8 @@ def test_an_ok_run_with_non_finite_outputs_is_failed():
 
 
 def test_sweeps_and_single_runs_share_the_finite_check():
-    """One rule for both (no copy): the engine calls the function single runs call."""
-    assert engine.fail_not_finite is gsim.api.fail_not_finite
+    """One rule for both (no copy): a sweep's blocks call the function single runs call."""
+    assert blocks.fail_not_finite is gsim.api.fail_not_finite
 
 
 def _plant_nan(monkeypatch, name: str, k: int) -> list[float]:

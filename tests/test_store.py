@@ -31,6 +31,7 @@ from gsim.scenario import load_scenario
 from gsim.sweeps import analysis
 from gsim.sweeps import store as st
 from gsim.sweeps.engine import LocalExecutor, SweepInterrupted, repair, resume, sweep
+from gsim.sweeps.store import files as store_files
 
 OPTS = {"samples": 6, "t1": 2025, "block_size": 2}  # 24 runs in 3 blocks of 8 (4 policies)
 BLOCK = 8
@@ -355,7 +356,7 @@ def test_ctrl_c_while_creating_leaves_nothing(tmp_path, monkeypatch):
     def interrupted(g, plan):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(st, "_build", interrupted)
+    monkeypatch.setattr(store_files, "_build", interrupted)
     with pytest.raises(SweepInterrupted, match="interrupted while creating .*; nothing was created"):
         sweep_of(tmp_path / "i.zarr")
     assert os.listdir(tmp_path) == []

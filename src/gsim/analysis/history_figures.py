@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xarray as xr
 
-from gsim.analysis.figures import new_figure, year_axis
+from gsim.analysis.plotting import new_figure, year_axis
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure

@@ -13,7 +13,7 @@ import numpy as np
 
 from gsim._version import __version__
 from gsim.analysis import figures as fg
-from gsim.analysis.report import embed
+from gsim.analysis.report_sections import embed
 from gsim.optimize import store as ost
 from gsim.optimize.front import Comparison, compare, describe
 

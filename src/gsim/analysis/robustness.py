@@ -27,7 +27,7 @@ from gsim.analysis.claims import (
     select_claims,
     verdict,
 )
-from gsim.analysis.figures import store_scenario
+from gsim.analysis.maps import store_scenario
 from gsim.claims import Measure
 
 TOP = 5  # regions of the "top k" sender definition

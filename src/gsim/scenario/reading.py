@@ -83,6 +83,17 @@ class _Ctx:
             self.fail(fld, f"must be {spec.describe()}, got {_show(v)}")
         return x
 
+    def tier_values(self, v: Any, fld: str, tiers: tuple[str, ...], spec: ParamSpec | None,
+                    missing: str = "") -> list[float]:
+        """A table keyed by tier name ([params.NAME], a region's shares) as numbers in tier
+        order: no other key, every tier given; `missing` follows the missing tier's name."""
+        table = self.table(v, fld)
+        self.keys(table, tiers, fld + ".")
+        for t in tiers:
+            if t not in table:
+                self.fail(fld, f"missing tier {_show(t)}{missing}")
+        return [self.number(table[t], f"{fld}.{t}", spec) for t in tiers]
+
     def integer(self, v: Any, fld: str) -> int:
         if isinstance(v, bool) or not isinstance(v, int):
             self.fail(fld, f"expected an integer, got {_typename(v)} {_show(v)}")

@@ -76,11 +76,7 @@ def _share_vector(ctx: _Ctx, v: Any, fld: str, tiers: tuple[str, ...]) -> list[f
             ctx.fail(fld, f"expected {len(tiers)} shares (one per tier: {', '.join(tiers)}), got {len(v)}")
         vals = [ctx.number(x, f"{fld}[{i}]", spec) for i, x in enumerate(v)]
     elif isinstance(v, dict):
-        ctx.keys(v, tiers, fld + ".")
-        for t in tiers:
-            if t not in v:
-                ctx.fail(fld, f"missing tier {_show(t)}")
-        vals = [ctx.number(v[t], f"{fld}.{t}", spec) for t in tiers]
+        vals = ctx.tier_values(v, fld, tiers, spec)
     else:
         ctx.fail(fld, f"expected an array or a table of tier shares, got {_typename(v)} {_show(v)}")
     _check_sum(ctx, vals, fld)

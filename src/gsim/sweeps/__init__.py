@@ -10,8 +10,9 @@ Public API (`sweep`, `resume` and `open_sweep` also as ``gsim.sweep`` etc.):
 - `summarize(store, years=None)`, `export_netcdf(store, path)`, `export_csv(store, path)`
 - executors `LocalExecutor(workers)`, `DaskExecutor(scheduler=..., n_workers=...)`
 
-Submodules: spec (the [sweep] table), sampling (samplers, seeding), store (Zarr layout and
-its reader), engine (blocks, executors, resume), analysis (summary, export). Heavy libraries
+Submodules: spec (the [sweep] table), sampling (samplers, seeding), store (Zarr layout,
+writing, verification and its readers), blocks (the plan, one block's runs), executors (local,
+Dask), engine (sweep, resume, repair), analysis (summary, export). Heavy libraries
 (zarr, xarray, dask, scipy.stats) are imported when first used. See docs/sweep.md.
 """
 
