@@ -104,7 +104,7 @@ def test_claims_doc_on_the_plausible_set_is_what_the_commands_print(made, monkey
     assert len(commands) == 2
     texts = [_lines(printed[-1])] + [_lines(o) for o in outputs(commands)]
     blocks = [_lines(body) for lang, body in FENCE.findall(section) if lang == "text"]
-    assert len(blocks) == 4
+    assert len(blocks) >= len(commands) + 1  # a block per discover command, and the risk table
     for block in blocks:
         assert any(_contains(p, block) for p in texts), f"claims.md block not printed:\n{block[:3]}"
 

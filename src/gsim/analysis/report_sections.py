@@ -36,18 +36,20 @@ CSS_PX_PER_INCH = 100  # shown size of a figure (drawn at fg.DPI: sharp on high-
 
 # What GTM-1 leaves out (docs/model.md, the reference specification): said on every report.
 MODEL_CAVEATS = (
-    "The results are statements about GTM-1 with this scenario's data and the sampled input "
+    "The results are statements about the model named in the provenance (GTM-1 or GTM-2) with "
+    "this scenario's data and the sampled input "
     "ranges, not forecasts for the regions it names. A share of samples is a share in the sweep's "
     "input distribution; it says nothing about inputs outside the sampled ranges.",
-    "GTM-1 is a closed national economy: tier demand is national, with no foreign trade, "
+    "The model is a closed national economy: tier demand is national, with no foreign trade, "
     "exchange rates or external demand shocks.",
     "Public finance is reduced to an infrastructure budget that pays subsidies and pairing aid; "
     "there is no public debt, taxation, land market, housing, environment or energy constraint.",
     "Each region-tier is one representative sector; firms, ownership, supply chains between "
     "tiers and the flow between each sender and receiver are not represented (transfers are saved "
     "per region and tier, as outflow and inflow).",
-    "Migration follows wage and employment gaps net of distance; the hukou system, housing costs "
-    "and age structure are not modelled; the labour force grows at one exogenous rate.",
+    "Migration follows wage and employment gaps net of distance (GTM-1) or their change since the "
+    "start year, taken as a spatial equilibrium (GTM-2); the hukou system, housing costs and age "
+    "structure enter only through that equilibrium and the exogenous population paths.",
     "The model is deterministic: replicates differ only through inputs sampled per run, and "
     "policies follow fixed rules (no learning, anticipation or political economy).",
 )
