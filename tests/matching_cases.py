@@ -62,7 +62,9 @@ def regions(gdp_factors: tuple[float, ...] = (1.0, 1.0, 1.0)) -> str:
 
 def scenario(match: str = "", uncertain: dict[str, tuple[float, float]] | None = None,
              sweep_extra: str = "", region_rows: str = REGIONS) -> Scenario:
-    """Three regions, 2013-2021, dt 0.25, market; `match`: the [match] TOML text."""
+    """Three regions, 2013-2021, dt 0.25, market; `match`: the [match] TOML text. Migration
+    follows wage levels (GTM-2's spatial_equilibrium = 0): from the start year's equilibrium
+    it answers only wage changes, and the planted μ would hardly move these targets."""
     unc = uncertain if uncertain is not None else UNCERTAIN
     rows = "\n".join(f'"{k}" = {{ dist = "uniform", low = {lo}, high = {hi} }}' for k, (lo, hi) in unc.items())
     text = f"""
@@ -73,6 +75,8 @@ t0 = {T0}
 t1 = {T1}
 dt = 0.25
 policy = "market"
+[params]
+spatial_equilibrium = 0.0
 [sweep]
 seed = 7
 policies = ["market"]

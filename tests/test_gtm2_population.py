@@ -48,10 +48,15 @@ def test_forward_trend_is_the_chosen_ssp_relative_to_the_nation():
     assert sc.population_path == "SSP2" and sc.run.t0 == 2023 and sc.run.t1 == 2050
     np.testing.assert_allclose(sc.pop_trend, _relative_growth(_csv_population("china31_ssp.csv", "SSP2"), 2023, 2050),
                                rtol=1e-12, atol=1e-15)
-    ssp3 = sc.with_overrides(population_path="SSP3", t1=2040.0)
-    np.testing.assert_allclose(ssp3.pop_trend, _relative_growth(_csv_population("china31_ssp.csv", "SSP3"), 2023, 2040),
+    ssp3 = sc.with_overrides(population_path="SSP3")
+    np.testing.assert_allclose(ssp3.pop_trend, _relative_growth(_csv_population("china31_ssp.csv", "SSP3"), 2023, 2050),
                                rtol=1e-12, atol=1e-15)
     assert not np.allclose(ssp3.pop_trend, sc.pop_trend)
+    # the window ends in 2050 whatever the run's end: a shorter run grows as a longer one's start
+    np.testing.assert_array_equal(sc.with_overrides(t1=2030.0).pop_trend, sc.pop_trend)
+    later = sc.with_overrides(t0=2060.0, t1=2070.0)  # a start from 2050 on takes the path to 2100
+    np.testing.assert_allclose(later.pop_trend, _relative_growth(_csv_population("china31_ssp.csv", "SSP2"), 2060, 2100),
+                               rtol=1e-12, atol=1e-15)
 
 
 def test_backcast_trend_uses_only_the_panel_before_the_start():

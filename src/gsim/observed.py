@@ -17,7 +17,7 @@ Public API:
 - `load_national(path=None)`: dims (year); ``real_gdp`` (bn CNY at constant 2015 prices),
   ``investment_share`` (1), ``labour_force`` and ``employment`` (million)
 - `regions()`: the 31 region names in china31.csv order (the order of every ``region`` dim)
-- `population_trend(names, t0, t1, path)`: each province's population growth relative to the
+- `population_trend(names, t0, path)`: each province's population growth relative to the
   nation's along the SSP `path` (forward runs) or the panel's trend before t0 (backcasts)
 - `load_boundaries(path=None)`: the provinces' outlines, {region: polygons of (lon, lat) rings},
   from Natural Earth (``china31_boundaries.json``), drawn under the province map
@@ -385,10 +385,12 @@ POPULATION_PATHS = ("SSP1", "SSP2", "SSP3", "SSP4", "SSP5")
 CENSUS_YEAR = 2010  # the panel's population has a census break from 2009 to 2010 (china31_panel.SOURCES.md)
 
 
-def population_trend(names: Sequence[str], t0: float, t1: float, path: str) -> tuple[float, ...]:
+def population_trend(names: Sequence[str], t0: float, path: str) -> tuple[float, ...]:
     """d_r (1/yr) of each region: its population's average log growth minus the nation's
     (the sum of the 31 provinces) along the path known at t0. A run that starts with the SSPs
-    (t0 >= 2020) takes the SSP `path` from t0 to t1 (to 2100 at most); an earlier start takes the
+    (t0 >= 2020) takes the SSP `path` from t0 to 2050 (PATH_HORIZON; to 2100 for a start from
+    then on), whatever the run's end, so that a shorter run grows as the first years of a
+    longer one; an earlier start takes the
     panel's trend over the years before t0 since the 2010 census (from 2005 for a start up to
     2010), so that the provinces' later population shares stay a test of the model. Values
     between data years are interpolated in logs. Zeros where nothing is known: regions other
@@ -397,11 +399,14 @@ def population_trend(names: Sequence[str], t0: float, t1: float, path: str) -> t
     Raises ValueError (one line) for a path that is not one of POPULATION_PATHS."""
     if path not in POPULATION_PATHS:
         raise ValueError(f"unknown population path {path!r} (known: {', '.join(POPULATION_PATHS)})")
-    return _population_trend(tuple(names), float(t0), float(t1), path)
+    return _population_trend(tuple(names), float(t0), path)
+
+
+PATH_HORIZON = 2050.0  # the SSP path's window ends here for a forward run (the SSP comparison's year)
 
 
 @functools.cache
-def _population_trend(names: tuple[str, ...], t0: float, t1: float, path: str) -> tuple[float, ...]:
+def _population_trend(names: tuple[str, ...], t0: float, path: str) -> tuple[float, ...]:
     import numpy as np
 
     zeros = (0.0,) * len(names)
@@ -409,7 +414,7 @@ def _population_trend(names: tuple[str, ...], t0: float, t1: float, path: str) -
         return zeros
     ssp = load_ssp().population.sel(ssp=path).dropna("year")
     if t0 >= int(ssp.year[0]):
-        pop, a, b = ssp, t0, min(t1, float(ssp.year[-1]))
+        pop, a, b = ssp, t0, (PATH_HORIZON if t0 < PATH_HORIZON else float(ssp.year[-1]))
     else:
         pop = load_panel().population
         first = int(pop.year[0])

@@ -90,7 +90,7 @@ class Scenario:
         scenario's regions, run years and population path, never stored."""
         if self.population_path is None:
             return np.zeros(len(self.regions))
-        return np.array(population_trend(self.regions.name, self.run.t0, self.run.t1, self.population_path))
+        return np.array(population_trend(self.regions.name, self.run.t0, self.population_path))
 
     @functools.cached_property
     def region_inputs(self) -> dict[str, np.ndarray]:
@@ -209,7 +209,7 @@ def _from_doc(doc: dict, ctx: _Ctx, base: Any) -> Scenario:
     trend = np.zeros(len(regions))
     if population_path is not None:
         try:
-            trend = np.array(population_trend(regions.name, run.t0, run.t1, population_path))
+            trend = np.array(population_trend(regions.name, run.t0, population_path))
         except ValueError as e:
             ctx.fail("scenario.population_path", str(e))
     region_data = _region_inputs(regions, trend)
