@@ -769,10 +769,10 @@ def _run_group(y, inp, decision, policy, steps, every, save_at, dt, rk4, saved, 
     same sequence as gsim.integrate.run_batch's Python loop, in one compiled call; `work` is
     `_work`'s.
 
-    Every evaluation, an integrator stage or an observation, is made from one call site, so
-    numba inlines `_evaluate` here once and this is its only compilation: calling a
-    separately compiled evaluation would compile it on its own and then optimise and generate
-    its machine code again linked into this loop."""
+    Every evaluation, an integrator stage or an observation, is made from one call site. An
+    observation followed by a step also takes the derivatives at its state: the same
+    evaluation as the step's first stage, under the same decision, which then reuses them
+    (the derivatives of §7 write no quantity that the observation reads)."""
     code, par, tiers = policy
     scratch, ks, yt = work
     L = _lanes(y)
@@ -789,6 +789,7 @@ def _run_group(y, inp, decision, policy, steps, every, save_at, dt, rk4, saved, 
     k_now, stage, e = 0, 0, 0
     decide, t = False, -1
     begun = False  # whether event e's decision and save are set
+    fresh = False  # whether ks[0] holds the derivatives at y under the decision in force
     while e < steps.size:
         k = steps[e]
         if not begun:
@@ -799,21 +800,23 @@ def _run_group(y, inp, decision, policy, steps, every, save_at, dt, rk4, saved, 
         if not (stepping or decide or t >= 0):
             e, begun = e + 1, False
             continue
-        _evaluate(y if stage == 0 else yt, R, S, inp, decision, flags, scratch,
-                  ks[stage] if stepping else no_dy)
+        if not (stepping and stage == 0 and fresh):
+            _evaluate(y if stage == 0 else yt, R, S, inp, decision, flags, scratch,
+                      ks[stage] if stepping or e + 1 < steps.size else no_dy)
         if stepping:  # a stage of the step from k_now
             if stage < stages - 1:
                 _stage_state(y, yt, ks[stage], 0.5 * dt if stage < 2 else dt)
                 stage += 1
             else:
                 _end_step(y, yt, ks, dt, rk4, live, first, k_now + 1, fail_step, fail_index)
-                stage, k_now = 0, k_now + 1
+                stage, k_now, fresh = 0, k_now + 1, False
             continue
+        fresh = e + 1 < steps.size
         _observation(y, R, S, scratch, out)
         if decide:
             decide = False
             if _decide(code, par, tiers, y, out, inp.recv, decision):
-                flags = _group_flags(decision[0], decision[2])
+                flags, fresh = _group_flags(decision[0], decision[2]), False
                 continue  # a new decision: observe again for the save
         if t >= 0:
             _save(saved, t, y, out)
