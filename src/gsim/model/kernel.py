@@ -116,11 +116,13 @@ class _NoAlias(CompilerBase):
 # LLVM vectorise their short lane loops without runtime overlap checks, which otherwise cost
 # more than the loops themselves. Floating-point semantics are unchanged.
 LANE_JIT: dict[str, Any] = dict(JIT, pipeline_class=_NoAlias)
-# The advance loop and the observation are inlined (at numba's IR level) into the one entry
-# point that calls them, `_run_group`, which therefore links one compiled `_evaluate` instead
-# of three (each separately compiled function that links the evaluation optimises and
-# generates its machine code again). Called from Python (`Kernels.advance`, `observe`: the
-# loop of plugin policies and events) they are compiled on their own, lazily, only then.
+# Small helpers of the run loop are inlined at numba's IR level. `_evaluate` is not: numba
+# compiles a called function on its own, then links its LLVM code into each separately
+# compiled caller, where it is optimised and turned into machine code again, so the run loop
+# calls it from one call site, and the Python loop's entry points (`Kernels.advance`,
+# `observe`: plugin policies and events), which link it too, are compiled lazily, only when
+# such a run happens. Inlining the evaluation into the run loop at numba's IR level would
+# compile it once, but numba's front end then took twice as long on the larger function.
 INLINED: dict[str, Any] = dict(LANE_JIT, inline="always")
 # Compiled only to be called from other compiled functions: without the wrappers that let
 # Python call them (for the evaluation, unboxing some 70 array arguments).
@@ -560,7 +562,7 @@ def _advance_group(y, k0, nsteps, dt, rk4, inp, decision, fail_step, fail_index,
     for step in range(nsteps):
         if not live.any():
             return
-        for stage in range(stages):  # one call site: numba inlines _evaluate once
+        for stage in range(stages):  # one call site of the evaluation
             k = ks[stage]
             _evaluate(y if stage == 0 else yt, R, S, inp, decision, flags, scratch, k)
             if stage < stages - 1:
