@@ -9,7 +9,8 @@ the same cache, a first small `gsim sweep` (the wide batch kernels), then both a
 runs it) and the first run after it. `--src` runs another checkout's package (PYTHONPATH),
 e.g. a worktree of an earlier commit, for a before/after comparison. `--detail` also prints, per compiled entry point and
 signature, the seconds numba spent compiling it (its `timers` metadata) during a first
-`simulate` and a first batch.
+`simulate` and a first batch. `--alternate N --src OTHER/src` measures only a first `simulate`
+(after the import) and a first batch of 8, N times each, alternating between the two checkouts.
 """
 
 from __future__ import annotations
@@ -56,6 +57,41 @@ print(f"  {sum(r[0] for r in rows):7.1f} s  all ({len(rows)} compiled signatures
 """
 
 
+FIRST = r"""
+import resource
+import gsim
+from gsim.api import resolve_policy
+from gsim.integrate import TimeGrid, batch_from_scenario, run_batch
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+sc = gsim.load_scenario()
+c0 = cpu()
+gsim.simulate(sc, policy="market")
+c1 = cpu()
+pol, params = resolve_policy(sc, "market")
+run_batch(batch_from_scenario(sc, 8), TimeGrid.of(sc.run, 2024), pol, params, tiers=sc.tiers, regions=sc.regions.name)
+print(c1 - c0, cpu() - c1)
+"""
+
+
+def alternate(src: str, repeat: int) -> None:
+    """CPU seconds of a first `simulate` (after the import), then of a first batch of 8 (wide
+    lanes), in child processes with empty caches, alternating between `src` and this checkout."""
+    rows: dict[str, list[tuple[float, float]]] = {src: [], str(ROOT / "src"): []}
+    for _ in range(repeat):
+        for path, got in rows.items():
+            with tempfile.TemporaryDirectory() as tmp:
+                env = dict(os.environ, NUMBA_CACHE_DIR=tmp, PYTHONPATH=str(Path(path).resolve()))
+                out = subprocess.run([sys.executable, "-c", FIRST], env=env, capture_output=True, text=True,
+                                     check=True).stdout.split()
+                got.append((float(out[0]), float(out[1])))
+                print(f"{path}: simulate {got[-1][0]:.1f} s CPU, batch of 8 {got[-1][1]:.1f} s CPU, "
+                      f"load {os.getloadavg()[0]:.1f}", flush=True)
+    for path, got in rows.items():
+        print(f"| {path} | {', '.join(f'{a:.1f}' for a, _ in got)} s | {', '.join(f'{b:.1f}' for _, b in got)} s |")
+
+
 def timed(cmd: list[str], env: dict[str, str], cwd: str) -> tuple[tuple[float, float], str]:
     """(wall, CPU) seconds of a child process, and its output. On a shared machine the CPU
     time (user + system) is the better measure: compilation runs on one core, so on a quiet
@@ -77,7 +113,15 @@ def main() -> None:
     ap.add_argument("--compile", action="store_true",
                     help="instead: `gsim compile` from an empty cache (as `make install` runs it), "
                          "then the first `gsim run --policy market`")
+    ap.add_argument("--alternate", type=int, default=0, metavar="N",
+                    help="instead: N alternating pairs (--src, then this checkout) of a first simulate "
+                         "and a first batch of 8, CPU seconds of each child")
     args = ap.parse_args()
+    if args.alternate:
+        if not args.src:
+            sys.exit("--alternate needs --src (the other checkout)")
+        alternate(args.src, args.alternate)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, NUMBA_CACHE_DIR=str(Path(tmp) / "cache"), COLUMNS="100")
         if args.src:

@@ -121,12 +121,17 @@ class _NoAlias(CompilerBase):
 # LLVM vectorise their short lane loops without runtime overlap checks, which otherwise cost
 # more than the loops themselves. Floating-point semantics are unchanged.
 LANE_JIT: dict[str, Any] = dict(JIT, pipeline_class=_NoAlias)
-# The advance loop and the observation are inlined (at numba's IR level) into the one entry
-# point that calls them, `_run_group`, which therefore links one compiled `_evaluate` instead
-# of three (each separately compiled function that links the evaluation optimises and
-# generates its machine code again). Called from Python (`Kernels.advance`, `observe`: the
-# loop of plugin policies and events) they are compiled on their own, lazily, only then.
+# Small helpers of the run loop are inlined at numba's IR level. `_evaluate` is not: numba
+# compiles a called function on its own, then links its LLVM code into each separately
+# compiled caller, where it is optimised and turned into machine code again, so the run loop
+# calls it from one call site, and the Python loop's entry points (`Kernels.advance`,
+# `observe`: plugin policies and events), which link it too, are compiled lazily, only when
+# such a run happens. Inlining the evaluation into the run loop at numba's IR level would
+# compile it once, but numba's front end then took twice as long on the larger function.
 INLINED: dict[str, Any] = dict(LANE_JIT, inline="always")
+# Compiled only to be called from other compiled functions: without the wrappers that let
+# Python call them (for the evaluation, unboxing some 70 array arguments).
+CALLEE: dict[str, Any] = dict(JIT, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 # The lane count of a group: read from the arrays, or a compile-time constant in the
 # variants compiled for one lane (see _kernels), where LLVM then removes the lane loops.
 _FIXED_LANES = 0
@@ -478,16 +483,20 @@ def _evaluate(y, R, S, inp, decision, flags, scratch, dy):
             dy[oF + s, l] = sp[_G0_TFP, l] * y[oF + s, l]
 
 
-@njit(**JIT)
-def _scratch(R, S, k, L):
-    """A group's scratch: tuples of separate per-quantity arrays (see LANE_JIT)."""
-    a, b, c, d = np.empty((NRS, R, S, L)), np.empty((NRV, R, L)), np.empty((NSV, S, L)), np.empty((NLV, L))
-    rs = (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13],
-          a[14], a[15], a[16], a[17])
-    rv = (b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12])
-    sv = (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8])
-    lv = (d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13])
-    return rs, rv, sv, np.empty((k, S, L)), lv
+def _scratch(R: int, S: int, k: int, L: int) -> tuple:
+    """A group's scratch: tuples of separate per-quantity arrays (see LANE_JIT). Made here
+    and passed in, so that each is an argument of the compiled entry point (`noalias` for
+    LLVM) and no compiled constructor is needed."""
+    return (tuple(np.empty((NRS, R, S, L))), tuple(np.empty((NRV, R, L))), tuple(np.empty((NSV, S, L))),
+            np.empty((k, S, L)), tuple(np.empty((NLV, L))))
+
+
+def _work(inputs: Inputs, NY: int, L: int, rk4: bool) -> tuple:
+    """What a group's advance needs besides its state: the scratch, one derivative per
+    integrator stage and the trial state."""
+    R, k = inputs.recv.shape
+    S = inputs.D0.shape[1]
+    return _scratch(R, S, k, L), np.empty((4 if rk4 else 1, NY, L)), np.empty((NY, L))
 
 
 @njit(**JIT)
@@ -513,64 +522,82 @@ def _group_flags(W, psi):
 
 
 @njit(**INLINED)
-def _advance_group(y, k0, nsteps, dt, rk4, inp, decision, fail_step, fail_index):
-    """Advance the live lanes of one group by nsteps steps; a lane whose new state y_k has a
-    negative or non-finite stock records k and the stock's index and is frozen from then on."""
+def _stage_state(y, yt, k, h):
+    """The next RK4 stage's state yt = y + h k."""
+    for i in range(y.shape[0]):
+        for l in range(_lanes(y)):
+            yt[i, l] = y[i, l] + h * k[i, l]
+
+
+@njit(**INLINED)
+def _end_step(y, yt, ks, dt, rk4, live, first, k_new, fail_step, fail_index):
+    """The step's new state from its stages' derivatives into y, for the live lanes; a lane
+    whose new state y_k has a negative or non-finite stock records k and the stock's index
+    instead and is frozen from then on."""
     NY, L = y.shape[0], _lanes(y)
+    if rk4:
+        for i in range(NY):
+            for l in range(L):
+                yt[i, l] = y[i, l] + dt / 6.0 * (ks[0, i, l] + 2.0 * ks[1, i, l] + 2.0 * ks[2, i, l]
+                                                 + ks[3, i, l])
+    else:
+        for i in range(NY):
+            for l in range(L):
+                yt[i, l] = y[i, l] + dt * ks[0, i, l]
+    for l in range(L):
+        first[l] = NY
+    for i in range(NY - 1, -1, -1):  # backwards: the lowest bad index wins
+        for l in range(L):
+            v = yt[i, l]
+            first[l] = i if not (v >= 0.0 and v != np.inf) else first[l]
+    for l in range(L):
+        if live[l] and first[l] < NY:
+            fail_step[l] = k_new
+            fail_index[l] = first[l]
+            live[l] = False
+    for i in range(NY):
+        for l in range(L):
+            y[i, l] = yt[i, l] if live[l] else y[i, l]
+
+
+@njit(**LANE_JIT)
+def _advance_group(y, k0, nsteps, dt, rk4, inp, decision, fail_step, fail_index, work):
+    """Advance the live lanes of one group by nsteps steps (see _end_step); `work` is
+    `_work`'s. The Python loop's entry point (plugin policies, events), compiled lazily."""
+    scratch, ks, yt = work
+    L = _lanes(y)
     R, S = inp.wmin.shape[0], inp.D0.shape[0]
-    scratch = _scratch(R, S, inp.recv.shape[1], L)
     flags = _group_flags(decision[0], decision[2])
     live = np.empty(L, np.bool_)
     for l in range(L):
         live[l] = fail_step[l] < 0
     stages = 4 if rk4 else 1
-    ks = np.empty((stages, NY, L))
-    yt = np.empty((NY, L))
     first = np.empty(L, np.int64)
     for step in range(nsteps):
         if not live.any():
             return
-        for stage in range(stages):  # one call site: LLVM inlines _evaluate at most once
+        for stage in range(stages):  # one call site of the evaluation
             k = ks[stage]
             _evaluate(y if stage == 0 else yt, R, S, inp, decision, flags, scratch, k)
-            if stage < stages - 1:  # the next RK4 stage's state
-                h = 0.5 * dt if stage < 2 else dt
-                for i in range(NY):
-                    for l in range(L):
-                        yt[i, l] = y[i, l] + h * k[i, l]
-        if rk4:
-            for i in range(NY):
-                for l in range(L):
-                    yt[i, l] = y[i, l] + dt / 6.0 * (ks[0, i, l] + 2.0 * ks[1, i, l] + 2.0 * ks[2, i, l]
-                                                     + ks[3, i, l])
-        else:
-            for i in range(NY):
-                for l in range(L):
-                    yt[i, l] = y[i, l] + dt * ks[0, i, l]
-        for l in range(L):
-            first[l] = NY
-        for i in range(NY - 1, -1, -1):  # backwards: the lowest bad index wins
-            for l in range(L):
-                v = yt[i, l]
-                first[l] = i if not (v >= 0.0 and v != np.inf) else first[l]
-        for l in range(L):
-            if live[l] and first[l] < NY:
-                fail_step[l] = k0 + step + 1
-                fail_index[l] = first[l]
-                live[l] = False
-        for i in range(NY):
-            for l in range(L):
-                y[i, l] = yt[i, l] if live[l] else y[i, l]
+            if stage < stages - 1:
+                _stage_state(y, yt, k, 0.5 * dt if stage < 2 else dt)
+        _end_step(y, yt, ks, dt, rk4, live, first, k0 + step + 1, fail_step, fail_index)
+
+
+@njit(**LANE_JIT)
+def _observe_group(y, inp, decision, out, dy, scratch):
+    """Every §10 quantity of one group's lanes into out = (ors, orr, ors_, o0) and, unless dy
+    has no rows, the derivatives of §7 into dy. The Python loop's entry point, compiled lazily."""
+    R, S = inp.wmin.shape[0], inp.D0.shape[0]
+    _evaluate(y, R, S, inp, decision, _group_flags(decision[0], decision[2]), scratch, dy)
+    _observation(y, R, S, scratch, out)
 
 
 @njit(**INLINED)
-def _observe_group(y, inp, decision, out, dy):
-    """Every §10 quantity of one group's lanes (the non-state ones; see gsim.integrate) into
-    out = (ors, orr, ors_, o0) and, unless dy has no rows, the derivatives of §7 into dy."""
+def _observation(y, R, S, scratch, out):
+    """Every §10 quantity that is not a state (see gsim.integrate), from the state y and the
+    scratch of its evaluation, into out = (ors, orr, ors_, o0)."""
     L = _lanes(y)
-    R, S = inp.wmin.shape[0], inp.D0.shape[0]
-    scratch = _scratch(R, S, inp.recv.shape[1], L)
-    _evaluate(y, R, S, inp, decision, _group_flags(decision[0], decision[2]), scratch, dy)
     rs, rv, sv, hbuf, lv = scratch
     ors, orr, ors_, o0 = out
     oLf, ow, op = stock_offset(_LF, R, S), stock_offset(_W, R, S), stock_offset(_P, R, S)
@@ -751,33 +778,65 @@ def _save(saved, t, y, out):
 
 
 @njit(**LANE_JIT)
-def _run_group(y, inp, decision, policy, steps, every, save_at, dt, rk4, saved, fail_step, fail_index):
+def _run_group(y, inp, decision, policy, steps, every, save_at, dt, rk4, saved, fail_step, fail_index, work):
     """One group from step 0 through the sorted event steps `steps`: advance to each, and at
     a decision step (k % every == 0) observe and let the built-in policy decide; at a save
     step (save_at >= 0) store the state and the observation of the decision in force. The
-    same sequence as gsim.integrate.run_batch's Python loop, in one compiled call."""
+    same sequence as gsim.integrate.run_batch's Python loop, in one compiled call; `work` is
+    `_work`'s.
+
+    Every evaluation, an integrator stage or an observation, is made from one call site. An
+    observation followed by a step also takes the derivatives at its state: the same
+    evaluation as the step's first stage, under the same decision, which then reuses them
+    (the derivatives of §7 write no quantity that the observation reads)."""
     code, par, tiers = policy
+    scratch, ks, yt = work
     L = _lanes(y)
+    R, S = inp.wmin.shape[0], inp.D0.shape[0]
     out = (np.empty(saved[1].shape[1:]), np.empty(saved[2].shape[1:]), np.empty(saved[3].shape[1:]),
            np.empty(saved[4].shape[1:]))
     no_dy = np.empty((0, L))
-    k_now = 0
-    for e in range(steps.size):
+    flags = _group_flags(decision[0], decision[2])
+    live = np.empty(L, np.bool_)
+    for l in range(L):
+        live[l] = fail_step[l] < 0
+    stages = 4 if rk4 else 1
+    first = np.empty(L, np.int64)
+    k_now, stage, e = 0, 0, 0
+    decide, t = False, -1
+    begun = False  # whether event e's decision and save are set
+    fresh = False  # whether ks[0] holds the derivatives at y under the decision in force
+    while e < steps.size:
         k = steps[e]
-        if k > k_now:
-            _advance_group(y, k_now, k - k_now, dt, rk4, inp, decision, fail_step, fail_index)
-            k_now = k
-        t = save_at[e]
-        decide = k % every == 0
-        while decide or t >= 0:  # one call site of the observation: compiled once
-            _observe_group(y, inp, decision, out, no_dy)
-            if decide:
-                decide = False
-                if _decide(code, par, tiers, y, out, inp.recv, decision):
-                    continue  # a new decision: observe again for the save
-            if t >= 0:
-                _save(saved, t, y, out)
-            break
+        if not begun:
+            decide, t, begun = k % every == 0, save_at[e], True
+        if k_now < k and stage == 0 and not live.any():
+            k_now = k  # every lane failed: nothing moves any more
+        stepping = k_now < k
+        if not (stepping or decide or t >= 0):
+            e, begun = e + 1, False
+            continue
+        if not (stepping and stage == 0 and fresh):
+            _evaluate(y if stage == 0 else yt, R, S, inp, decision, flags, scratch,
+                      ks[stage] if stepping or e + 1 < steps.size else no_dy)
+        if stepping:  # a stage of the step from k_now
+            if stage < stages - 1:
+                _stage_state(y, yt, ks[stage], 0.5 * dt if stage < 2 else dt)
+                stage += 1
+            else:
+                _end_step(y, yt, ks, dt, rk4, live, first, k_now + 1, fail_step, fail_index)
+                stage, k_now, fresh = 0, k_now + 1, False
+            continue
+        fresh = e + 1 < steps.size
+        _observation(y, R, S, scratch, out)
+        if decide:
+            decide = False
+            if _decide(code, par, tiers, y, out, inp.recv, decision):
+                flags, fresh = _group_flags(decision[0], decision[2]), False
+                continue  # a new decision: observe again for the save
+        if t >= 0:
+            _save(saved, t, y, out)
+        e, begun = e + 1, False
 
 
 def _compile(fn, scope: dict, suffix: str, options: dict):
@@ -803,10 +862,11 @@ def _source_digest() -> str:
 # per lane width, the width), look their callees up in the scopes below. Compiled helpers
 # not listed here are used as they are; define them above this point (the scopes are
 # snapshots of the module's globals).
-_SHARED = ((_cap, dict(JIT, forceinline=True)), (_scratch, JIT), (_group_flags, JIT),
-           (_median_lanes, JIT), (_decide, JIT), (_save, INLINED))
-_PER_WIDTH = ((_lanes, dict(JIT, forceinline=True)), (_evaluate, LANE_JIT),
-              (_advance_group, INLINED), (_observe_group, INLINED), (_run_group, LANE_JIT))
+_SHARED = ((_cap, dict(JIT, forceinline=True)), (_group_flags, CALLEE),
+           (_median_lanes, CALLEE), (_decide, CALLEE), (_save, INLINED))
+_PER_WIDTH = ((_lanes, dict(JIT, forceinline=True)), (_evaluate, dict(LANE_JIT, **CALLEE)), (_stage_state, INLINED),
+              (_end_step, INLINED), (_observation, INLINED), (_advance_group, LANE_JIT),
+              (_observe_group, LANE_JIT), (_run_group, LANE_JIT))
 _DIGEST = _source_digest()
 _SHARED_SCOPE = dict(globals())
 for _fn, _options in _SHARED:  # callees first
@@ -938,8 +998,9 @@ class Kernels:
         G, L, (adv, _, _), threads = self._plan(B)
         yl, fs, fi = (to_lanes(a, G, L) for a in (y, fail_step, fail_index))
         inp, dec = self._group_inputs(inputs, G, L), self._lanes_decision(decision, G, L)
-        _each_group(adv, G, threads,
-                    lambda g: (yl[g], k0, nsteps, dt, rk4, inp(g), tuple(a[g] for a in dec), fs[g], fi[g]))
+        NY = y.shape[1]
+        _each_group(adv, G, threads, lambda g: (yl[g], k0, nsteps, dt, rk4, inp(g), tuple(a[g] for a in dec),
+                                                fs[g], fi[g], _work(inputs, NY, L, rk4)))
         y[:] = from_lanes(yl, B)
         fail_step[:] = from_lanes(fs, B)
         fail_index[:] = from_lanes(fi, B)
@@ -953,8 +1014,10 @@ class Kernels:
         inp, dec = self._group_inputs(inputs, G, L), self._lanes_decision(decision, G, L)
         res = [np.empty((G,) + a.shape[1:] + (L,)) for a in out]
         dyl = np.empty((G, y.shape[1] if dy is not None else 0, L))
+        R, k = inputs.recv.shape
+        S = inputs.D0.shape[1]
         _each_group(obs, G, threads, lambda g: (yl[g], inp(g), tuple(a[g] for a in dec),
-                                                tuple(a[g] for a in res), dyl[g]))
+                                                tuple(a[g] for a in res), dyl[g], _scratch(R, S, k, L)))
         for a, b in zip((*out, dy), (*res, dyl)):
             if a is not None:
                 a[:] = from_lanes(b, B)
@@ -980,6 +1043,7 @@ class Kernels:
         steps, save_at = np.asarray(steps, np.int64), np.asarray(save_at, np.int64)
         _each_group(run, G, threads, lambda g: (yl[g], inp(g), tuple(a[g] for a in dec), (code, parl[g], tiers),
                                                 steps, every,
-                                                save_at, dt, rk4, tuple(a[g] for a in res), fs[g], fi[g]))
+                                                save_at, dt, rk4, tuple(a[g] for a in res), fs[g], fi[g],
+                                                _work(inputs, y.shape[1], L, rk4)))
         for a, b in zip((y, *saved, fail_step, fail_index), (yl, *res, fs, fi)):
             a[:] = from_lanes(b, B)
