@@ -4,7 +4,7 @@
 
 One block of the default scenario (gradient policy, Euler, 2023-2050): `run_batch` saving the
 indicator outputs only, against saving also the per-region inputs of the aggregates and
-computing them (what `gsim.sweeps.engine.compute_block` does). The two are interleaved in one
+computing them (what `gsim.sweeps.blocks.compute_block` does). The two are interleaved in one
 process; medians are reported.
 """
 
@@ -23,14 +23,14 @@ def main() -> None:
     args = ap.parse_args()
 
     from gsim import groups
-    from gsim.integrate import TimeGrid, policy_with_params, run_batch
-    from gsim.model.inputs import batch_from_scenario
+    from gsim.api import resolve_policy
+    from gsim.integrate import TimeGrid, batch_from_scenario, run_batch
     from gsim.scenario import load_scenario
     from gsim.sweeps.engine import save_names
 
     sc = load_scenario()
     grid = TimeGrid.of(sc.run)
-    pol, params = policy_with_params(sc, "gradient")
+    pol, params = resolve_policy(sc, "gradient")
     sending = groups.sending_mask(sc)
     plain = set(save_names("indicators")) - set(groups.NAMES)
 
