@@ -383,26 +383,24 @@ def load_national(path: str | Path | None = None) -> xr.Dataset:
 # GTM-2's provincial population paths (docs/model.md, GTM-2 mechanism 5)
 POPULATION_PATHS = ("SSP1", "SSP2", "SSP3", "SSP4", "SSP5")
 CENSUS_YEAR = 2010  # the panel's population has a census break from 2009 to 2010 (china31_panel.SOURCES.md)
+PATH_HORIZON = 2050.0  # a forward run's SSP window ends here (the year of the SSP comparison)
 
 
 def population_trend(names: Sequence[str], t0: float, path: str) -> tuple[float, ...]:
     """d_r (1/yr) of each region: its population's average log growth minus the nation's
     (the sum of the 31 provinces) along the path known at t0. A run that starts with the SSPs
-    (t0 >= 2020) takes the SSP `path` from t0 to 2050 (PATH_HORIZON; to 2100 for a start from
-    then on), whatever the run's end, so that a shorter run grows as the first years of a
-    longer one; an earlier start takes the
-    panel's trend over the years before t0 since the 2010 census (from 2005 for a start up to
-    2010), so that the provinces' later population shares stay a test of the model. Values
-    between data years are interpolated in logs. Zeros where nothing is known: regions other
-    than the 31 of china31.csv, a start before the panel or after the SSPs.
+    (t0 >= 2020) takes the SSP `path` from t0 to PATH_HORIZON (to 2100 for a start from then
+    on), whatever the run's end, so that a shorter run grows as the first years of a longer
+    one. An earlier start takes the panel's trend over the years before t0 since the 2010
+    census (from 2005 for a start up to 2010), so that the provinces' later population shares
+    stay a test of the model. Values between data years are interpolated in logs. Zeros where
+    nothing is known: regions other than the 31 of china31.csv, a start before the panel or
+    after the SSPs.
 
     Raises ValueError (one line) for a path that is not one of POPULATION_PATHS."""
     if path not in POPULATION_PATHS:
         raise ValueError(f"unknown population path {path!r} (known: {', '.join(POPULATION_PATHS)})")
     return _population_trend(tuple(names), float(t0), path)
-
-
-PATH_HORIZON = 2050.0  # the SSP path's window ends here for a forward run (the SSP comparison's year)
 
 
 @functools.cache

@@ -87,7 +87,7 @@ class Scenario:
     def pop_trend(self) -> np.ndarray:
         """d_r (1/yr), each region's population growth relative to the nation's (GTM-2
         mechanism 5, `gsim.observed.population_trend`); zeros under GTM-1. Derived from the
-        scenario's regions, run years and population path, never stored."""
+        scenario's regions, start year and population path, never stored."""
         if self.population_path is None:
             return np.zeros(len(self.regions))
         return np.array(population_trend(self.regions.name, self.run.t0, self.population_path))
