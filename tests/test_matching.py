@@ -4,6 +4,8 @@ bad input, the observed-panel path and sweeps on the NROY points."""
 from __future__ import annotations
 
 import dataclasses
+import math
+import statistics
 
 import matching_cases as mc
 import numpy as np
@@ -68,6 +70,28 @@ def test_planted_holdout_is_covered(matched):
     for z, lo, hi, ok in band.values():
         assert ok == (lo <= z <= hi)
     assert res.holdout_coverage() == np.mean([b[3] for b in band.values()])
+
+
+def test_holdout_implausibility_is_the_nroy_prediction_against_the_observation(matched):
+    # recomputed from the store with the standard library: the NROY points' model values give
+    # the prediction's mean and variance, to which the declared variances add
+    _, res, out = matched
+    ds = gsim.open_match(out)
+    nroy = ds["point_wave"].values == res.last.number
+    nroy &= ds["nroy"].values
+    imp = res.holdout_implausibility()
+    assert sorted(imp) == sorted(res.holdout_band())
+    for j, name in enumerate(ds["target"].values):
+        if not ds["holdout"].values[j]:
+            assert np.isnan(ds["holdout_implausibility"].values[j])
+            continue
+        v = [float(x) for x in ds["model"].values[nroy, j]]
+        var = statistics.variance(v) + float(ds["obs_var"][j]) + float(ds["disc_var"][j])
+        expected = abs(float(ds["observed"][j]) - statistics.fmean(v)) / math.sqrt(var)
+        assert imp[str(name)] == pytest.approx(expected, rel=1e-12)
+        assert float(ds["holdout_implausibility"][j]) == imp[str(name)]
+    assert res.holdout_consistent() == sum(i <= res.problem.match.cutoff for i in imp.values())
+    assert ds.attrs["holdout_consistent"] == res.holdout_consistent()
 
 
 def test_store_matches_result(matched):

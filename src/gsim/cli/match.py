@@ -68,10 +68,13 @@ def wave_table(res: MatchResult) -> list[str]:
         lines.append(f"wave {res.last.number} left no point: the whole prior is ruled out")
     band = res.holdout_band()
     if band:
+        imp = res.holdout_implausibility()
         lines.append(f"held out: {len(band)} targets, {100 * res.holdout_coverage():.0f} % inside the NROY "
-                     "5-95 % band")
+                     "5-95 % band;")
+        lines.append(f"  {res.holdout_consistent()} of {len(band)} within the cutoff with the declared variances (I)")
         for name, (z, lo, hi, ok) in band.items():
-            lines.append(f"  {name[:40]:<40} {z:>9.4g} [{lo:.4g}, {hi:.4g}] {'in' if ok else 'OUT'}")
+            lines.append(f"  {name[:34]:<34} {z:>8.4g} [{lo:.4g}, {hi:.4g}] {'in' if ok else 'OUT':<3} "
+                         f"I {imp[name]:.2f}")
     return lines
 
 

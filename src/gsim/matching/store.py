@@ -56,6 +56,8 @@ def to_dataset(res: MatchResult):
     band = res.holdout_band()
     q = np.array([[band[t.name][1], band[t.name][2]] if t.holdout else [np.nan, np.nan] for t in m.targets])
     covered = np.array([bool(band[t.name][3]) if t.holdout else False for t in m.targets])
+    held = res.holdout_implausibility()
+    imp = np.array([held[t.name] if t.holdout else np.nan for t in m.targets])
     pt, tg, ip = ("point",), ("point", "target"), ("point", "input")
     data: dict[str, tuple[Any, ...]] = {
         "point_wave": (pt, cat([np.full(w.runs, w.number, np.int16) for w in W]),
@@ -77,6 +79,9 @@ def to_dataset(res: MatchResult):
         "holdout_q05": (("target",), q[:, 0], {"long_name": "5 % of the NROY sample's model values"}),
         "holdout_q95": (("target",), q[:, 1], {"long_name": "95 % of the NROY sample's model values"}),
         "holdout_covered": (("target",), covered, {"long_name": "observed value inside the NROY 5-95 % band"}),
+        "holdout_implausibility": (("target",), imp, {
+            "long_name": "implausibility of the observation against the NROY sample's prediction (its mean and "
+                         "variance with the observation and discrepancy variances)"}),
         "runs": (("wave",), np.array([w.runs for w in W], np.int64), {"long_name": "points run in the wave"}),
         "survivors": (("wave",), np.array([w.survivors for w in W], np.int64), {"long_name": "points not ruled out"}),
         "nroy_share": (("wave",), np.array([w.nroy_share for w in W]), {"long_name": "share of the prior not ruled out"}),
@@ -99,7 +104,8 @@ def to_dataset(res: MatchResult):
     attrs = provenance(
         sc, "history match", config_hash=config_hash(sc, m, pb.sweep), root_seed=m.seed, format=FORMAT,
         cutoff=m.cutoff, use=m.use, policy=m.policy, waves_run=len(W), method=sc.run.method, dt=sc.run.dt,
-        t0=sc.run.t0, t1=sc.run.t1, holdout_coverage=res.holdout_coverage(), match_spec=m.to_json(),
+        t0=sc.run.t0, t1=sc.run.t1, holdout_coverage=res.holdout_coverage(),
+        holdout_consistent=res.holdout_consistent(), match_spec=m.to_json(),
         sweep_spec=pb.sweep.to_json(), scenario_toml=sc.toml)
     return xr.Dataset(data, coords=coords, attrs=attrs)
 

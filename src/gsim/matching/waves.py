@@ -232,6 +232,28 @@ class MatchResult:
         band = self.holdout_band()
         return float(np.mean([b[3] for b in band.values()])) if band else float("nan")
 
+    def holdout_implausibility(self) -> dict[str, float]:
+        """Each held-out target: the implausibility of its observation against the NROY
+        sample's prediction, |z - mean| / sqrt(NROY variance + observation + discrepancy
+        variance), the match's own measure with the plausible set as the ensemble. The band
+        above leaves the declared variances out; above the cutoff here, even they do not
+        cover what the plausible models miss out of sample (NaN without finite values)."""
+        out = {}
+        w = self.last
+        for j, t in enumerate(self.problem.match.targets):
+            if not t.holdout:
+                continue
+            v = w.evaluation.model[w.nroy, j]
+            v = v[np.isfinite(v)]
+            ens = float(np.var(v, ddof=1)) if len(v) > 1 else 0.0
+            out[t.name] = float(abs(t.value - v.mean()) / np.sqrt(ens + t.obs_var + t.disc_var)) if len(v) else np.nan
+        return out
+
+    def holdout_consistent(self) -> int:
+        """How many held-out targets the NROY prediction does not rule out (implausibility at
+        most the cutoff)."""
+        return sum(i <= self.problem.match.cutoff for i in self.holdout_implausibility().values())
+
 
 def wave_design(pb: Problem, k: int, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """Uniform coordinates of wave k's points: the sweep's sampler on the prior for k = 1,
