@@ -2,12 +2,16 @@
 s_r its observed GFCF / GDP over the national mean, src/gsim/data/china31_investment.csv):
 the backcast fit and the forward run at the default inputs for several ω_I.
 
-    PYTHONPATH=src python benchmarks/invest_rates.py [OMEGA ...]   (default 0 0.25 0.5 1)
+    PYTHONPATH=src python benchmarks/invest_rates.py [--year Y] [OMEGA ...]   (default 0 0.25 0.5 1)
+
+--year Y takes s_r from data year Y for every run (a diagnostic: `--year 2017` gives the
+backcast the investment rates of 2017, which it could not know in 2013).
 
 Columns as in docs/validation.md "Mechanisms", plus the macro-regions' 2023 GDP shares
 (model / observed, %), the aggregate investment factor at each run's start (Σ_r gdp_r s_r^ω /
-Σ_r gdp_r with the start year's GDP: the national investment share over σ·maturity) and the
-number of provinces whose GDP-share change 2013-2023 has the observed sign.
+Σ_r gdp_r with the start year's GDP: the national investment share over σ·maturity), the
+number of provinces whose GDP-share change 2013-2023 has the observed sign and the rank
+correlation of the provinces' GDP growth 2013-2023, model against data.
 """
 
 from __future__ import annotations
@@ -46,13 +50,21 @@ def measure(omega: float) -> str:
         factor.append(float((gdp * s.invest_rate ** omega).sum() / gdp.sum()))
     return (f"{omega:5.2f} {fit('gdp_share', 'skill'):+.2f} {fit('population_share', 'skill'):+.2f} "
             f"{fit('real_growth', 'bias'):+.2f} {fit('theil', 'bias'):+.3f} {fit('macro_gdp_share', 'skill'):+.2f} "
-            f"{g[-1] / g[0]:.2f} {inside:3d}  {macro}  {signs:2d}  {factor[0]:.3f} {factor[1]:.3f}")
+            f"{g[-1] / g[0]:.2f} {inside:3d}  {macro}  {signs:2d}  {factor[0]:.3f} {factor[1]:.3f} "
+            f"{fit('gdp_share', 'rank_correlation'):+.2f}")
 
 
 def main(argv: list[str]) -> None:
+    if argv[:1] == ["--year"]:
+        import gsim.scenario.parsing as parsing
+        from gsim.observed import investment_rate
+
+        year = float(argv[1])
+        parsing.investment_rate = lambda names, t0: investment_rate(names, year)  # type: ignore[attr-defined]
+        argv = argv[2:]
     omegas = [float(a) for a in argv] or [0.0, 0.25, 0.5, 1.0]
     print("  ω_I  GDPsk  POPsk  grow  theil  macroSk 2050/23 in  macro GDP share 2023 model/obs "
-          + " ".join(MACRO) + "  signs  factor2013 factor2023", flush=True)
+          + " ".join(MACRO) + "  signs  factor2013 factor2023 rank", flush=True)
     for omega in omegas:
         print(measure(omega), flush=True)
 
