@@ -218,6 +218,7 @@ def calibrate(sc: Scenario) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         w_min=w_min, D0=D0, Yhat_tot0=Yhat_tot0,
         Y0=Y0, Yhat0=Yhat0, E0=E0, m0=m0, mu_s=mu_s,
         d=d, P=P, n_recv=P.sum(axis=1), pop_trend=np.asarray(sc.pop_trend, dtype=float),
+        invest_rate=np.asarray(sc.invest_rate, dtype=float),
     )
     # GTM-2: v of §17 at the initial state (no policy yet), the spatial equilibrium migration
     # is measured from
@@ -304,7 +305,11 @@ def auxiliaries(state, consts, sc, W, z, psi) -> dict[str, Any]:
     x = wts / wts.sum(axis=1, keepdims=True)
     # GTM-2: the investment share falls with national income, elasticity ζ (0 under GTM-1)
     sigma = c["sigma"] * (Yc_tot / c["Yhat_tot0"]) ** (-c["invest_maturity"]) if c["invest_maturity"] else c["sigma"]
-    Inv = sigma * yr[:, None] * x
+    # experimental GTM-2: each province invests σ times its relative fixed-investment rate s_r
+    # to the power ω_I (0: every province the same share)
+    if c["province_investment"]:
+        sigma = sigma * c["invest_rate"] ** c["province_investment"]
+    Inv = (sigma * yr)[:, None] * x
 
     # 14. relocation: expected profit of r's tier-s capital in q, gap, pull, transfers
     a3 = alpha[None, None, :]

@@ -33,7 +33,7 @@ def region_data(sc: Scenario) -> dict[str, np.ndarray]:
     """The scenario's regions table by column, (R,) each: name, name_zh, macro_region, lat,
     lon, sending (bool, `gsim.groups.sending_mask`) and the columns the scenario declares
     (``[scenario] region_attributes``: numbers as float64, text as str). The model's region
-    inputs (gdp, population, schooling, pop_trend) are added per run by the integrator."""
+    inputs (gdp, population, schooling, pop_trend, invest_rate) are added per run by the integrator."""
     rg = sc.regions
     out: dict[str, np.ndarray] = {
         "name": np.array(rg.name), "name_zh": np.array(rg.name_zh),

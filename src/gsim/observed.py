@@ -19,6 +19,8 @@ Public API:
 - `regions()`: the 31 region names in china31.csv order (the order of every ``region`` dim)
 - `population_trend(names, t0, path)`: each province's population growth relative to the
   nation's along the SSP `path` (forward runs) or the panel's trend before t0 (backcasts)
+- `investment_rate(names, t0)`: each province's fixed-investment rate relative to the national
+  mean, s_r, in the latest data year not after t0 (experimental)
 - `load_boundaries(path=None)`: the provinces' outlines, {region: polygons of (lon, lat) rings},
   from Natural Earth (``china31_boundaries.json``), drawn under the province map
 
@@ -423,6 +425,34 @@ def _population_trend(names: tuple[str, ...], t0: float, path: str) -> tuple[flo
     logs = np.log(np.column_stack([pop.values, pop.values.sum(axis=1)]))  # (years, regions + nation)
     growth = np.array([np.interp(b, years, col) - np.interp(a, years, col) for col in logs.T]) / (b - a)
     return tuple((growth[:-1] - growth[-1]).tolist())
+
+
+INVESTMENT_FILE = "china31_investment.csv"
+
+
+def investment_rate(names: Sequence[str], t0: float) -> tuple[float, ...]:
+    """s_r of each region (experimental GTM-2 mechanism, weight ω_I): its gross fixed capital
+    formation / GDP over the GDP-weighted mean of the 31 provinces, in the latest year of
+    ``china31_investment.csv`` not after t0 (2013 for the default backcast, 2017, the latest,
+    for forward runs). Ones where nothing is known: regions other than the 31 of china31.csv,
+    a start before the file's first year."""
+    return _investment_rate(tuple(names), float(t0))
+
+
+@functools.cache
+def _investment_rate(names: tuple[str, ...], t0: float) -> tuple[float, ...]:
+    ones = (1.0,) * len(names)
+    if names != regions():
+        return ones
+    text = files("gsim").joinpath("data").joinpath(INVESTMENT_FILE).read_text(encoding="utf-8")
+    rate: dict[int, dict[str, float]] = {}
+    for row in csv.DictReader(io.StringIO(text)):
+        rate.setdefault(int(row["year"]), {})[row["region"]] = float(row["relative_rate"])
+    known = [y for y in rate if y <= t0]
+    if not known:
+        return ones
+    year = rate[max(known)]
+    return tuple(year[n] for n in names)
 
 
 BOUNDARIES_FILE = "china31_boundaries.json"

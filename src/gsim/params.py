@@ -186,6 +186,9 @@ SCALAR_PARAMS: dict[str, ParamSpec] = {
     "spatial_equilibrium": spec(0, 1, True, True, "1",
                                 "weight of the start year's wages in the migration gap (t0 as a spatial "
                                 "equilibrium)", "ω_M", 0.0),
+    "province_investment": spec(0, 5, True, True, "1",
+                                "elasticity of a province's investment share to its observed relative "
+                                "fixed-investment rate s_r (experimental)", "ω_I", 0.0),
 }
 
 # The models (docs/model.md): GTM-1 is the reference specification, exactly; GTM-2 adds the
@@ -208,7 +211,8 @@ GTM2_DEFAULTS: dict[str, float] = {
     "catchup_schooling": 0.5,  # schooling's labour-quality share of attainable TFP (mechanism 7)
 }
 GTM2_ONLY: frozenset[str] = frozenset({"pop_growth", "world_frontier", "invest_maturity", "frontier_gap",
-                                       "catchup_schooling", "province_paths", "spatial_equilibrium"})
+                                       "catchup_schooling", "province_paths", "spatial_equilibrium",
+                                       "province_investment"})
 # The population path a GTM-2 forward run's provinces follow unless [scenario] population_path
 # names another (docs/model.md, GTM-2 mechanism 5); runs starting before the SSPs use the panel.
 DEFAULT_POPULATION_PATH = "SSP2"
@@ -241,6 +245,9 @@ SHARE = spec(0, 1, False, True, "1", "tier output share")
 # d_r (GTM-2 mechanism 5): derived from the shipped panel or SSP paths when a scenario is
 # resolved (gsim.observed.population_trend), never read from a regions file
 POP_TREND = spec(-0.1, 0.1, True, True, "1/yr", "population growth relative to the nation's", "d_r")
+# s_r (experimental GTM-2 mechanism, ω_I): a province's gross fixed capital formation / GDP over the
+# GDP-weighted mean, from shipped data (gsim.observed.investment_rate), never read from a regions file
+INVEST_RATE = spec(0, 100, False, True, "1", "fixed-investment rate relative to the national mean", "s_r")
 SHARE_TOL = 1e-6  # tolerance on Σ_s y_rs = 1
 
 # Limits that protect the machine: the scenario loader refuses what would exceed them, with

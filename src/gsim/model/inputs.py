@@ -21,7 +21,7 @@ class BatchInputs:
 
     sp: np.ndarray  # (B, NP) scalar parameters, columns layout.SCALAR_NAMES
     tp: np.ndarray  # (B, NT, S) per-tier parameters, rows layout.TIER_NAMES
-    reg: np.ndarray  # (B, 4, R) region data, rows layout.REGION_COLUMNS
+    reg: np.ndarray  # (B, 5, R) region data, rows layout.REGION_COLUMNS
     shares: np.ndarray  # (B, R, S) tier output shares
     pairs: Pairs
 

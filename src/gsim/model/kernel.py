@@ -56,6 +56,7 @@ class Inputs(NamedTuple):
     Ytot0: np.ndarray  # (B,) capacity at t0
     lnv0: np.ndarray  # (B, R) log employment-weighted wage at t0 (GTM-2 mechanism 6)
     trend: np.ndarray  # (B, R) d_r, population growth relative to the nation's (GTM-2 mechanism 5)
+    invest: np.ndarray  # (B, R) s_r^ω_I, each region's investment share over σ (experimental GTM-2 mechanism)
     recv: np.ndarray  # (R, k) candidate receivers of each sender (shared by all runs)
     dist: np.ndarray  # (R, k) their distances
     nrecv: np.ndarray  # (R,) number of candidates of each sender
@@ -64,10 +65,19 @@ class Inputs(NamedTuple):
     def of(cls, inp: BatchInputs, cal: Calibration) -> Inputs:
         pr = inp.pairs
         trend = np.ascontiguousarray(inp.reg[:, layout.REGION_COLUMNS.index("pop_trend")])
-        return cls(inp.sp, inp.tp, cal.wmin, cal.D0, cal.Ytot0, cal.lnv0, trend, pr.recv, pr.dist, pr.nrecv)
+        return cls(inp.sp, inp.tp, cal.wmin, cal.D0, cal.Ytot0, cal.lnv0, trend, investment_factor(inp),
+                   pr.recv, pr.dist, pr.nrecv)
 
 
-PER_RUN = 7  # Inputs fields with a run axis; the pairs are shared
+def investment_factor(inp: BatchInputs) -> np.ndarray:
+    """(B, R) s_r^ω_I, the factor on σ of each region's investment share (exactly 1 where
+    ω_I = 0, so GTM-1 and GTM-2 without the mechanism are unchanged to the bit)."""
+    s = inp.reg[:, layout.REGION_COLUMNS.index("invest_rate")]
+    omega = inp.sp[:, SP["province_investment"], None]
+    return np.ascontiguousarray(np.where(omega == 0.0, 1.0, s ** omega))
+
+
+PER_RUN = 8  # Inputs fields with a run axis; the pairs are shared
 
 # numba options in one place: cached machine code, IEEE semantics (no fastmath), and the
 # NumPy error model so a division by zero yields inf/nan that failure detection reports.
@@ -159,7 +169,7 @@ def _cap(x):
 def _evaluate(y, R, S, inp, decision, flags, scratch, dy):
     """Spec §6 into the scratch arrays and, unless dy has no rows, §7 into dy, for every lane
     of a group."""
-    sp, tp, wmin, D0, Ytot0, lnv0, trend, recv, dist, nrecv = inp
+    sp, tp, wmin, D0, Ytot0, lnv0, trend, invest, recv, dist, nrecv = inp
     W, z, psi = decision
     active, relocate, aid = flags
     rs, rv, sv, hbuf, lv = scratch
@@ -309,7 +319,7 @@ def _evaluate(y, R, S, inp, decision, flags, scratch, dy):
                 lv[TOT][l] += rs[INV][r, s, l]
         for s in range(S):
             for l in range(L):
-                rs[INV][r, s, l] = lv[SIG][l] * rv[YR][r, l] * rs[INV][r, s, l] / lv[TOT][l]
+                rs[INV][r, s, l] = lv[SIG][l] * invest[r, l] * rv[YR][r, l] * rs[INV][r, s, l] / lv[TOT][l]
 
     # 14 relocation.  pi_e = FA_rs FB_qs - delta + zeff_qs with FA = A^(1/a) (sender) and
     # FB = p m c^((1-a)/a) (u - (1-a) u*), c = (1-a) p u* m / w (receiver).  Since

@@ -29,8 +29,9 @@ TIER_NAMES: tuple[str, ...] = tuple(TIER_PARAMS)
 TP: dict[str, int] = {name: i for i, name in enumerate(TIER_NAMES)}
 
 # Region data columns in the (B, NREG, R) array `reg` (those a sweep may scale per run): the
-# regions file's data and d_r, the population trend a scenario derives (GTM-2 mechanism 5)
-REGION_COLUMNS: tuple[str, ...] = ("gdp", "population", "schooling", "pop_trend")
+# regions file's data, d_r, the population trend a scenario derives (GTM-2 mechanism 5), and s_r,
+# the relative fixed-investment rate (experimental, weight ω_I)
+REGION_COLUMNS: tuple[str, ...] = ("gdp", "population", "schooling", "pop_trend", "invest_rate")
 
 
 class Variable(NamedTuple):

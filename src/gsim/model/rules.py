@@ -25,9 +25,9 @@ from gsim.model.calibrate import Calibration, calibrate
 from gsim.model.inputs import BatchInputs
 from gsim.model.layout import OBS, REGION_COLUMNS, SCALAR_NAMES, SP, TIER_NAMES, TP, state_size, stock_label
 from gsim.model.pairs import Pairs
-from gsim.params import PARAM_BOUNDS, POP_TREND, REGION_DATA, SHARE, ParamSpec, fmt_num, show
+from gsim.params import INVEST_RATE, PARAM_BOUNDS, POP_TREND, REGION_DATA, SHARE, ParamSpec, fmt_num, show
 
-_REGION_BOUNDS = {**REGION_DATA, "pop_trend": POP_TREND}
+_REGION_BOUNDS = {**REGION_DATA, "pop_trend": POP_TREND, "invest_rate": INVEST_RATE}
 RULES = ("ok", "bounds", "profit_share", "calibration")  # the codes `check` returns, in order
 OK, BOUNDS, PROFIT_SHARE, CALIBRATION = range(len(RULES))
 

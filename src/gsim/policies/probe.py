@@ -48,7 +48,7 @@ def probe_region_data(regions: tuple[str, ...], B: int, rng: np.random.Generator
         "lat": lat, "lon": lon, "sending": np.arange(R) % 2 == 0,
     }
     typical = {"gdp": (500.0, 10000.0), "population": (5.0, 100.0), "schooling": (8.0, 13.0),
-               "pop_trend": (-0.01, 0.01)}
+               "pop_trend": (-0.01, 0.01), "invest_rate": (0.6, 2.0)}
     for c in REGION_COLUMNS:
         cols[c] = rng.uniform(*typical.get(c, (0.0, 1.0)), (B, R))
     return ProbeRegionData(cols, R)

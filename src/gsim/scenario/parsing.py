@@ -19,7 +19,7 @@ from gsim.events import EventError, EventSetup, build_events
 from gsim.model import rules
 from gsim.model.layout import REGION_COLUMNS
 from gsim.model.pairs import Pairs, candidate_pairs
-from gsim.observed import population_trend
+from gsim.observed import investment_rate, population_trend
 from gsim.params import DEFAULT_MODEL, DEFAULT_POPULATION_PATH, DEFAULT_TIERS, MAX_NESTING, MODELS, RunSettings
 from gsim.params import show as _show
 from gsim.plugins import get_plugin_manager
@@ -93,9 +93,17 @@ class Scenario:
         return np.array(population_trend(self.regions.name, self.run.t0, self.population_path))
 
     @functools.cached_property
+    def invest_rate(self) -> np.ndarray:
+        """s_r, each region's fixed-investment rate relative to the national mean (experimental
+        GTM-2 mechanism, weight ω_I, `gsim.observed.investment_rate`); ones under GTM-1."""
+        if self.population_path is None:
+            return np.ones(len(self.regions))
+        return np.array(investment_rate(self.regions.name, self.run.t0))
+
+    @functools.cached_property
     def region_inputs(self) -> dict[str, np.ndarray]:
         """The region data the model reads, by `gsim.model.layout.REGION_COLUMNS` name."""
-        return _region_inputs(self.regions, self.pop_trend)
+        return _region_inputs(self.regions, self.pop_trend, self.invest_rate)
 
     @functools.cached_property
     def pairs(self) -> Pairs:
@@ -206,13 +214,14 @@ def _from_doc(doc: dict, ctx: _Ctx, base: Any) -> Scenario:
 
     # limits that protect the machine, then the rules on the model inputs (gsim.model.rules)
     _check_memory(ctx, run, len(regions), nearest, len(tiers))
-    trend = np.zeros(len(regions))
+    trend, invest = np.zeros(len(regions)), np.ones(len(regions))
     if population_path is not None:
         try:
             trend = np.array(population_trend(regions.name, run.t0, population_path))
         except ValueError as e:
             ctx.fail("scenario.population_path", str(e))
-    region_data = _region_inputs(regions, trend)
+        invest = np.array(investment_rate(regions.name, run.t0))
+    region_data = _region_inputs(regions, trend, invest)
     problem = rules.first_problem(rules.one_run(params, tier_params, region_data, regions.shares),
                                   tiers, regions.name)
     if problem is not None:
@@ -265,8 +274,9 @@ def _from_doc(doc: dict, ctx: _Ctx, base: Any) -> Scenario:
     return sc
 
 
-def _region_inputs(regions: Regions, trend: np.ndarray) -> dict[str, np.ndarray]:
-    return {c: trend if c == "pop_trend" else getattr(regions, c) for c in REGION_COLUMNS}
+def _region_inputs(regions: Regions, trend: np.ndarray, invest: np.ndarray) -> dict[str, np.ndarray]:
+    derived = {"pop_trend": trend, "invest_rate": invest}
+    return {c: derived[c] if c in derived else getattr(regions, c) for c in REGION_COLUMNS}
 
 
 def _check_events(ctx: _Ctx, sc: Scenario) -> None:
