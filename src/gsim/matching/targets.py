@@ -199,7 +199,9 @@ def _target(ctx: _Ctx, sc: Scenario, i: int, r: Any, panel: Any) -> Target:
         regions = (reg,) if isinstance(reg, str) else tuple(reg) if isinstance(reg, list) else ()
         if not regions or not all(isinstance(x, str) for x in regions):
             ctx.fail(f"{fld}.region", f"{kind} needs a region name or a list of them")
-        for x in regions:
+        for k, x in enumerate(regions):
+            if x in regions[:k]:
+                ctx.fail(f"{fld}.region", f"region {x!r} appears twice (a share counts each region once)")
             if x not in sc.regions.name:
                 close = difflib.get_close_matches(x, list(sc.regions.name), n=1)
                 ctx.fail(f"{fld}.region", f"unknown region {x!r}" + (f" (did you mean '{close[0]}'?)" if close else ""))
@@ -259,7 +261,10 @@ def _variance(ctx: _Ctx, r: Mapping, fld: str, which: str, value: float) -> floa
         ctx.fail(f"{fld}.{which}_sd", f"missing: give {which}_sd (target units) or {which}_rel_sd (fraction)")
     key = f"{which}_sd" if sd is not None else f"{which}_rel_sd"
     v = ctx.number(sd if sd is not None else rel, f"{fld}.{key}", nonneg=True)
-    return (v if sd is not None else v * abs(value)) ** 2
+    sd_abs = v if sd is not None else v * abs(value)
+    if not math.isfinite(sd_abs * sd_abs):
+        ctx.fail(f"{fld}.{key}", f"too large: the variance {sd_abs:g}^2 is not a finite number")
+    return sd_abs * sd_abs
 
 
 def default_name(kind: str, regions: Sequence[str], years: Sequence[float], tier: str = "") -> str:
@@ -313,14 +318,32 @@ def observed_value(ctx: _Ctx, fld: str, panel: Any, kind: str, regions: Sequence
     def get(var: str, y: float) -> Any:
         if var not in panel:
             ctx.fail(fld, f"the observed panel has no {var!r} (give value = ...)")
+        da = panel[var]
+        want = {"year", "region"}
+        if not ("year" in da.dims and set(da.dims) <= want and (var == "real_gdp" or set(da.dims) == want)):
+            ctx.fail(fld, f"the observed panel's {var} has dims {tuple(map(str, da.dims))}, not (year, region)")
+        for dim in da.dims:
+            index = da.indexes.get(dim)
+            if index is not None and not index.is_unique:
+                twice = np.asarray(index[index.duplicated()])[:1].tolist()[0]
+                ctx.fail(fld, f"the observed panel's {dim} {twice!r} appears twice")
         try:
-            da = panel[var].sel(year=int(round(y)))
-        except KeyError:
+            da = da.sel(year=int(round(y)))
+        except (KeyError, TypeError, ValueError):
             ctx.fail(fld, f"the observed panel has no year {y:g}")
         if "region" in da.dims:
             missing = [r for r in regions if r not in da["region"].values]
             if missing:
                 ctx.fail(fld, f"the observed panel has no region {missing[0]!r}")
+        # every value enters a share or a sum: one NaN or negative would be silently dropped or mixed in
+        vals = np.asarray(da)
+        if vals.dtype.kind not in "iuf":
+            ctx.fail(fld, f"the observed panel's {var} holds {vals.dtype} values, not numbers")
+        bad = np.flatnonzero(~(np.isfinite(vals) & (vals > 0)))
+        if len(bad):
+            where = f" in region {str(da['region'].values[bad[0]])!r}" if "region" in da.dims else ""
+            ctx.fail(fld, f"the observed panel's {var} for {y:g} is {vals.flat[bad[0]]:g}{where}: "
+                          "every value must be a positive finite number")
         return da
 
     def share(var: str, y: float) -> float:

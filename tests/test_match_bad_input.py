@@ -1,0 +1,91 @@
+"""Malformed and hostile input to history matching: an observed panel with holes or the wrong
+shape, a target that counts a region twice, a variance past the floats. Each is one line
+`FILE: field: reason` (exit 2 from the CLI), and nothing is written."""
+
+from __future__ import annotations
+
+import matching_cases as mc
+import numpy as np
+import pytest
+import xarray as xr
+from click.testing import CliRunner
+
+from gsim.cli import main
+from gsim.matching import MatchError, parse_match
+
+YEARS = np.arange(2013, 2022)
+SHARE = ('[[match.targets]]\nkind = "gdp_share"\nregion = "A"\nyear = 2019\nobs_sd = 0.01\n'
+         'obs_reason = "x"\ndisc_sd = 0.01\ndisc_reason = "y"\n')
+GROWTH = SHARE.replace('kind = "gdp_share"\nregion = "A"\nyear = 2019', 'kind = "growth"\nyears = [2013, 2019]')
+
+
+def panel() -> xr.Dataset:
+    """A panel of the three regions with arbitrary positive values (only their checks matter)."""
+    rng = np.random.default_rng(5)
+    shape = (len(YEARS), 3)
+    return xr.Dataset({"gdp": (("year", "region"), rng.uniform(500, 5000, shape)),
+                       "population": (("year", "region"), rng.uniform(30, 60, shape)),
+                       "real_gdp": (("year",), np.linspace(1.0, 1.5, len(YEARS)))},
+                      coords={"year": YEARS, "region": ["A", "B", "C"]})
+
+
+def set_value(ds: xr.Dataset, var: str, value, **where) -> xr.Dataset:
+    out = ds.copy(deep=True)
+    out[var].loc[where] = value
+    return out
+
+
+def test_an_intact_panel_gives_the_share_computed_here():
+    p = panel()
+    gdp = p.gdp.sel(year=2019).values
+    got = parse_match(mc.scenario('[match]\nuse = "max"\n' + SHARE), panel=p).targets[0].value
+    assert got == pytest.approx(gdp[0] / gdp.sum(), rel=1e-12)
+
+
+@pytest.mark.parametrize("damage, row, reason", [
+    # a NaN elsewhere in the year was dropped from the total: a share of 0.84 instead of 0.64
+    (lambda p: set_value(p, "gdp", np.nan, year=2019, region="B"), SHARE, "gdp for 2019 is nan in region 'B'"),
+    (lambda p: set_value(p, "gdp", -100.0, year=2019, region="C"), SHARE, "gdp for 2019 is -100 in region 'C'"),
+    (lambda p: set_value(p, "gdp", 0.0, year=2019, region="A"), SHARE, "gdp for 2019 is 0 in region 'A'"),
+    (lambda p: set_value(p, "real_gdp", np.nan, year=2013), GROWTH, "real_gdp for 2013 is nan"),
+    (lambda p: xr.concat([p, p.sel(year=[2019]) * 1.1], "year"), SHARE, "year 2019 appears twice"),
+    (lambda p: p.rename(region="province"), SHARE, "gdp has dims ('year', 'province'), not (year, region)"),
+    (lambda p: p.assign(gdp=p.gdp.sum("region")), SHARE, "gdp has dims ('year',), not (year, region)"),
+    (lambda p: p.assign(gdp=p.gdp.astype(str)), SHARE, "not numbers"),
+])
+def test_a_damaged_panel_is_one_line_naming_the_target(damage, row, reason):
+    sc = mc.scenario('[match]\nuse = "max"\n' + row)
+    with pytest.raises(MatchError) as e:
+        parse_match(sc, panel=damage(panel()))
+    msg = str(e.value)
+    assert msg.startswith("hm3.toml: match.targets[0].value: the observed panel's ") and reason in msg
+    assert "\n" not in msg
+
+
+@pytest.mark.parametrize("edit, field, reason", [
+    # the model and the panel would both count A twice: a "share" near 1.3
+    (('region = "A"', 'region = ["A", "B", "A"]'), "match.targets[0].region", "region 'A' appears twice"),
+    (("obs_sd = 0.01", "obs_sd = 1e300"), "match.targets[0].obs_sd", "too large"),
+    (("disc_sd = 0.01", "disc_rel_sd = 1e200"), "match.targets[0].disc_rel_sd", "too large"),
+])
+def test_bad_target_is_one_line(edit, field, reason):
+    sc = mc.scenario('[match]\nuse = "max"\n' + SHARE.replace("obs_sd", "value = 0.6\nobs_sd").replace(*edit))
+    with pytest.raises(MatchError) as e:
+        parse_match(sc)
+    msg = str(e.value)
+    assert msg.startswith(f"hm3.toml: {field}: ") and reason in msg and "\n" not in msg
+
+
+def test_cli_refuses_a_panel_file_with_a_nan(tmp_path):
+    nc = tmp_path / "panel.nc"
+    set_value(panel(), "population", np.nan, year=2016, region="B").to_netcdf(nc)
+    row = SHARE.replace('"gdp_share"', '"population_share"').replace("2019", "2016")
+    path = tmp_path / "s.toml"
+    path.write_text(mc.scenario(f'[match]\nuse = "max"\npanel = "{nc}"\n' + row).toml)
+    out = tmp_path / "m.zarr"
+    r = CliRunner().invoke(main, ["match", str(path), "-o", str(out), "-j", "1", "--no-progress"])
+    assert r.exit_code == 2, r.output
+    assert r.output.strip().count("\n") == 0
+    assert (f"{path}: match.targets[0].value: the observed panel's population for 2016 is nan in region 'B'"
+            in r.output)
+    assert not out.exists()
