@@ -1,8 +1,12 @@
 """Malformed and hostile input to history matching: an observed panel with holes or the wrong
-shape, a target that counts a region twice, a variance past the floats. Each is one line
-`FILE: field: reason` (exit 2 from the CLI), and nothing is written."""
+shape, a target that counts a region twice, a variance past the floats, a damaged match
+store. Each is one line `FILE: field: reason` (exit 2 from the CLI), and nothing is written."""
 
 from __future__ import annotations
+
+import json
+import re
+import shutil
 
 import matching_cases as mc
 import numpy as np
@@ -10,6 +14,7 @@ import pytest
 import xarray as xr
 from click.testing import CliRunner
 
+import gsim
 from gsim.cli import main
 from gsim.matching import MatchError, parse_match
 
@@ -89,3 +94,58 @@ def test_cli_refuses_a_panel_file_with_a_nan(tmp_path):
     assert (f"{path}: match.targets[0].value: the observed panel's population for 2016 is nan in region 'B'"
             in r.output)
     assert not out.exists()
+
+
+# --- a damaged match store ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    rows = SHARE.replace("obs_sd", "value = 0.64\nobs_sd") + SHARE.replace("2019", "2016").replace(
+        "obs_sd", "value = 0.64\nobs_sd")
+    out = tmp_path_factory.mktemp("m") / "m.zarr"
+    gsim.match(mc.scenario("[match]\nwaves = 1\nsamples = 8\nuse = \"max\"\n" + rows), out, workers=1)
+    return out
+
+
+def damaged(store, tmp_path, how):
+    copy = tmp_path / "copy.zarr"
+    shutil.copytree(store, copy)
+    if how.startswith("array:"):
+        shutil.rmtree(copy / how.removeprefix("array:"))
+    else:
+        key, _, value = how.partition("=")
+        meta = json.loads((copy / "zarr.json").read_text())
+        if value:
+            meta["attributes"][key] = value
+        else:
+            del meta["attributes"][key]
+        (copy / "zarr.json").write_text(json.dumps(meta))
+    return copy
+
+
+@pytest.mark.parametrize("how, reason", [
+    ("array:nroy", "the array 'nroy' is missing"),
+    ("sweep_spec", "attribute sweep_spec is missing or unreadable"),
+    ("sweep_spec=not json", "attribute sweep_spec is missing or unreadable"),
+    ("sweep_spec=[1, 2]", "attribute sweep_spec is missing or unreadable"),
+    ("scenario_toml", "attribute scenario_toml is missing or unreadable"),
+    ("policy", "attribute policy is missing or unreadable"),
+])
+def test_a_damaged_match_store_is_refused_in_one_line(store, tmp_path, how, reason):
+    copy = damaged(store, tmp_path, how)
+    with pytest.raises(MatchError, match=rf"^{re.escape(str(copy))}: {reason}; the store is damaged"):
+        gsim.open_match(copy)
+    path = tmp_path / "s.toml"
+    path.write_text(mc.scenario().toml)
+    out = tmp_path / "s.zarr"
+    r = CliRunner().invoke(main, ["sweep", str(path), "--from", str(copy), "-o", str(out), "-j", "1",
+                                  "--no-progress", "--no-summary"])
+    assert r.exit_code == 2, r.output
+    assert f"{copy}: {reason}" in r.output and r.output.strip().splitlines()[-1].startswith("Error: ")
+    assert not out.exists()
+
+
+def test_a_store_whose_scenario_text_is_altered_names_the_store(store, tmp_path):
+    copy = damaged(store, tmp_path, "scenario_toml=not toml [[")
+    with pytest.raises(MatchError, match=rf"^{re.escape(str(copy))}: <match store>: toml: invalid TOML"):
+        gsim.sweep_from_nroy(tmp_path / "s.zarr", copy, mc.scenario())
+    assert not (tmp_path / "s.zarr").exists()
