@@ -17,6 +17,7 @@ from click.testing import CliRunner
 import gsim
 from gsim.cli import main
 from gsim.matching import MatchError, parse_match
+from gsim.sweeps.store import StoreIOError
 
 YEARS = np.arange(2013, 2022)
 SHARE = ('[[match.targets]]\nkind = "gdp_share"\nregion = "A"\nyear = 2019\nobs_sd = 0.01\n'
@@ -149,3 +150,33 @@ def test_a_store_whose_scenario_text_is_altered_names_the_store(store, tmp_path)
     with pytest.raises(MatchError, match=rf"^{re.escape(str(copy))}: <match store>: toml: invalid TOML"):
         gsim.sweep_from_nroy(tmp_path / "s.zarr", copy, mc.scenario())
     assert not (tmp_path / "s.zarr").exists()
+
+
+# --- where the match is written ----------------------------------------------------------------
+def valued_match(head: str = "") -> gsim.scenario.Scenario:
+    rows = SHARE.replace("obs_sd", "value = 0.64\nobs_sd")
+    return mc.scenario(f'[match]\nwaves = 1\nsamples = 8\nuse = "max"\n{head}' + rows)
+
+
+def test_an_out_path_that_cannot_be_created_fails_before_any_wave(tmp_path):
+    (tmp_path / "afile").write_text("")
+    out = tmp_path / "afile" / "m.zarr"  # its folder is a file
+    calls = []
+    with pytest.raises(StoreIOError, match=rf"^{re.escape(str(out))}: cannot create it: "):
+        gsim.match(valued_match(), out, progress=lambda *a: calls.append(a))
+    assert calls == []  # no point was run
+    path = tmp_path / "s.toml"
+    path.write_text(valued_match().toml)
+    r = CliRunner().invoke(main, ["match", str(path), "-o", str(out), "-j", "1", "--no-progress"])
+    assert r.exit_code == StoreIOError.exit_code and r.output.startswith(f"Error: {out}: cannot create it: ")
+    assert "wave" not in r.output
+
+
+def test_an_empty_out_is_refused_not_the_default(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # an unset shell variable, `-o "$OUT"`, must not write match.zarr here
+    path = tmp_path / "s.toml"
+    path.write_text(valued_match().toml)
+    for opt in ("--out", "--figure"):
+        r = CliRunner().invoke(main, ["match", str(path), opt, "", "-j", "1", "--no-progress"])
+        assert r.exit_code == 2 and f"{opt}: empty value" in r.output, r.output
+    assert list(tmp_path.iterdir()) == [path]

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from gsim.matching.store import (
 from gsim.matching.targets import KINDS, MatchError, MatchSpec, Target, parse_match
 from gsim.matching.waves import MatchResult, make_problem, run_waves
 from gsim.scenario import Scenario, load_scenario
+from gsim.sweeps.store import io_error
 
 
 def match(
@@ -47,6 +49,14 @@ def match(
     problem = make_problem(sc, options, panel)
     if out is not None and (Path(out).exists() or Path(out).is_symlink()):
         raise MatchError(f"{out} already exists; remove it or choose another --out")
+    if out is not None:  # an unwritable --out fails now, not after every wave has run
+        probe = Path(out).with_name(f".{Path(out).name}.creating-{os.getpid()}")
+        try:
+            probe.parent.mkdir(parents=True, exist_ok=True)
+            probe.mkdir()
+            probe.rmdir()
+        except OSError as e:
+            raise io_error(out, "create it", e) from None
     result = run_waves(problem, workers, progress)
     if out is not None:
         write_store(result, out)
