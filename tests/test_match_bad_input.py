@@ -48,6 +48,18 @@ def test_an_intact_panel_gives_the_share_computed_here():
     assert got == pytest.approx(gdp[0] / gdp.sum(), rel=1e-12)
 
 
+def test_shares_are_over_the_scenarios_regions_as_the_models_are():
+    """A region missing from the panel was left out of the total without a word; one the
+    scenario lacks was counted in it: both gave another share than the model's."""
+    p = panel()
+    sc = mc.scenario('[match]\nuse = "max"\n' + SHARE)
+    with pytest.raises(MatchError, match=r"^hm3.toml: match.targets\[0\].value: the observed panel has no region 'B'$"):
+        parse_match(sc, panel=p.sel(region=["A", "C"]))
+    extra = xr.concat([p, p.sel(region=["C"]).assign_coords(region=["D"])], "region", data_vars="all")
+    gdp = p.gdp.sel(year=2019).values  # A, B, C
+    assert parse_match(sc, panel=extra).targets[0].value == pytest.approx(gdp[0] / gdp.sum(), rel=1e-12)
+
+
 @pytest.mark.parametrize("damage, row, reason", [
     # a NaN elsewhere in the year was dropped from the total: a share of 0.84 instead of 0.64
     (lambda p: set_value(p, "gdp", np.nan, year=2019, region="B"), SHARE, "gdp for 2019 is nan in region 'B'"),

@@ -241,7 +241,7 @@ def _target(ctx: _Ctx, sc: Scenario, i: int, r: Any, panel: Any) -> Target:
     if "value" in r:
         value = ctx.number(r["value"], f"{fld}.value")
     else:
-        value = observed_value(ctx, f"{fld}.value", panel, kind, regions, years)
+        value = observed_value(ctx, f"{fld}.value", panel, kind, regions, years, tuple(sc.regions.name))
     obs_var = _variance(ctx, r, f"{fld}", "obs", value)
     disc_var = _variance(ctx, r, f"{fld}", "disc", value)
     if obs_var + disc_var <= 0:
@@ -308,10 +308,12 @@ def load_panel(ctx: _Ctx, name: Any, sc: Scenario) -> Any:
 
 
 def observed_value(ctx: _Ctx, fld: str, panel: Any, kind: str, regions: Sequence[str],
-                   years: Sequence[float]) -> float:
+                   years: Sequence[float], world: Sequence[str] = ()) -> float:
     """A target's observed value from the panel (dims year, region; gdp, population; optional
     real_gdp). Growth needs real GDP, which nominal GDP is not: without `real_gdp` in the panel
-    a growth target must give its value."""
+    a growth target must give its value. Shares and the Theil index are taken over the regions
+    of `world` (the scenario's; default: the panel's), as the model's are: the panel must have
+    each of them, and its other regions are left out."""
     if panel is None:
         ctx.fail(fld, "missing, and no observed panel was given")
 
@@ -332,9 +334,10 @@ def observed_value(ctx: _Ctx, fld: str, panel: Any, kind: str, regions: Sequence
         except (KeyError, TypeError, ValueError):
             ctx.fail(fld, f"the observed panel has no year {y:g}")
         if "region" in da.dims:
-            missing = [r for r in regions if r not in da["region"].values]
+            missing = [r for r in (*regions, *world) if r not in da["region"].values]
             if missing:
                 ctx.fail(fld, f"the observed panel has no region {missing[0]!r}")
+            da = da.sel(region=list(world)) if world else da
         # every value enters a share or a sum: one NaN or negative would be silently dropped or mixed in
         vals = np.asarray(da)
         if vals.dtype.kind not in "iuf":
