@@ -86,3 +86,13 @@ def test_backcast_refuses_other_regions():
     sc = random_scenario(np.random.default_rng(0), 3)
     with pytest.raises(ValueError, match="regions are not the observed panel's"):
         backcast_scenario(sc)
+
+
+def test_other_regions_are_one_line_naming_the_file(tmp_path):
+    from helpers import random_scenario
+
+    path = tmp_path / "three.toml"
+    path.write_text(random_scenario(np.random.default_rng(0), 3).toml)
+    res = CliRunner().invoke(main, ["backcast", str(path)])
+    assert res.exit_code == 2 and res.output.strip().count("\n") == 0
+    assert res.output.startswith(f"Error: {path}: regions: ") and "regions are not the observed panel's" in res.output

@@ -53,8 +53,8 @@ def backcast_scenario(sc: Scenario | None = None, start: int = START, end: int =
         raise ValueError(f"backcast: no regions file for {start} (shipped: china31_{START}.csv)")
     panel = load_panel()
     if tuple(sc.regions.name) != tuple(panel.region.values.tolist()):
-        raise ValueError(f"backcast: {sc.name}'s regions are not the observed panel's "
-                         f"({len(panel.region)} provinces of china31.csv, in its order)")
+        raise ValueError(f"{sc.source}: regions: {sc.name}'s regions are not the observed panel's "
+                         f"({len(panel.region)} provinces of china31.csv, in its order): a backcast compares with it")
     if not {start, end} <= set(panel.year.values.tolist()) or not start < end:
         raise ValueError(f"backcast: the window {start}-{end} must lie inside the observed panel's years")
     over: dict[str, object] = dict(regions=str(regions), t0=float(start), t1=float(end), save_every=1.0,
