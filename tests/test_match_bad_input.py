@@ -16,7 +16,9 @@ from click.testing import CliRunner
 
 import gsim
 from gsim.cli import main
-from gsim.matching import MatchError, parse_match
+from gsim.matching import MatchError, check_memory, parse_match
+from gsim.matching.waves import make_problem
+from gsim.model.rules import run_memory
 from gsim.sweeps.store import StoreIOError
 
 YEARS = np.arange(2013, 2022)
@@ -192,3 +194,18 @@ def test_an_empty_out_is_refused_not_the_default(tmp_path, monkeypatch):
         r = CliRunner().invoke(main, ["match", str(path), opt, "", "-j", "1", "--no-progress"])
         assert r.exit_code == 2 and f"{opt}: empty value" in r.output, r.output
     assert list(tmp_path.iterdir()) == [path]
+
+
+def test_a_match_too_large_for_memory_is_refused_before_any_run():
+    sc = valued_match()
+    calls = []
+    with pytest.raises(MatchError, match=r"^hm3.toml: match.samples: 1 waves of 10000000000000 points need about "):
+        gsim.match(sc, None, {"samples": 10**13}, progress=lambda *a: calls.append(a))
+    assert calls == []
+    # the estimate: each point's rows of every wave, 8 bytes a number (3 inputs, 1 target)
+    pb = make_problem(sc, {"samples": 10**5, "waves": 2, "block_size": 8})
+    need = 2 * 10**5 * (2 * 3 + 3 * 1 + 8) * 8
+    assert 8 * run_memory(3, 2, 4, len(pb.grid.save_times)) < need  # the block is not what is refused
+    check_memory(pb, available=2 * need)
+    with pytest.raises(MatchError, match=r"match.samples: 2 waves of 100000 points .* use fewer --samples$"):
+        check_memory(pb, available=2 * need - 2)
