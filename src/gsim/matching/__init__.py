@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -54,11 +55,9 @@ def match(
     if out is not None and (Path(out).exists() or Path(out).is_symlink()):
         raise MatchError(f"{out} already exists; remove it or choose another --out")
     if out is not None:  # an unwritable --out fails now, not after every wave has run
-        probe = Path(out).with_name(f".{Path(out).name}.creating-{os.getpid()}")
         try:
-            probe.parent.mkdir(parents=True, exist_ok=True)
-            probe.mkdir()
-            probe.rmdir()
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            os.rmdir(tempfile.mkdtemp(prefix=f".{Path(out).name}.probe-", dir=Path(out).parent))
         except OSError as e:
             raise io_error(out, "create it", e) from None
     result = run_waves(problem, workers, progress)
