@@ -58,6 +58,9 @@ def test_bad_window_is_one_line_exit_2():
     assert res.exit_code == 2 and "no regions file for 2012" in res.output
     res = CliRunner().invoke(main, ["backcast", "--end", "2031"])
     assert res.exit_code == 2 and "2013-2031 must lie inside" in res.output
+    for end in ("2013", "2012"):  # both inside the panel: the order is what is wrong
+        res = CliRunner().invoke(main, ["backcast", "--end", end])
+        assert res.exit_code == 2 and f"the start year 2013 must be before the end year {end}" in res.output
 
 
 def test_ssp_envelope_matches_the_projections():

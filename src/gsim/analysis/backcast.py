@@ -55,7 +55,9 @@ def backcast_scenario(sc: Scenario | None = None, start: int = START, end: int =
     if tuple(sc.regions.name) != tuple(panel.region.values.tolist()):
         raise ValueError(f"{sc.source}: regions: {sc.name}'s regions are not the observed panel's "
                          f"({len(panel.region)} provinces of china31.csv, in its order): a backcast compares with it")
-    if not {start, end} <= set(panel.year.values.tolist()) or not start < end:
+    if not start < end:
+        raise ValueError(f"backcast: the start year {start} must be before the end year {end}")
+    if not {start, end} <= set(panel.year.values.tolist()):
         raise ValueError(f"backcast: the window {start}-{end} must lie inside the observed panel's years")
     over: dict[str, object] = dict(regions=str(regions), t0=float(start), t1=float(end), save_every=1.0,
                                    name=f"{sc.name}-backcast-{start}")
