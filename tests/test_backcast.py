@@ -99,3 +99,12 @@ def test_other_regions_are_one_line_naming_the_file(tmp_path):
     res = CliRunner().invoke(main, ["backcast", str(path)])
     assert res.exit_code == 2 and res.output.strip().count("\n") == 0
     assert res.output.startswith(f"Error: {path}: regions: ") and "regions are not the observed panel's" in res.output
+
+
+@pytest.mark.parametrize("opt, name", [("--out", "b.nc"), ("--figure", "b.png")])
+def test_an_output_in_no_folder_is_refused_before_the_runs(tmp_path, opt, name):
+    (tmp_path / "afile").write_text("")
+    path = tmp_path / "afile" / name
+    res = CliRunner().invoke(main, ["backcast", opt, str(path)])
+    assert res.exit_code == 2 and res.output.strip().count("\n") == 0
+    assert res.output.startswith(f"Error: {opt}: {tmp_path / 'afile'} is not a folder") and "RMSE" not in res.output

@@ -209,3 +209,14 @@ def test_a_match_too_large_for_memory_is_refused_before_any_run():
     check_memory(pb, available=2 * need)
     with pytest.raises(MatchError, match=r"match.samples: 2 waves of 100000 points .* use fewer --samples$"):
         check_memory(pb, available=2 * need - 2)
+
+
+def test_a_figure_in_no_folder_is_refused_before_the_waves(tmp_path):
+    (tmp_path / "afile").write_text("")
+    path = tmp_path / "s.toml"
+    path.write_text(valued_match().toml)
+    out = tmp_path / "m.zarr"
+    r = CliRunner().invoke(main, ["match", str(path), "-o", str(out), "--figure", str(tmp_path / "afile" / "f.png"),
+                                  "-j", "1", "--no-progress"])
+    assert r.exit_code == 2 and r.output.startswith(f"Error: --figure: {tmp_path / 'afile'} is not a folder")
+    assert not out.exists()  # the match did not run: no store without its figure

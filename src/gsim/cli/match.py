@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -104,6 +105,8 @@ def match_command(scenario_file, waves, samples, seed, cutoff, use, workers, out
         raise UsageFailure(f"-j/--workers must be >= 1, got {workers}")
     if figure and not figure.lower().endswith((".png", ".svg")):
         raise UsageFailure(f"--figure: write .png or .svg, got {figure}")
+    if figure and not Path(figure).parent.is_dir():  # checked before the waves, not after
+        raise UsageFailure(f"--figure: {Path(figure).parent} is not a folder; {figure} cannot be written")
     out = out or "match.zarr"
     options = {"waves": waves, "samples": samples, "seed": seed, "cutoff": cutoff, "use": use}
     show = sys.stderr.isatty() if progress is None else progress
