@@ -108,3 +108,12 @@ def test_an_output_in_no_folder_is_refused_before_the_runs(tmp_path, opt, name):
     res = CliRunner().invoke(main, ["backcast", opt, str(path)])
     assert res.exit_code == 2 and res.output.strip().count("\n") == 0
     assert res.output.startswith(f"Error: {opt}: {tmp_path / 'afile'} is not a folder") and "RMSE" not in res.output
+
+
+def test_an_ensemble_without_uncertain_inputs_is_refused(tmp_path):
+    sc = gsim.load_scenario()
+    path = tmp_path / "fixed.toml"
+    path.write_text(sc.with_overrides(sweep={k: v for k, v in sc.sweep.items() if k != "uncertain"}).toml)
+    res = CliRunner().invoke(main, ["backcast", str(path), "--samples", "3"])
+    assert res.exit_code == 2 and res.output.strip().count("\n") == 0
+    assert res.output.startswith(f"Error: {path}: sweep.uncertain: an ensemble of 3 runs needs uncertain inputs")

@@ -83,6 +83,9 @@ def _runs(sc: Scenario, samples: int, seed: int | None) -> tuple[dict[str, np.nd
     if samples:
         over = {"samples": samples, "sampler": "lhs", **({} if seed is None else {"seed": seed})}
         spec = parse_spec(sc, over)
+        if not spec.uncertain:  # identical runs would make a band of width 0 and a coverage of 0
+            raise ValueError(f"{sc.source}: sweep.uncertain: an ensemble of {samples} runs needs uncertain inputs, "
+                             "and the scenario has none (--samples 0 runs its own parameters once)")
         ids = np.arange(samples)
         values = sampled_values(spec, len(sc.regions), ids, np.zeros(samples, np.int64))
         inp, valid = apply_values(base, sc, spec, values)
