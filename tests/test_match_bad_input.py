@@ -144,6 +144,7 @@ def damaged(store, tmp_path, how):
     ("sweep_spec=[1, 2]", "attribute sweep_spec is missing or unreadable"),
     ("scenario_toml", "attribute scenario_toml is missing or unreadable"),
     ("policy", "attribute policy is missing or unreadable"),
+    ("config_hash", "attribute config_hash is missing or unreadable"),  # gsim optimize --scenarios-from reads it
 ])
 def test_a_damaged_match_store_is_refused_in_one_line(store, tmp_path, how, reason):
     copy = damaged(store, tmp_path, how)

@@ -146,7 +146,7 @@ def open_match(store: str | Path, verify: bool = True):
     if missing:
         raise MatchError(f"{store}: the array {missing[0]!r} is missing; the store is damaged, run the match again")
     for key, parse in (("sweep_spec", SweepSpec.from_json), ("scenario_toml", str.strip), ("policy", str.strip),
-                       ("cutoff", float)):
+                       ("config_hash", str.strip), ("cutoff", float)):
         try:
             parse(ds.attrs[key])
         except Exception:  # noqa: BLE001 - any failure means: the attribute was removed or altered
