@@ -53,7 +53,8 @@ def backcast_scenario(sc: Scenario | None = None, start: int = START, end: int =
         raise ValueError(f"backcast: no regions file for {start} (shipped: china31_{START}.csv)")
     panel = load_panel()
     if tuple(sc.regions.name) != tuple(panel.region.values.tolist()):
-        raise ValueError(f"{sc.source}: regions: {sc.name}'s regions are not the observed panel's "
+        where = "backcast" if sc.source in ("<default>", "<string>") else f"{sc.source}: regions"
+        raise ValueError(f"{where}: {sc.name}'s regions are not the observed panel's "
                          f"({len(panel.region)} provinces of china31.csv, in its order): a backcast compares with it")
     if not start < end:
         raise ValueError(f"backcast: the start year {start} must be before the end year {end}")
