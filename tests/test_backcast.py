@@ -117,3 +117,17 @@ def test_an_ensemble_without_uncertain_inputs_is_refused(tmp_path):
     res = CliRunner().invoke(main, ["backcast", str(path), "--samples", "3"])
     assert res.exit_code == 2 and res.output.strip().count("\n") == 0
     assert res.output.startswith(f"Error: {path}: sweep.uncertain: an ensemble of 3 runs needs uncertain inputs")
+
+
+def test_an_ensemble_too_large_for_memory_is_refused_before_it_allocates():
+    from gsim.analysis.backcast import check_memory
+    from gsim.model.rules import run_memory
+
+    res = CliRunner().invoke(main, ["backcast", "--samples", str(10**9)])
+    assert res.exit_code == 2 and res.output.strip().count("\n") == 0
+    assert res.output.startswith("Error: backcast: samples: an ensemble of 1000000000 runs needs about ")
+    sc = backcast_scenario(gsim.load_scenario())
+    need = 1000 * run_memory(31, 30, 4, 11)  # every run held at once: 31 provinces, 4 tiers, 2013-2023
+    check_memory(sc, 1000, 11, available=2 * need)
+    with pytest.raises(ValueError, match="use fewer --samples$"):
+        check_memory(sc, 1000, 11, available=2 * need - 2)

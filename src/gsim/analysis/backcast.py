@@ -29,9 +29,11 @@ from scipy import stats
 from gsim.api import resolve_policy, scenario_indicators
 from gsim.context import checked_inputs
 from gsim.integrate import TimeGrid, batch_from_scenario, run_batch
+from gsim.model.rules import run_memory
 from gsim.observed import load_national, load_panel
 from gsim.output import provenance
 from gsim.scenario import Scenario, load_scenario
+from gsim.sweeps.components import machine_memory
 from gsim.sweeps.sampling import apply_values, sampled_values
 from gsim.sweeps.spec import parse_spec
 
@@ -77,6 +79,7 @@ def _runs(sc: Scenario, samples: int, seed: int | None) -> tuple[dict[str, np.nd
     """Saved values (name -> (B, T, ...)) of the scenario's own run (samples = 0) or of an LHS
     ensemble over its [sweep.uncertain] table, under the scenario's policy; and the ok mask."""
     grid = TimeGrid.of(sc.run)
+    check_memory(sc, samples, len(grid.save_times))
     policy, params = resolve_policy(sc, sc.run.policy)
     base = batch_from_scenario(sc, max(samples, 1))
     valid = np.ones(len(base.sp), bool)
@@ -94,6 +97,17 @@ def _runs(sc: Scenario, samples: int, seed: int | None) -> tuple[dict[str, np.nd
                     regions=sc.regions.name, save=SAVE,
                     policy_inputs=checked_inputs(sc, policy, scenario_indicators(sc)))
     return res.values, res.ok & valid
+
+
+def check_memory(sc: Scenario, samples: int, n_saves: int, available: int | None = None) -> None:
+    """Refuse an ensemble whose runs, all held at once (`model.rules.run_memory` each), would
+    need more than half of `available` (default: this machine's memory), as gsim sweep does."""
+    available = machine_memory() if available is None else available
+    R = len(sc.regions)
+    need = max(samples, 1) * run_memory(R, R - 1 if sc.nearest is None else sc.nearest, len(sc.tiers), n_saves)
+    if available and need > available // 2:
+        raise ValueError(f"backcast: samples: an ensemble of {samples} runs needs about {need / 2**30:.3g} GiB, "
+                         f"more than half of this machine's {available / 2**30:.1f} GiB; use fewer --samples")
 
 
 def _log(x: xr.DataArray) -> xr.DataArray:
