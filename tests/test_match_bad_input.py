@@ -87,6 +87,9 @@ def test_a_damaged_panel_is_one_line_naming_the_target(damage, row, reason):
     (('region = "A"', 'region = ["A", "B", "A"]'), "match.targets[0].region", "region 'A' appears twice"),
     (("obs_sd = 0.01", "obs_sd = 1e300"), "match.targets[0].obs_sd", "too large"),
     (("disc_sd = 0.01", "disc_rel_sd = 1e200"), "match.targets[0].disc_rel_sd", "too large"),
+    # a name is printed in the wave table: no line breaks or terminal escapes
+    (('year = 2019', 'year = 2019\nname = "gd\\u001b[2Jx"'), "match.targets[0].name", "one-line printable name"),
+    (('year = 2019', 'year = 2019\nname = "a\\nb"'), "match.targets[0].name", "one-line printable name"),
 ])
 def test_bad_target_is_one_line(edit, field, reason):
     sc = mc.scenario('[match]\nuse = "max"\n' + SHARE.replace("obs_sd", "value = 0.6\nobs_sd").replace(*edit))

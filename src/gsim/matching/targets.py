@@ -236,8 +236,8 @@ def _target(ctx: _Ctx, sc: Scenario, i: int, r: Any, panel: Any) -> Target:
     if not isinstance(holdout, bool):
         ctx.fail(f"{fld}.holdout", f"expected true or false, got {_show(holdout)}")
     name = r.get("name") or default_name(kind, regions, years, tier)
-    if not isinstance(name, str):
-        ctx.fail(f"{fld}.name", "expected a string")
+    if not isinstance(name, str) or not name.strip() or not name.isprintable():  # it is printed in tables
+        ctx.fail(f"{fld}.name", f"expected a one-line printable name, got {_show(name)}")
     if "value" in r:
         value = ctx.number(r["value"], f"{fld}.value")
     else:
