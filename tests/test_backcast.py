@@ -58,6 +58,9 @@ def test_bad_window_is_one_line_exit_2():
     assert res.exit_code == 2 and "no regions file for 2012" in res.output
     res = CliRunner().invoke(main, ["backcast", "--end", "2031"])
     assert res.exit_code == 2 and "2013-2031 must lie inside" in res.output
+    for end in ("2013", "2012"):  # both inside the panel: the order is what is wrong
+        res = CliRunner().invoke(main, ["backcast", "--end", end])
+        assert res.exit_code == 2 and f"the start year 2013 must be before the end year {end}" in res.output
 
 
 def test_ssp_envelope_matches_the_projections():
@@ -86,3 +89,45 @@ def test_backcast_refuses_other_regions():
     sc = random_scenario(np.random.default_rng(0), 3)
     with pytest.raises(ValueError, match="regions are not the observed panel's"):
         backcast_scenario(sc)
+
+
+def test_other_regions_are_one_line_naming_the_file(tmp_path):
+    from helpers import random_scenario
+
+    path = tmp_path / "three.toml"
+    path.write_text(random_scenario(np.random.default_rng(0), 3).toml)
+    res = CliRunner().invoke(main, ["backcast", str(path)])
+    assert res.exit_code == 2 and res.output.strip().count("\n") == 0
+    assert res.output.startswith(f"Error: {path}: regions: ") and "regions are not the observed panel's" in res.output
+
+
+@pytest.mark.parametrize("opt, name", [("--out", "b.nc"), ("--figure", "b.png")])
+def test_an_output_in_no_folder_is_refused_before_the_runs(tmp_path, opt, name):
+    (tmp_path / "afile").write_text("")
+    path = tmp_path / "afile" / name
+    res = CliRunner().invoke(main, ["backcast", opt, str(path)])
+    assert res.exit_code == 2 and res.output.strip().count("\n") == 0
+    assert res.output.startswith(f"Error: {opt}: {tmp_path / 'afile'} is not a folder") and "RMSE" not in res.output
+
+
+def test_an_ensemble_without_uncertain_inputs_is_refused(tmp_path):
+    sc = gsim.load_scenario()
+    path = tmp_path / "fixed.toml"
+    path.write_text(sc.with_overrides(sweep={k: v for k, v in sc.sweep.items() if k != "uncertain"}).toml)
+    res = CliRunner().invoke(main, ["backcast", str(path), "--samples", "3"])
+    assert res.exit_code == 2 and res.output.strip().count("\n") == 0
+    assert res.output.startswith(f"Error: {path}: sweep.uncertain: an ensemble of 3 runs needs uncertain inputs")
+
+
+def test_an_ensemble_too_large_for_memory_is_refused_before_it_allocates():
+    from gsim.analysis.backcast import check_memory
+    from gsim.model.rules import run_memory
+
+    res = CliRunner().invoke(main, ["backcast", "--samples", str(10**9)])
+    assert res.exit_code == 2 and res.output.strip().count("\n") == 0
+    assert res.output.startswith("Error: backcast: samples: an ensemble of 1000000000 runs needs about ")
+    sc = backcast_scenario(gsim.load_scenario())
+    need = 1000 * run_memory(31, 30, 4, 11)  # every run held at once: 31 provinces, 4 tiers, 2013-2023
+    check_memory(sc, 1000, 11, available=2 * need)
+    with pytest.raises(ValueError, match="use fewer --samples$"):
+        check_memory(sc, 1000, 11, available=2 * need - 2)

@@ -29,9 +29,11 @@ from scipy import stats
 from gsim.api import resolve_policy, scenario_indicators
 from gsim.context import checked_inputs
 from gsim.integrate import TimeGrid, batch_from_scenario, run_batch
+from gsim.model.rules import run_memory
 from gsim.observed import load_national, load_panel
 from gsim.output import provenance
 from gsim.scenario import Scenario, load_scenario
+from gsim.sweeps.components import machine_memory
 from gsim.sweeps.sampling import apply_values, sampled_values
 from gsim.sweeps.spec import parse_spec
 
@@ -53,9 +55,12 @@ def backcast_scenario(sc: Scenario | None = None, start: int = START, end: int =
         raise ValueError(f"backcast: no regions file for {start} (shipped: china31_{START}.csv)")
     panel = load_panel()
     if tuple(sc.regions.name) != tuple(panel.region.values.tolist()):
-        raise ValueError(f"backcast: {sc.name}'s regions are not the observed panel's "
-                         f"({len(panel.region)} provinces of china31.csv, in its order)")
-    if not {start, end} <= set(panel.year.values.tolist()) or not start < end:
+        where = "backcast" if sc.source in ("<default>", "<string>") else f"{sc.source}: regions"
+        raise ValueError(f"{where}: {sc.name}'s regions are not the observed panel's "
+                         f"({len(panel.region)} provinces of china31.csv, in its order): a backcast compares with it")
+    if not start < end:
+        raise ValueError(f"backcast: the start year {start} must be before the end year {end}")
+    if not {start, end} <= set(panel.year.values.tolist()):
         raise ValueError(f"backcast: the window {start}-{end} must lie inside the observed panel's years")
     over: dict[str, object] = dict(regions=str(regions), t0=float(start), t1=float(end), save_every=1.0,
                                    name=f"{sc.name}-backcast-{start}")
@@ -74,6 +79,7 @@ def _runs(sc: Scenario, samples: int, seed: int | None) -> tuple[dict[str, np.nd
     """Saved values (name -> (B, T, ...)) of the scenario's own run (samples = 0) or of an LHS
     ensemble over its [sweep.uncertain] table, under the scenario's policy; and the ok mask."""
     grid = TimeGrid.of(sc.run)
+    check_memory(sc, samples, len(grid.save_times))
     policy, params = resolve_policy(sc, sc.run.policy)
     base = batch_from_scenario(sc, max(samples, 1))
     valid = np.ones(len(base.sp), bool)
@@ -81,6 +87,9 @@ def _runs(sc: Scenario, samples: int, seed: int | None) -> tuple[dict[str, np.nd
     if samples:
         over = {"samples": samples, "sampler": "lhs", **({} if seed is None else {"seed": seed})}
         spec = parse_spec(sc, over)
+        if not spec.uncertain:  # identical runs would make a band of width 0 and a coverage of 0
+            raise ValueError(f"{sc.source}: sweep.uncertain: an ensemble of {samples} runs needs uncertain inputs, "
+                             "and the scenario has none (--samples 0 runs its own parameters once)")
         ids = np.arange(samples)
         values = sampled_values(spec, len(sc.regions), ids, np.zeros(samples, np.int64))
         inp, valid = apply_values(base, sc, spec, values)
@@ -88,6 +97,17 @@ def _runs(sc: Scenario, samples: int, seed: int | None) -> tuple[dict[str, np.nd
                     regions=sc.regions.name, save=SAVE,
                     policy_inputs=checked_inputs(sc, policy, scenario_indicators(sc)))
     return res.values, res.ok & valid
+
+
+def check_memory(sc: Scenario, samples: int, n_saves: int, available: int | None = None) -> None:
+    """Refuse an ensemble whose runs, all held at once (`model.rules.run_memory` each), would
+    need more than half of `available` (default: this machine's memory), as gsim sweep does."""
+    available = machine_memory() if available is None else available
+    R = len(sc.regions)
+    need = max(samples, 1) * run_memory(R, R - 1 if sc.nearest is None else sc.nearest, len(sc.tiers), n_saves)
+    if available and need > available // 2:
+        raise ValueError(f"backcast: samples: an ensemble of {samples} runs needs about {need / 2**30:.3g} GiB, "
+                         f"more than half of this machine's {available / 2**30:.1f} GiB; use fewer --samples")
 
 
 def _log(x: xr.DataArray) -> xr.DataArray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from gsim.analysis import backcast as bc
@@ -51,6 +53,9 @@ def backcast_command(scenario_file, samples, seed, model, start, end, figure, ou
     """
     if figure and not figure.lower().endswith((".png", ".svg")):
         raise UsageFailure(f"--figure: write .png or .svg, got {figure}")
+    for opt, path in (("--out", out), ("--figure", figure)):  # checked before the runs, not after
+        if path and not Path(path).parent.is_dir():
+            raise UsageFailure(f"{opt}: {Path(path).parent} is not a folder; {path} cannot be written")
     try:
         base = with_model(load_scenario_or_fail(scenario_file), model)
         sc = bc.backcast_scenario(base, start, end)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 import sys
 import time
+from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from gsim.analysis.backcast import backcast_scenario
-from gsim.cli.base import UsageFailure, main, one_line
+from gsim.cli.base import UsageFailure, main, not_empty, one_line
 from gsim.matching import MatchError, MatchResult, match
 from gsim.matching.figures import implausibility_figure, save_figure
 from gsim.matching.store import open_match
@@ -88,8 +89,9 @@ def wave_table(res: MatchResult) -> list[str]:
               help="Which implausibility the cutoff applies to [default: second_max].")
 @click.option("-j", "--workers", type=int, default=None,
               help="Threads [default: $GSIM_WORKERS, else all cores]; results do not depend on it.")
-@click.option("--out", "-o", default=None, metavar="STORE", help="New Zarr store [default: match.zarr].")
-@click.option("--figure", default=None, metavar="FILE",
+@click.option("--out", "-o", default=None, metavar="STORE", callback=not_empty,
+              help="New Zarr store [default: match.zarr].")
+@click.option("--figure", default=None, metavar="FILE", callback=not_empty,
               help="Also draw the minimum-implausibility / optical-depth plot (.png or .svg).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr [default: when stderr is a terminal].")
@@ -106,6 +108,8 @@ def match_command(scenario_file, waves, samples, seed, cutoff, use, workers, out
         raise UsageFailure(f"-j/--workers must be >= 1, got {workers}")
     if figure and not figure.lower().endswith((".png", ".svg")):
         raise UsageFailure(f"--figure: write .png or .svg, got {figure}")
+    if figure and not Path(figure).parent.is_dir():  # checked before the waves, not after
+        raise UsageFailure(f"--figure: {Path(figure).parent} is not a folder; {figure} cannot be written")
     out = out or "match.zarr"
     options = {"waves": waves, "samples": samples, "seed": seed, "cutoff": cutoff, "use": use}
     show = sys.stderr.isatty() if progress is None else progress

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,11 @@ from gsim.matching.store import (
 )
 from gsim.matching.targets import KINDS, MatchError, MatchSpec, Target, parse_match
 from gsim.matching.waves import MatchResult, make_problem, run_waves
+from gsim.matching.waves import Problem as MatchProblem
+from gsim.model.rules import run_memory
 from gsim.scenario import Scenario, load_scenario
+from gsim.sweeps.components import machine_memory
+from gsim.sweeps.store import io_error
 
 
 def match(
@@ -45,12 +51,41 @@ def match(
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     problem = make_problem(sc, options, panel)
+    check_memory(problem)
     if out is not None and (Path(out).exists() or Path(out).is_symlink()):
         raise MatchError(f"{out} already exists; remove it or choose another --out")
+    if out is not None:  # an unwritable --out fails now, not after every wave has run
+        try:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            os.rmdir(tempfile.mkdtemp(prefix=f".{Path(out).name}.probe-", dir=Path(out).parent))
+        except OSError as e:
+            raise io_error(out, "create it", e) from None
     result = run_waves(problem, workers, progress)
     if out is not None:
         write_store(result, out)
     return result
+
+
+def check_memory(pb: MatchProblem, available: int | None = None) -> None:
+    """Refuse, before any run, a match whose blocks or points would need more than half of
+    `available` (default: this machine's memory), as `gsim sweep` refuses such a sweep: a block
+    holds block_size x replicates runs at a time (`model.rules.run_memory` each), and every
+    point of every wave keeps its rows (uniform and input values; model value, ensemble
+    variance and implausibility per target; a few numbers more) until the store is written."""
+    available = machine_memory() if available is None else available
+    if not available:
+        return
+    sc, m, gib = pb.scenario, pb.match, 2**30
+    R, S = len(sc.regions), len(sc.tiers)
+    k = R - 1 if sc.nearest is None else sc.nearest
+    block = min(m.block_size, m.samples) * pb.sweep.replicates * run_memory(R, k, S, len(pb.grid.save_times))
+    points = m.waves * m.samples * (2 * len(pb.inputs) + 3 * len(m.targets) + 8) * 8
+    for fld, what, need, hint in (
+            ("match.block_size", f"a block of {min(m.block_size, m.samples)} points", block, "a smaller block_size"),
+            ("match.samples", f"{m.waves} waves of {m.samples} points", points, "fewer --samples")):
+        if need > available // 2:
+            raise MatchError(f"{sc.source}: {fld}: {what} need about {need / gib:.3g} GiB, more than half of "
+                             f"this machine's {available / gib:.1f} GiB; use {hint}")
 
 
 __all__ = [

@@ -25,7 +25,7 @@ from gsim.matching.carry import carried_inputs
 from gsim.matching.targets import MatchError, MatchSpec
 from gsim.matching.waves import MatchResult
 from gsim.output import provenance
-from gsim.scenario import Scenario, load_scenario, loads_scenario
+from gsim.scenario import Scenario, ScenarioError, load_scenario, loads_scenario
 from gsim.sweeps.engine import SweepReport
 from gsim.sweeps.engine import sweep as run_sweep
 from gsim.sweeps.spec import NROY, SweepSpec, parse_spec
@@ -148,6 +148,16 @@ def open_match(store: str | Path, verify: bool = True):
         raise MatchError(f"{store}: not a readable Zarr store ({type(e).__name__})") from None
     if ds.attrs.get("format") != FORMAT:
         raise MatchError(f"{store}: not a gsim history-match store (format {ds.attrs.get('format')!r})")
+    missing = [k for k in (*POINT_ARRAYS, "checksum") if k not in ds]
+    if missing:
+        raise MatchError(f"{store}: the array {missing[0]!r} is missing; the store is damaged, run the match again")
+    for key, parse in (("sweep_spec", SweepSpec.from_json), ("scenario_toml", str.strip), ("policy", str.strip),
+                       ("config_hash", str.strip), ("cutoff", float)):
+        try:
+            parse(ds.attrs[key])
+        except Exception:  # noqa: BLE001 - any failure means: the attribute was removed or altered
+            raise MatchError(f"{store}: attribute {key} is missing or unreadable; the store is damaged, "
+                             "run the match again") from None
     if verify:
         bad = damaged_points(ds)
         if len(bad):
@@ -194,7 +204,7 @@ def nroy_spec(sc: Scenario, nroy_store: str | Path, options: Mapping[str, Any] |
     stored = SweepSpec.from_json(ds.attrs["sweep_spec"])
     try:
         pts = nroy_carried(ds, sc.run.t0) if carry else nroy_sample(ds)
-    except MatchError as e:
+    except (MatchError, ScenarioError) as e:  # the stored scenario is the match store's, not a file
         raise MatchError(f"{nroy_store}: {e}") from None
     if pts.sizes["point"] == 0:
         raise MatchError(f"{nroy_store}: no point is left in NROY: nothing to sweep")

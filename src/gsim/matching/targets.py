@@ -199,7 +199,9 @@ def _target(ctx: _Ctx, sc: Scenario, i: int, r: Any, panel: Any) -> Target:
         regions = (reg,) if isinstance(reg, str) else tuple(reg) if isinstance(reg, list) else ()
         if not regions or not all(isinstance(x, str) for x in regions):
             ctx.fail(f"{fld}.region", f"{kind} needs a region name or a list of them")
-        for x in regions:
+        for k, x in enumerate(regions):
+            if x in regions[:k]:
+                ctx.fail(f"{fld}.region", f"region {x!r} appears twice (a share counts each region once)")
             if x not in sc.regions.name:
                 close = difflib.get_close_matches(x, list(sc.regions.name), n=1)
                 ctx.fail(f"{fld}.region", f"unknown region {x!r}" + (f" (did you mean '{close[0]}'?)" if close else ""))
@@ -234,12 +236,12 @@ def _target(ctx: _Ctx, sc: Scenario, i: int, r: Any, panel: Any) -> Target:
     if not isinstance(holdout, bool):
         ctx.fail(f"{fld}.holdout", f"expected true or false, got {_show(holdout)}")
     name = r.get("name") or default_name(kind, regions, years, tier)
-    if not isinstance(name, str):
-        ctx.fail(f"{fld}.name", "expected a string")
+    if not isinstance(name, str) or not name.strip() or not name.isprintable():  # it is printed in tables
+        ctx.fail(f"{fld}.name", f"expected a one-line printable name, got {_show(name)}")
     if "value" in r:
         value = ctx.number(r["value"], f"{fld}.value")
     else:
-        value = observed_value(ctx, f"{fld}.value", panel, kind, regions, years)
+        value = observed_value(ctx, f"{fld}.value", panel, kind, regions, years, tuple(sc.regions.name))
     obs_var = _variance(ctx, r, f"{fld}", "obs", value)
     disc_var = _variance(ctx, r, f"{fld}", "disc", value)
     if obs_var + disc_var <= 0:
@@ -259,7 +261,10 @@ def _variance(ctx: _Ctx, r: Mapping, fld: str, which: str, value: float) -> floa
         ctx.fail(f"{fld}.{which}_sd", f"missing: give {which}_sd (target units) or {which}_rel_sd (fraction)")
     key = f"{which}_sd" if sd is not None else f"{which}_rel_sd"
     v = ctx.number(sd if sd is not None else rel, f"{fld}.{key}", nonneg=True)
-    return (v if sd is not None else v * abs(value)) ** 2
+    sd_abs = v if sd is not None else v * abs(value)
+    if not math.isfinite(sd_abs * sd_abs):
+        ctx.fail(f"{fld}.{key}", f"too large: the variance {sd_abs:g}^2 is not a finite number")
+    return sd_abs * sd_abs
 
 
 def default_name(kind: str, regions: Sequence[str], years: Sequence[float], tier: str = "") -> str:
@@ -303,24 +308,45 @@ def load_panel(ctx: _Ctx, name: Any, sc: Scenario) -> Any:
 
 
 def observed_value(ctx: _Ctx, fld: str, panel: Any, kind: str, regions: Sequence[str],
-                   years: Sequence[float]) -> float:
+                   years: Sequence[float], world: Sequence[str] = ()) -> float:
     """A target's observed value from the panel (dims year, region; gdp, population; optional
     real_gdp). Growth needs real GDP, which nominal GDP is not: without `real_gdp` in the panel
-    a growth target must give its value."""
+    a growth target must give its value. Shares and the Theil index are taken over the regions
+    of `world` (the scenario's; default: the panel's), as the model's are: the panel must have
+    each of them, and its other regions are left out."""
     if panel is None:
         ctx.fail(fld, "missing, and no observed panel was given")
 
     def get(var: str, y: float) -> Any:
         if var not in panel:
             ctx.fail(fld, f"the observed panel has no {var!r} (give value = ...)")
+        da = panel[var]
+        want = {"year", "region"}
+        if not ("year" in da.dims and set(da.dims) <= want and (var == "real_gdp" or set(da.dims) == want)):
+            ctx.fail(fld, f"the observed panel's {var} has dims {tuple(map(str, da.dims))}, not (year, region)")
+        for dim in da.dims:
+            index = da.indexes.get(dim)
+            if index is not None and not index.is_unique:
+                twice = np.asarray(index[index.duplicated()])[:1].tolist()[0]
+                ctx.fail(fld, f"the observed panel's {dim} {twice!r} appears twice")
         try:
-            da = panel[var].sel(year=int(round(y)))
-        except KeyError:
+            da = da.sel(year=int(round(y)))
+        except (KeyError, TypeError, ValueError):
             ctx.fail(fld, f"the observed panel has no year {y:g}")
         if "region" in da.dims:
-            missing = [r for r in regions if r not in da["region"].values]
+            missing = [r for r in (*regions, *world) if r not in da["region"].values]
             if missing:
                 ctx.fail(fld, f"the observed panel has no region {missing[0]!r}")
+            da = da.sel(region=list(world)) if world else da
+        # every value enters a share or a sum: one NaN or negative would be silently dropped or mixed in
+        vals = np.asarray(da)
+        if vals.dtype.kind not in "iuf":
+            ctx.fail(fld, f"the observed panel's {var} holds {vals.dtype} values, not numbers")
+        bad = np.flatnonzero(~(np.isfinite(vals) & (vals > 0)))
+        if len(bad):
+            where = f" in region {str(da['region'].values[bad[0]])!r}" if "region" in da.dims else ""
+            ctx.fail(fld, f"the observed panel's {var} for {y:g} is {vals.flat[bad[0]]:g}{where}: "
+                          "every value must be a positive finite number")
         return da
 
     def share(var: str, y: float) -> float:
