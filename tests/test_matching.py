@@ -349,3 +349,23 @@ def test_at_edge_flags_survivors_at_an_inner_face(matched):
         expect = [(lo > 0 and u[:, j].min() - lo < step[j]) or (hi < 1 and hi - u[:, j].max() < step[j])
                   for j, (lo, hi) in enumerate(zip(w.low, w.high))]
         assert list(w.at_edge()) == expect
+
+
+def test_no_nroy_point_predicts_no_held_out_target(tmp_path):
+    """A match that rules out the whole prior has no prediction to hold out: its coverage is
+    unknown (NaN), not 0 %, and the output says why instead of printing empty bands."""
+    impossible = ('[match]\nuse = "max"\nsamples = 20\nwaves = 2\n'
+                  '[[match.targets]]\nkind = "gdp_share"\nregion = "A"\nyear = 2019\nvalue = 0.01\n'
+                  'obs_sd = 0.0001\nobs_reason = "x"\ndisc_sd = 0.0001\ndisc_reason = "y"\n'
+                  '[[match.targets]]\nkind = "gdp_share"\nregion = "A"\nyear = 2021\nvalue = 0.5\n'
+                  'obs_sd = 0.01\nobs_reason = "x"\ndisc_sd = 0.01\ndisc_reason = "y"\nholdout = true\n')
+    path = tmp_path / "none.toml"
+    path.write_text(mc.scenario(impossible).toml)
+    res = gsim.match(gsim.load_scenario(path), tmp_path / "m.zarr")
+    assert res.last.survivors == 0
+    assert np.isnan(res.holdout_coverage())
+    assert res.holdout_consistent() == 0
+    out = CliRunner().invoke(main, ["match", str(path), "--out", str(tmp_path / "m2.zarr")])
+    assert out.exit_code == 0, out.output
+    assert "held out: 1 targets, not predicted (no NROY point)" in out.output
+    assert "nan" not in out.output

@@ -68,7 +68,9 @@ def wave_table(res: MatchResult) -> list[str]:
     if len(res.waves) < m.waves:
         lines.append(f"wave {res.last.number} left no point: the whole prior is ruled out")
     band = res.holdout_band()
-    if band:
+    if band and not res.last.survivors:
+        lines.append(f"held out: {len(band)} targets, not predicted (no NROY point)")
+    elif band:
         imp = res.holdout_implausibility()
         lines.append(f"held out: {len(band)} targets, {100 * res.holdout_coverage():.0f} % inside the NROY "
                      "5-95 % band;")

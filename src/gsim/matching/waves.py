@@ -228,9 +228,12 @@ class MatchResult:
         return out
 
     def holdout_coverage(self) -> float:
-        """Share of held-out targets inside the NROY sample's 5-95 % band (NaN if none)."""
+        """Share of held-out targets inside the NROY sample's 5-95 % band (NaN if there are none,
+        or no NROY point to predict them with)."""
         band = self.holdout_band()
-        return float(np.mean([b[3] for b in band.values()])) if band else float("nan")
+        if not band or not self.last.survivors:
+            return float("nan")
+        return float(np.mean([b[3] for b in band.values()]))
 
     def holdout_implausibility(self) -> dict[str, float]:
         """Each held-out target: the implausibility of its observation against the NROY
