@@ -65,6 +65,7 @@ def test_planted_inputs_stay_in_nroy_and_90_percent_is_ruled_out(matched):
 
 def test_planted_holdout_is_covered(matched):
     _, res, _ = matched
+    assert res.unmatched() == {}  # the planted inputs match every target
     band = res.holdout_band()
     assert len(band) == 2
     for z, lo, hi, ok in band.values():
@@ -365,7 +366,12 @@ def test_no_nroy_point_predicts_no_held_out_target(tmp_path):
     assert res.last.survivors == 0
     assert np.isnan(res.holdout_coverage())
     assert res.holdout_consistent() == 0
+    # the target nothing matches is named, with its smallest implausibility over every run
+    imp = gsim.open_match(tmp_path / "m.zarr")["implausibility"].sel(target="gdp_share[A:2019]").values
+    assert res.unmatched() == {"gdp_share[A:2019]": float(imp.min())}
+    assert imp.min() > 3
     out = CliRunner().invoke(main, ["match", str(path), "--out", str(tmp_path / "m2.zarr")])
     assert out.exit_code == 0, out.output
     assert "held out: 1 targets, not predicted (no NROY point)" in out.output
     assert "nan" not in out.output
+    assert f"no run within the cutoff on gdp_share[A:2019] (min I {imp.min():.2f})" in out.output

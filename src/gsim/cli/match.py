@@ -61,6 +61,8 @@ def wave_table(res: MatchResult) -> list[str]:
                      f"{w.min_implausibility:>8.3g} {rate:>8,.0f}")
     lines.append(f"cutoff {m.cutoff:g} on the {m.use.replace('_', ' ')} implausibility of "
                  f"{len(m.used)} targets; policy {m.policy}")
+    for name, low in res.unmatched().items():
+        lines.append(f"  no run within the cutoff on {name[:34]} (min I {low:.2f})")
     edge = [name for name, hit in zip(res.problem.inputs, res.last.at_edge()) if hit]
     if edge:
         lines.append(f"survivors reach the edge of wave {res.last.number}'s box in {', '.join(edge)}"[:80])

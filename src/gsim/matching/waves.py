@@ -210,6 +210,19 @@ class MatchResult:
     def last(self) -> Wave:
         return self.waves[-1]
 
+    def unmatched(self) -> dict[str, float]:
+        """Each target used that no run of any wave brings within the cutoff: its smallest
+        implausibility. Whatever the inputs, the model misses it; under a second or third
+        maximum every surviving point spends its allowance there, so the cutoff falls on
+        the other targets' maximum."""
+        imp = np.concatenate([w.imp for w in self.waves])
+        out = {}
+        for j, t in enumerate(self.problem.match.targets):
+            col = imp[:, j][np.isfinite(imp[:, j])]
+            if not t.holdout and len(col) and col.min() > self.problem.match.cutoff:
+                out[t.name] = float(col.min())
+        return out
+
     def holdout_band(self) -> dict[str, tuple[float, float, float, bool]]:
         """Each held-out target: (observed, 5 %, 95 % of the NROY sample's model values,
         observed within the band)."""
