@@ -266,6 +266,23 @@ def test_sweep_from_runs_exactly_the_nroy_points(matched, tmp_path):
         gsim.sweep_from_nroy(tmp_path / "t.zarr", out, sc, {"samples": 3})
 
 
+def test_verdicts_on_the_nroy_set_say_so(matched, tmp_path):
+    # the claims header and the report's lead tell a reader that the samples are the match's
+    from gsim.analysis.claims import counts_line
+    from gsim.analysis.report import _page
+
+    _, _, out = matched
+    gsim.sweep_from_nroy(tmp_path / "s.zarr", out, mc.scenario(), {"block_size": 16})
+    attrs = dict(gsim.open_sweep(tmp_path / "s.zarr").attrs)
+    counts = {"n_runs": 4, "n_ok": 4, "n_failed": 0, "n_invalid": 0, "n_pending": 0}
+    line = counts_line({**attrs, **counts, "store": "s.zarr"})
+    assert line.startswith(f"s.zarr: {attrs['samples']} plausible (NROY) samples x 1 policies, ")
+    assert "history match did not rule out" in _page(attrs, counts, "s.zarr", [])
+    lhs = {**attrs, "sampler": "lhs"}
+    assert counts_line({**lhs, **counts, "store": "s.zarr"}).startswith(f"s.zarr: {attrs['samples']} samples x ")
+    assert "history match" not in _page(lhs, counts, "s.zarr", [])
+
+
 def test_cli_sweep_from_and_sobol_refused(matched, tmp_path):
     _, _, out = matched
     path = tmp_path / "s.toml"

@@ -29,7 +29,7 @@ from gsim.claims import LEVEL, Claim, ClaimError, Measure
 from gsim.plugins import get_plugin_manager
 from gsim.sweeps.analysis import verified, years_index
 from gsim.sweeps.engine import save_names
-from gsim.sweeps.spec import SAVE_LEVELS
+from gsim.sweeps.spec import NROY, SAVE_LEVELS
 from gsim.sweeps.store import STATUS_OK, open_store, paired_shape, run_counts
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -479,6 +479,7 @@ def _dataset(rows: list[dict], ps: PairedStore, asked: list[int], skipped: list[
         "scenario_hash": a.get("scenario_hash", ""),
         "gsim_version": a.get("gsim_version", ""),
         "samples": int(a["samples"]),
+        "sampler": str(a.get("sampler", "")),
         "replicates": int(a["replicates"]),
         "policies": list(ps.policies),
         "business_as_usual": bau,
@@ -493,11 +494,13 @@ def _dataset(rows: list[dict], ps: PairedStore, asked: list[int], skipped: list[
 
 
 def counts_line(attrs: Mapping[str, Any]) -> str:
-    """'STORE: 1000 samples x 4 policies, 4000 runs: 3990 ok, 10 failed, ..., 0 pending'."""
+    """'STORE: 1000 samples x 4 policies, 4000 runs: 3990 ok, 10 failed, ..., 0 pending'; samples
+    from a history match's plausible set (`gsim sweep --from`) are called so."""
     a = attrs
     reps = f" x {a['replicates']} replicates" if int(a["replicates"]) > 1 else ""
     fault = f", {a['n_plugin_fault']} stopped by a plugin" if a.get("n_plugin_fault") else ""
-    return (f"{a['store']}: {a['samples']} samples{reps} x {len(a['policies'])} policies, "
+    plausible = " plausible (NROY)" if a.get("sampler") == NROY else ""
+    return (f"{a['store']}: {a['samples']}{plausible} samples{reps} x {len(a['policies'])} policies, "
             f"{a['n_runs']} runs: {a['n_ok']} ok, {a['n_failed']} failed, {a['n_invalid']} "
             f"invalid input{fault}, {a['n_pending']} pending")
 

@@ -51,6 +51,7 @@ from gsim.analysis.report_sections import (
 from gsim.claims import ClaimError
 from gsim.output import atomic_write, check_writable
 from gsim.sweeps.analysis import years_index
+from gsim.sweeps.spec import NROY
 from gsim.sweeps.store import open_checked, run_counts
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -300,8 +301,12 @@ def _page(attrs: Mapping[str, Any], counts: Mapping[str, int], store: str | Path
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     nav = "".join(f'<a href="#{sid}">{_e(name)}</a>' for sid, name, _ in sections)
     body = "".join(f'<section id="{sid}"><h2>{_e(name)}</h2>{content}</section>' for sid, name, content in sections)
-    lead = (f"Store <code>{_e(store)}</code>: {attrs.get('samples')} samples x {len(attrs.get('policies', []))} "
+    plausible = " plausible (NROY)" if attrs.get("sampler") == NROY else ""
+    lead = (f"Store <code>{_e(store)}</code>: {attrs.get('samples')}{plausible} samples x {len(attrs.get('policies', []))} "
             f"policies, {counts['n_ok']} of {counts['n_runs']} runs ok, {counts['n_pending']} pending.")
+    if plausible:
+        lead += (" The samples are the inputs a history match did not rule out (<code>gsim sweep --from</code>): "
+                 "every verdict below is read on the models the match keeps.")
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{_e(title)}</title><style>{_STYLE}</style></head><body><main>"
