@@ -7,13 +7,13 @@ import types
 
 import numpy as np
 from helpers import THREE_REGIONS_TOML
+
+import gsim
 from gsim.indicators import Indicator
 from gsim.plugins import make_plugin_manager, use_plugin_manager
 from gsim.scenario import loads_scenario
 from gsim.sweeps import open_sweep, sweep
 from gsim.sweeps.engine import LocalExecutor
-
-import gsim
 
 
 def east_share(ds):
@@ -49,3 +49,19 @@ year = 2025.0
         share = open_sweep(tmp_path / "s.zarr").east_share
     assert share.dims[-1] == "time" and "region" not in share.dims
     assert np.isfinite(share.values).all() and ((share > 0) & (share < 1)).all()
+
+
+def test_a_plugin_indicator_is_a_constraint_as_it_is_an_objective(tmp_path):
+    """`--constraint east_share<=X` works as `--objectives east_share:min` does; a bound no
+    run can meet leaves the front empty, one every run meets leaves it as without it."""
+    from gsim.optimize import optimize
+
+    small = dict(levers="readiness", objectives="real_gdp:max,east_share:min", year=2025, scenarios=2,
+                 population=4, generations=1, seed=3, workers=1)
+    pm = make_plugin_manager(load_entrypoints=False, extra=(indicator_plugin(),), strict=True)
+    with use_plugin_manager(pm):
+        free = gsim.open_optimization(optimize(tmp_path / "free.zarr", **small))
+        loose = gsim.open_optimization(optimize(tmp_path / "loose.zarr", constraints=("east_share<=1",), **small))
+        tight = gsim.open_optimization(optimize(tmp_path / "tight.zarr", constraints=("east_share<=0",), **small))
+    np.testing.assert_array_equal(loose.levers.values, free.levers.values)
+    assert tight.sizes.get("candidate", 0) == 0

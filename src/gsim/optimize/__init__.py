@@ -86,7 +86,8 @@ def _problem(sc: Scenario, *, policy: str = "gradient", levers: str | None = Non
         raise OptimizeError(f"--epsilon: must be positive, got {epsilon:g}")
     if algorithm not in ALGORITHMS:
         raise OptimizeError(f"--algorithm: expected one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
-    obj = parse_objectives(objectives, scenario_indicators(sc))
+    plugin = scenario_indicators(sc)
+    obj = parse_objectives(objectives, plugin)
     lev = parse_levers(pol, params, levers)
     stored, match_hash = None, None
     if scenarios_from is not None:
@@ -94,7 +95,7 @@ def _problem(sc: Scenario, *, policy: str = "gradient", levers: str | None = Non
         scenarios = stored[1].samples
     n = DEFAULT_SCENARIOS if scenarios is None else scenarios
     problem = Problem(pol.name, lev, obj, parse_robustness(robustness, obj, n),
-                      tuple(parse_constraint(c) for c in constraints), float(sc.run.t1 if year is None else year),
+                      tuple(parse_constraint(c, plugin) for c in constraints), float(sc.run.t1 if year is None else year),
                       cumulate, n, population, generations, seed, epsilon, algorithm, match_hash=match_hash)
     return problem, stored
 
