@@ -3,14 +3,18 @@ indicator, used together in runs, sweeps, claims and optimisation."""
 
 from __future__ import annotations
 
+import re
 import types
 
 import numpy as np
+import pytest
 from helpers import THREE_REGIONS_TOML
 
 import gsim
 from gsim.indicators import Indicator
-from gsim.plugins import make_plugin_manager, use_plugin_manager
+from gsim.params import spec
+from gsim.plugins import PluginError, make_plugin_manager, use_plugin_manager
+from gsim.policies import Policy
 from gsim.scenario import loads_scenario
 from gsim.sweeps import open_sweep, sweep
 from gsim.sweeps.engine import LocalExecutor
@@ -65,3 +69,39 @@ def test_a_plugin_indicator_is_a_constraint_as_it_is_an_objective(tmp_path):
         tight = gsim.open_optimization(optimize(tmp_path / "tight.zarr", constraints=("east_share<=0",), **small))
     np.testing.assert_array_equal(loose.levers.values, free.levers.values)
     assert tight.sizes.get("candidate", 0) == 0
+
+
+def _decide(ctx):
+    from gsim.policies import zero_decision
+
+    return zero_decision(ctx.n_runs, ctx.pairs, len(ctx.tiers))
+
+
+@pytest.mark.parametrize("kind", ["policy", "event type", "indicator"])
+@pytest.mark.parametrize("schema, says", [
+    ({"w": spec(1, 0, True, True, "1", "weight")}, "w: bounds [1, 0] hold no value"),
+    ({"w": spec(float("nan"), 1, True, True, "1", "weight")}, "w: bounds [nan, 1] hold no value"),
+    ({"w": spec(0, 0, False, True, "1", "weight")}, "w: bounds (0, 0] hold no value"),
+    ({"w": spec(0.6, 1, True, True, "1", "weight")}, "default w = 0.5 is outside its bounds"),
+    ({"v": spec(0, 1, True, True, "1", "weight")}, "schema names parameters without a default: v"),
+])
+def test_a_bad_schema_is_the_plugins_error_at_registration_not_the_scenarios(kind, schema, says):
+    """A schema whose bounds hold no value, or exclude the default, would otherwise reject
+    every scenario naming the policy with an error blaming a value the scenario never gave."""
+    from gsim.events import EventType
+
+    thing = {"policy": lambda: Policy("p", _decide, {"w": 0.5}, schema=schema),
+             "event type": lambda: EventType("e", lambda p, s: [], {"w": 0.5}, schema=schema),
+             "indicator": lambda: Indicator("i", lambda ds, p: ds.real_gdp, "1", "i", defaults={"w": 0.5},
+                                            schema=schema)}[kind]()
+    hook = {"policy": "gsim_register_policies", "event type": "gsim_register_events",
+            "indicator": "gsim_register_indicators"}[kind]
+
+    def register_it(register):
+        register(thing)
+
+    plugin = types.SimpleNamespace(__name__="author", **{hook: gsim.hookimpl(register_it)})
+    with pytest.raises(PluginError, match=re.escape(f"plugin author: {kind} ")) as e:
+        pm = make_plugin_manager(load_entrypoints=False, extra=(plugin,), strict=True)
+        pm.policies(), pm.event_types(), pm.indicators()
+    assert says in str(e.value)
