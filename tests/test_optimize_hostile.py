@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import types
+
+import pytest
 from click.testing import CliRunner
 
 import gsim
 from gsim.cli import main
+from gsim.plugins import make_plugin_manager, use_plugin_manager
 
 CLI_SMALL = ["--levers", "readiness", "--objectives", "real_gdp:max,theil:min", "--year", "2025",
              "--scenarios", "2", "--population", "4", "--generations", "1", "--seed", "3", "-j", "1"]
@@ -20,3 +24,47 @@ def test_an_infeasible_constraint_says_no_setting_meets_it(tmp_path):
     assert gsim.open_optimization(out).sizes.get("candidate", 0) == 0
     assert "No setting of gradient meets the constraints (real_gdp>=900%:bau)" in res.output, res.output
     assert "non-dominated" not in res.output
+
+
+def _faulty_plugin(where):
+    """A policy that raises, or an indicator that raises, whatever the setting."""
+    from gsim.indicators import Indicator
+    from gsim.params import spec
+    from gsim.policies import Policy, zero_decision
+
+    def decide(ctx):
+        if where == "policy" and ctx.t > 2023.5:  # past the registration probe's t0
+            raise RuntimeError("policy boom")
+        return zero_decision(ctx.n_runs, ctx.pairs, len(ctx.tiers))
+
+    def indicator(ds):
+        raise RuntimeError("indicator boom")
+
+    def gsim_register_policies(register):
+        register(Policy("faulty", decide, {"w": 0.5}, schema={"w": spec(0, 1, True, True, "1", "w")}))
+
+    def gsim_register_indicators(register):
+        register(Indicator("boom", indicator, "1", "raises", better=1))
+
+    hooks = {"gsim_register_policies": gsim.hookimpl(gsim_register_policies)}
+    if where == "indicator":
+        hooks["gsim_register_indicators"] = gsim.hookimpl(gsim_register_indicators)
+    return types.SimpleNamespace(__name__="faulty_plugin", **hooks)
+
+
+@pytest.mark.parametrize("where, objectives, says", [
+    ("policy", "real_gdp:max,theil:min", "policy 'faulty' (plugin faulty_plugin) raised"),
+    ("indicator", "real_gdp:max,boom:max", "indicator 'boom' (plugin faulty_plugin) raised"),
+])
+def test_a_plugin_that_always_faults_is_one_line_exit_2_not_an_empty_front(tmp_path, where, objectives, says):
+    """Every run stopped by a plugin fault used to give '0 settings are non-dominated', exit 0,
+    with nothing naming the plugin; the fault is now a one-line error before a store is made."""
+    out = tmp_path / "o.zarr"
+    pm = make_plugin_manager(load_entrypoints=False, extra=(_faulty_plugin(where),), strict=True)
+    args = ["optimize", "--policy", "faulty", "--objectives", objectives, "--year", "2025", "--scenarios", "2",
+            "--population", "4", "--generations", "1", "-j", "1", "--out", str(out)]
+    with use_plugin_manager(pm):
+        res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2, res.output
+    assert says in res.output and len(res.output.strip().splitlines()) == 1, res.output
+    assert not out.exists()

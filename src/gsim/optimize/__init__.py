@@ -119,6 +119,9 @@ def optimize(out: str | Path, scenario: Scenario | str | Path | None = None, *, 
     ev = Evaluator(sc, problem, parallel=_threads(workers), stored=stored)
     bau = ev.bau()
     defaults = ev.candidates(np.array([[lv.default for lv in problem.levers]]))[0]
+    if ev.faults:  # a plugin failing already at the defaults or under business as usual: not a search
+        raise OptimizeError(f"{ev.faults[0]} (business as usual or {problem.policy} at its default settings; "
+                            f"{len(ev.faults)} run(s) stopped by a plugin fault)")
     source = None if options.get("scenarios_from") is None else Path(options["scenarios_from"]).resolve()
     g = ost.create(out, sc, problem, bau, defaults, initial, scenarios_from=source)
     with ost.write_lock(out):
