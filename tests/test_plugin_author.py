@@ -11,7 +11,7 @@ import pytest
 from helpers import THREE_REGIONS_TOML
 
 import gsim
-from gsim.indicators import Indicator
+from gsim.indicators import Indicator, IndicatorError
 from gsim.params import spec
 from gsim.plugins import PluginError, make_plugin_manager, use_plugin_manager
 from gsim.policies import Policy
@@ -105,3 +105,44 @@ def test_a_bad_schema_is_the_plugins_error_at_registration_not_the_scenarios(kin
         pm = make_plugin_manager(load_entrypoints=False, extra=(plugin,), strict=True)
         pm.policies(), pm.event_types(), pm.indicators()
     assert says in str(e.value)
+
+
+def _indicator_manager(compute):
+    ind = Indicator("bad", compute, "1", "a faulty indicator")
+
+    def gsim_register_indicators(register):
+        register(ind)
+
+    plugin = types.SimpleNamespace(__name__="author", gsim_register_indicators=gsim.hookimpl(gsim_register_indicators))
+    return make_plugin_manager(load_entrypoints=False, extra=(plugin,), strict=True)
+
+
+def test_an_indicator_cannot_change_the_outputs_it_reads():
+    """An indicator writing into its input used to change the run's saved outputs silently."""
+    def overwrite(ds):
+        ds["real_gdp"][:] = 0.0
+        return ds.theil
+
+    sc = loads_scenario(THREE_REGIONS_TOML)
+    clean = gsim.simulate(sc, "market")
+    with use_plugin_manager(_indicator_manager(overwrite)), \
+            pytest.raises(IndicatorError, match=r"indicator 'bad' \(plugin author\).*must not modify"):
+        gsim.simulate(sc, "market")
+    assert (clean.real_gdp > 0).all()
+
+
+@pytest.mark.parametrize("compute, says", [
+    (lambda ds: ds.real_gdp * np.inf, "infinite"),
+    (lambda ds: ds.real_gdp * np.nan, "no finite value"),
+])
+def test_an_indicator_returning_inf_or_only_nan_is_the_plugins_error(compute, says):
+    with use_plugin_manager(_indicator_manager(compute)), \
+            pytest.raises(IndicatorError, match=rf"indicator 'bad' \(plugin author\).*{says}"):
+        gsim.simulate(loads_scenario(THREE_REGIONS_TOML), "market")
+
+
+def test_an_indicator_with_some_nan_is_kept():
+    """A growth rate is undefined at t0: NaN there is a value, not a fault."""
+    with use_plugin_manager(_indicator_manager(lambda ds: ds.real_gdp.diff("time").reindex(time=ds.time))):
+        ds = gsim.simulate(loads_scenario(THREE_REGIONS_TOML), "market")
+    assert np.isnan(ds.bad[0]) and np.isfinite(ds.bad[1:]).all()
