@@ -146,3 +146,28 @@ def test_an_indicator_with_some_nan_is_kept():
     with use_plugin_manager(_indicator_manager(lambda ds: ds.real_gdp.diff("time").reindex(time=ds.time))):
         ds = gsim.simulate(loads_scenario(THREE_REGIONS_TOML), "market")
     assert np.isnan(ds.bad[0]) and np.isfinite(ds.bad[1:]).all()
+
+
+@pytest.mark.parametrize("target", ["state", "parameter"])
+def test_an_event_that_makes_values_non_finite_is_named(target):
+    """An event writing NaN used to surface as the model's 'capital ... became non-finite',
+    naming neither the event nor its plugin."""
+    from gsim.events import Event, EventType
+    from gsim.model.layout import SP
+
+    def build(params, setup):
+        def apply(step, t, y, inputs):
+            if target == "state":
+                y[:, 0] = np.nan
+            else:
+                inputs.sp[:, SP["delta"]] = np.inf
+        return [Event([setup.step_of(2024.0)], apply)]
+
+    def gsim_register_events(register):
+        register(EventType("spoil", build, {}, "writes NaN"))
+
+    plugin = types.SimpleNamespace(__name__="author", gsim_register_events=gsim.hookimpl(gsim_register_events))
+    with use_plugin_manager(make_plugin_manager(load_entrypoints=False, extra=(plugin,), strict=True)):
+        sc = loads_scenario(THREE_REGIONS_TOML + '[[events]]\ntype = "spoil"\n')
+        with pytest.raises(Exception, match=r"events\[0\] \(type 'spoil', plugin author\).*non-finite"):
+            gsim.simulate(sc, "market")
