@@ -68,3 +68,23 @@ def test_a_plugin_that_always_faults_is_one_line_exit_2_not_an_empty_front(tmp_p
     assert res.exit_code == 2, res.output
     assert says in res.output and len(res.output.strip().splitlines()) == 1, res.output
     assert not out.exists()
+
+
+def test_a_plugin_policy_without_a_schema_is_told_how_to_declare_levers():
+    """The docs' minimal policy has a numeric parameter but no schema: the error says why
+    it is no lever and what to add, rather than that it declares no numeric parameter."""
+    from gsim.optimize import make_problem
+    from gsim.optimize.problem import OptimizeError
+    from gsim.policies import Policy, zero_decision
+
+    def decide(ctx):
+        return zero_decision(ctx.n_runs, ctx.pairs, len(ctx.tiers))
+
+    def gsim_register_policies(register):
+        register(Policy("halfmarket", decide, {"weight": 0.5}))
+
+    plugin = types.SimpleNamespace(__name__="half", gsim_register_policies=gsim.hookimpl(gsim_register_policies))
+    with use_plugin_manager(make_plugin_manager(load_entrypoints=False, extra=(plugin,), strict=True)), \
+            pytest.raises(OptimizeError, match=r"numeric parameters weight have no bounds: declare them in the "
+                                               r"policy's schema"):
+        make_problem(gsim.load_scenario(), policy="halfmarket", scenarios=1)

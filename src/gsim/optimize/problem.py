@@ -138,8 +138,12 @@ def parse_levers(policy: Policy, params: Mapping[str, Any], text: str | None) ->
     numeric = {n: s for n, s in policy.schema.items()
                if isinstance(params.get(n), (int, float)) and not isinstance(params.get(n), bool)}
     known = ", ".join(sorted(numeric)) or "none"
+    unbounded = sorted(n for n, v in params.items()
+                       if n not in policy.schema and isinstance(v, (int, float)) and not isinstance(v, bool))
+    why = (f" (its numeric parameters {', '.join(unbounded)} have no bounds: declare them in the policy's "
+           "schema, Policy(schema={NAME: gsim.params.spec(...)}), to make them levers)") if unbounded else ""
     if not numeric:
-        raise OptimizeError(f"--policy: policy {policy.name!r} declares no numeric parameter to vary")
+        raise OptimizeError(f"--policy: policy {policy.name!r} declares no numeric parameter to vary{why}")
     items = [t.strip() for t in text.split(",")] if text else sorted(numeric)
     if not items or any(not t for t in items):
         raise OptimizeError(f"--levers: expected NAME[=LOW:HIGH],... got {text!r}")
