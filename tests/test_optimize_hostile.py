@@ -88,3 +88,30 @@ def test_a_plugin_policy_without_a_schema_is_told_how_to_declare_levers():
             pytest.raises(OptimizeError, match=r"numeric parameters weight have no bounds: declare them in the "
                                                r"policy's schema"):
         make_problem(gsim.load_scenario(), policy="halfmarket", scenarios=1)
+
+
+@pytest.mark.parametrize("extra", [["--generations", "5"], ["--population", "8"], ["--policy", "gradient"],
+                                   ["--out", "other.zarr"], ["--constraint", "theil<=1"], ["SCENARIO"]])
+def test_resume_refuses_options_it_would_ignore(tmp_path, extra):
+    """`--resume STORE --generations 5` used to continue the store's own 1 generation and say
+    nothing: a user extending a search got the old one. Options that define the search are
+    refused beside --resume (exit 2); -j is not one of them."""
+    out = tmp_path / "o.zarr"
+    res = CliRunner().invoke(main, ["optimize", *CLI_SMALL, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    extra = [str(tmp_path / "sc.toml") if a == "SCENARIO" else a for a in extra]
+    res = CliRunner().invoke(main, ["optimize", "--resume", str(out), *extra])
+    assert res.exit_code == 2, res.output
+    assert "--resume continues the store's own search" in res.output and len(res.output.strip().splitlines()) == 1
+    res = CliRunner().invoke(main, ["optimize", "--resume", str(out), "-j", "1"])
+    assert res.exit_code == 0, res.output
+
+
+def test_an_out_path_that_is_no_store_is_not_offered_for_resume(tmp_path):
+    """A file in the way used to be offered to `--resume`, which then says it is no store."""
+    out = tmp_path / "notes.txt"
+    out.write_text("mine\n")
+    res = CliRunner().invoke(main, ["optimize", *CLI_SMALL, "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert "exists and is no optimisation store; choose another --out" in res.output
+    assert "--resume" not in res.output and out.read_text() == "mine\n"

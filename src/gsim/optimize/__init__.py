@@ -114,6 +114,10 @@ def optimize(out: str | Path, scenario: Scenario | str | Path | None = None, *, 
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     problem, stored = _problem(sc, **options)
     if Path(out).exists():
+        try:
+            ost.open_group(out)
+        except OptimizeError:  # a file or another store: nothing to resume
+            raise OptimizeError(f"{out}: exists and is no optimisation store; choose another --out") from None
         raise OptimizeError(f"{out}: exists; remove it, or continue it with --resume {out}")
     initial = None if warm_start is None else warm_start_population(warm_start, problem)
     ev = Evaluator(sc, problem, parallel=_threads(workers), stored=stored)
