@@ -115,3 +115,19 @@ def test_an_out_path_that_is_no_store_is_not_offered_for_resume(tmp_path):
     assert res.exit_code == 2, res.output
     assert "exists and is no optimisation store; choose another --out" in res.output
     assert "--resume" not in res.output and out.read_text() == "mine\n"
+
+
+def test_an_interruption_before_the_store_exists_does_not_offer_resume(tmp_path, monkeypatch):
+    """Ctrl-C while business as usual is evaluated (before the store is made) used to say
+    'continue with: gsim optimize --resume STORE', for a store that does not exist."""
+    from gsim.optimize.evaluate import Evaluator
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Evaluator, "bau", interrupted)
+    out = tmp_path / "o.zarr"
+    res = CliRunner().invoke(main, ["optimize", *CLI_SMALL, "--out", str(out)])
+    assert res.exit_code == 1, res.output
+    assert not out.exists()
+    assert "interrupted before any generation was stored" in res.output and "--resume" not in res.output

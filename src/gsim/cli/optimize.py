@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -99,6 +100,9 @@ def optimize_command(scenario_file, policy, levers, objectives, year, cumulate, 
     except (opt.OptimizeError, ScenarioError) as e:
         raise UsageFailure(one_line(e)) from None
     except KeyboardInterrupt:
+        if not (resume_store or Path(out).exists()):
+            raise click.ClickException("interrupted before any generation was stored; run the command again") \
+                from None
         raise click.ClickException(f"interrupted; continue with: gsim optimize --resume {resume_store or out}") \
             from None
     for line in describe(compare(path)):
