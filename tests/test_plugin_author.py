@@ -171,3 +171,44 @@ def test_an_event_that_makes_values_non_finite_is_named(target):
         sc = loads_scenario(THREE_REGIONS_TOML + '[[events]]\ntype = "spoil"\n')
         with pytest.raises(Exception, match=r"events\[0\] \(type 'spoil', plugin author\).*non-finite"):
             gsim.simulate(sc, "market")
+
+
+def test_a_policy_writing_into_its_inputs_is_told_they_are_read_only():
+    """numpy's bare 'assignment destination is read-only' named no remedy."""
+    def decide(ctx):
+        ctx["readiness"][:] = 0.0
+        return _decide(ctx)
+
+    def gsim_register_policies(register):
+        register(Policy("writer", decide))
+
+    plugin = types.SimpleNamespace(__name__="author", gsim_register_policies=gsim.hookimpl(gsim_register_policies))
+    with pytest.raises(PluginError, match=r"policy 'writer' \(plugin author\) raised .*read-only.*\(the "
+                                          r"context's values are read-only: compute on copies; a policy's own "
+                                          r"arrays are ctx.state\)"):
+        make_plugin_manager(load_entrypoints=False, extra=(plugin,), strict=True).policies()
+
+
+def test_a_policy_cannot_change_the_saved_outputs_through_its_context():
+    """Writing into ctx["capital"] used to change the run's saved capital silently."""
+    tried = []
+
+    def writer(ctx):
+        for name in ("capital", "readiness"):
+            try:
+                ctx[name][...] = 0.0
+            except ValueError:
+                tried.append(name)
+        return _decide(ctx)
+
+    def gsim_register_policies(register):
+        register(Policy("writer", writer))
+        register(Policy("still", _decide))
+
+    plugin = types.SimpleNamespace(__name__="author", gsim_register_policies=gsim.hookimpl(gsim_register_policies))
+    sc = loads_scenario(THREE_REGIONS_TOML)
+    with use_plugin_manager(make_plugin_manager(load_entrypoints=False, extra=(plugin,), strict=True)):
+        a, b = gsim.simulate(sc, "writer"), gsim.simulate(sc, "still")
+    assert tried and set(tried) == {"capital", "readiness"}
+    for name in ("capital", "readiness", "real_gdp"):
+        np.testing.assert_array_equal(a[name].values, b[name].values)
