@@ -380,14 +380,28 @@ def _check_steps(built: Sequence[Event], setup: EventSetup, where: str) -> None:
             raise EventError(f"{where}: acts {when}, outside the run ({setup.t0:g}-{t1:g})")
 
 
+def _finite_rows(y: np.ndarray, inputs: Any) -> np.ndarray:
+    """(B,) whether each run's state and scalar and per-tier parameters are all finite."""
+    ok = np.isfinite(y).all(axis=1)
+    for a in (getattr(inputs, "sp", None), getattr(inputs, "tp", None)):
+        if isinstance(a, np.ndarray) and a.ndim >= 2:
+            ok &= np.isfinite(a.reshape(a.shape[0], -1)).all(axis=1)
+    return ok
+
+
 def _guarded(ev: Event, where: str) -> Event:
     """The event with failures in `apply` turned into an EventError naming it and the time."""
     inner = ev.apply
 
     def apply(step, t, y, inputs):
+        before = _finite_rows(y, inputs)
         try:
             inner(step, t, y, inputs)
         except Exception as exc:
             raise EventError(f"{where} failed at t={t:g}: {type(exc).__name__}: {exc}") from exc
+        spoiled = before & ~_finite_rows(y, inputs)
+        if spoiled.any():  # named here, not later as the model's own failure
+            raise EventError(f"{where} at t={t:g} made the state or the parameters non-finite (NaN or inf) "
+                             f"in {int(spoiled.sum())} run(s)")
 
     return _event(ev.steps, apply)

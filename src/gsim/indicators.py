@@ -93,10 +93,15 @@ def add_indicators(ds: xr.Dataset, table: Mapping[str, Indicator],
     if not table:
         return ds
     new = {}
+    guarded = _read_only(ds)
     for name, ind in table.items():
         where = f"indicator {name!r} (plugin {ind.plugin or '?'})"
         try:
-            da = ind(ds, (params or {}).get(name))
+            da = ind(guarded, (params or {}).get(name))
+        except ValueError as exc:
+            wrote = any(w in str(exc).lower() for w in ("read-only", "destination is a view"))  # numpy, xarray
+            hint = " (an indicator must not modify the outputs it reads)" if wrote else ""
+            raise IndicatorError(f"{where} raised ValueError: {exc}{hint}") from exc
         except Exception as exc:
             raise IndicatorError(f"{where} raised {type(exc).__name__}: {exc}") from exc
         if not isinstance(da, xr.DataArray):
@@ -108,6 +113,11 @@ def add_indicators(ds: xr.Dataset, table: Mapping[str, Indicator],
         bad = [d for d in da.dims if d not in ds.dims]
         if bad:
             raise IndicatorError(f"{where}: unknown dimension(s) {bad}")
+        values = np.asarray(da.values, dtype=np.float64) if da.dtype.kind in "fiub" else None
+        if values is not None and np.isinf(values).any():
+            raise IndicatorError(f"{where}: returned {int(np.isinf(values).sum())} infinite value(s)")
+        if values is not None and values.size and not np.isfinite(values).any():
+            raise IndicatorError(f"{where}: returned no finite value (all NaN)")
         da = da.copy()
         da.name = name
         da.attrs.update(units=ind.units, long_name=ind.long_name, gsim_plugin=ind.plugin)
@@ -120,6 +130,18 @@ def add_indicators(ds: xr.Dataset, table: Mapping[str, Indicator],
             da.attrs["better"] = "higher" if ind.better > 0 else "lower"
         new[name] = da
     return ds.assign(new)
+
+
+def _read_only(ds: xr.Dataset) -> xr.Dataset:
+    """`ds` sharing its data, with its NumPy arrays read-only: an indicator that writes into
+    its input fails instead of changing the run's outputs."""
+    out = ds.copy(deep=False)
+    for name, var in out.variables.items():
+        if name not in out.indexes and isinstance(var.data, np.ndarray):  # an index is immutable
+            view = var.data.view()
+            view.flags.writeable = False
+            var.data = view
+    return out
 
 
 def gini(values, weights, dim: str = "region"):

@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import functools
 import importlib.metadata as md
+import math
 import os
 import warnings
 from collections.abc import Callable, Iterator
@@ -30,6 +31,7 @@ from gsim.claims import Claim, ClaimError
 from gsim.events import EventType
 from gsim.indicators import Indicator, better_of
 from gsim.model.layout import VARIABLES
+from gsim.params import ParamSpec, fmt_num
 from gsim.policies import Policy, PolicyError, _is_numba_dispatcher, probe_policy
 
 ENTRY_POINT_GROUP = "gsim"
@@ -287,6 +289,28 @@ class Kind(Generic[T]):
     prepare: Callable[[GsimPluginManager, T], T] = lambda pm, thing: thing
 
 
+def _check_schema(where: str, defaults: dict[str, Any], schema: dict[str, Any]) -> None:
+    """A schema's bounds must hold a value and its defaults lie within them: otherwise every
+    scenario naming the policy (event, indicator) would be rejected for a value it never gave."""
+    extra = sorted(set(schema) - set(defaults))
+    if extra:
+        raise PluginError(f"{where}: schema names parameters without a default: {', '.join(extra)}")
+    for k, sp in schema.items():
+        if not isinstance(sp, ParamSpec):
+            raise PluginError(f"{where}: schema {k}: expected a gsim.params.ParamSpec (spec(...)), "
+                              f"got {type(sp).__name__}")
+        lo, hi = float(sp.low), float(sp.high)
+        if math.isnan(lo) or math.isnan(hi) or lo > hi or (lo == hi and not (sp.low_inclusive and sp.high_inclusive)):
+            raise PluginError(f"{where}: schema {k}: bounds {'[' if sp.low_inclusive else '('}{fmt_num(lo)}, "
+                              f"{fmt_num(hi)}{']' if sp.high_inclusive else ')'} hold no value")
+        v = defaults[k]
+        if v is None:  # a required event parameter
+            continue
+        number = isinstance(v, (int, float)) and not isinstance(v, bool)
+        if not number or not sp.contains(float(v)):
+            raise PluginError(f"{where}: default {k} = {v!r} is outside its bounds ({sp.describe()})")
+
+
 def _check_policy(policy: Policy, plugin: str) -> None:
     if not isinstance(policy.name, str) or not policy.name.isidentifier():
         raise PluginError(f"plugin {plugin}: policy name {policy.name!r} must be an identifier")
@@ -297,6 +321,7 @@ def _check_policy(policy: Policy, plugin: str) -> None:
         )
     if not callable(policy.decide):
         raise PluginError(f"plugin {plugin}: policy {policy.name!r}: decide is not callable")
+    _check_schema(f"plugin {plugin}: policy {policy.name!r}", dict(policy.defaults), dict(policy.schema))
     try:
         probe_policy(policy)
     except PolicyError as e:
@@ -306,6 +331,7 @@ def _check_policy(policy: Policy, plugin: str) -> None:
 def _check_event_type(et: EventType, plugin: str) -> None:
     if not callable(et.build):
         raise PluginError(f"plugin {plugin}: event type {et.name!r}: build is not callable")
+    _check_schema(f"plugin {plugin}: event type {et.name!r}", dict(et.defaults), dict(et.schema))
 
 
 def _check_indicator(ind: Indicator, plugin: str) -> None:
@@ -319,15 +345,7 @@ def _check_indicator(ind: Indicator, plugin: str) -> None:
     if ind.better not in (None, 1, -1):
         raise PluginError(f"plugin {plugin}: indicator {ind.name!r}: better must be +1, -1 or None, "
                           f"got {ind.better!r}")
-    for k, v in ind.defaults.items():
-        sp = ind.schema.get(k)
-        if sp is not None and not sp.contains(float(v)):
-            raise PluginError(f"plugin {plugin}: indicator {ind.name!r}: default {k} = {v!r} is outside "
-                              f"its bounds")
-    extra = sorted(set(ind.schema) - set(ind.defaults))
-    if extra:
-        raise PluginError(f"plugin {plugin}: indicator {ind.name!r}: schema names parameters without a "
-                          f"default: {', '.join(extra)}")
+    _check_schema(f"plugin {plugin}: indicator {ind.name!r}", dict(ind.defaults), dict(ind.schema))
 
 
 def _directed_claim(pm: GsimPluginManager, claim: Claim) -> Claim:

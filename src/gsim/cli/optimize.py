@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -76,6 +77,15 @@ def optimize_command(scenario_file, policy, levers, objectives, year, cumulate, 
     (`gsim.open_optimization`)."""
     if workers is not None and workers < 1:
         raise UsageFailure(f"-j: must be at least 1, got {workers}")
+    if resume_store:  # the store holds the search: an option that defines it would be ignored
+        ctx = click.get_current_context()
+        given = [p.human_readable_name if isinstance(p, click.Argument) else max(p.opts, key=len)
+                 for p in ctx.command.params
+                 if p.name not in ("resume_store", "workers")
+                 and ctx.get_parameter_source(p.name) not in (None, click.core.ParameterSource.DEFAULT)]
+        if given:
+            raise UsageFailure(f"--resume continues the store's own search; {', '.join(given)} cannot be given "
+                               f"with it (start a new store, or --warm-start {resume_store})")
     try:
         with _ProgressBar(sys.stderr.isatty()) as bar:
             if resume_store:
@@ -90,6 +100,9 @@ def optimize_command(scenario_file, policy, levers, objectives, year, cumulate, 
     except (opt.OptimizeError, ScenarioError) as e:
         raise UsageFailure(one_line(e)) from None
     except KeyboardInterrupt:
+        if not (resume_store or Path(out).exists()):
+            raise click.ClickException("interrupted before any generation was stored; run the command again") \
+                from None
         raise click.ClickException(f"interrupted; continue with: gsim optimize --resume {resume_store or out}") \
             from None
     for line in describe(compare(path)):

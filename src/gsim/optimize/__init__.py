@@ -86,7 +86,8 @@ def _problem(sc: Scenario, *, policy: str = "gradient", levers: str | None = Non
         raise OptimizeError(f"--epsilon: must be positive, got {epsilon:g}")
     if algorithm not in ALGORITHMS:
         raise OptimizeError(f"--algorithm: expected one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
-    obj = parse_objectives(objectives, scenario_indicators(sc))
+    plugin = scenario_indicators(sc)
+    obj = parse_objectives(objectives, plugin)
     lev = parse_levers(pol, params, levers)
     stored, match_hash = None, None
     if scenarios_from is not None:
@@ -94,7 +95,7 @@ def _problem(sc: Scenario, *, policy: str = "gradient", levers: str | None = Non
         scenarios = stored[1].samples
     n = DEFAULT_SCENARIOS if scenarios is None else scenarios
     problem = Problem(pol.name, lev, obj, parse_robustness(robustness, obj, n),
-                      tuple(parse_constraint(c) for c in constraints), float(sc.run.t1 if year is None else year),
+                      tuple(parse_constraint(c, plugin) for c in constraints), float(sc.run.t1 if year is None else year),
                       cumulate, n, population, generations, seed, epsilon, algorithm, match_hash=match_hash)
     return problem, stored
 
@@ -113,11 +114,18 @@ def optimize(out: str | Path, scenario: Scenario | str | Path | None = None, *, 
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     problem, stored = _problem(sc, **options)
     if Path(out).exists():
+        try:
+            ost.open_group(out)
+        except OptimizeError:  # a file or another store: nothing to resume
+            raise OptimizeError(f"{out}: exists and is no optimisation store; choose another --out") from None
         raise OptimizeError(f"{out}: exists; remove it, or continue it with --resume {out}")
     initial = None if warm_start is None else warm_start_population(warm_start, problem)
     ev = Evaluator(sc, problem, parallel=_threads(workers), stored=stored)
     bau = ev.bau()
     defaults = ev.candidates(np.array([[lv.default for lv in problem.levers]]))[0]
+    if ev.faults:  # a plugin failing already at the defaults or under business as usual: not a search
+        raise OptimizeError(f"{ev.faults[0]} (business as usual or {problem.policy} at its default settings; "
+                            f"{len(ev.faults)} run(s) stopped by a plugin fault)")
     source = None if options.get("scenarios_from") is None else Path(options["scenarios_from"]).resolve()
     g = ost.create(out, sc, problem, bau, defaults, initial, scenarios_from=source)
     with ost.write_lock(out):

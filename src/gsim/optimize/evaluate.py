@@ -106,6 +106,7 @@ class Evaluator:
         self.ens = ensemble(sc, problem, stored)
         self.sending = sending_mask(sc)
         self.runs = 0  # runs evaluated so far (for runs/s)
+        self.faults: list[str] = []  # plugin faults (policy, event, indicator) since the last `clear`
 
     @property
     def n_scenarios(self) -> int:
@@ -135,6 +136,7 @@ class Evaluator:
                 res.append(run_batch(_take(inp, rows), policy=pol, params={**params, **one}, cal=cal_c, **run))
         out = []
         for r in res:
+            self.faults.extend(str(e) for e in r.faults.values())
             vals = dict(r.values)
             if set(names) & set(GROUP_AGGREGATES) or self.plugin:
                 vals.update(group_aggregates(vals, self.sending))
@@ -160,7 +162,8 @@ class Evaluator:
             for name, ind in self.plugin.items():
                 try:
                     da = add_indicators(ds, {name: ind})[name]
-                except IndicatorError:
+                except IndicatorError as err:
+                    self.faults.append(str(err))
                     continue
                 if da.dims != ("time",):
                     raise OptimizeError(f"--objectives: plugin indicator {name!r} has the axes {da.dims}; an "

@@ -50,6 +50,10 @@ def describe(c: Comparison) -> list[str]:
     p = c.problem
     names = [lv.name for lv in p.levers]
     defaults = ", ".join(f"{lv.name} {lv.default:g}" for lv in p.levers)
+    if not len(c.scores) and p.constraints:  # an empty front: no candidate was feasible
+        return [f"No setting of {p.policy} meets the constraints ({', '.join(k.text for k in p.constraints)}) "
+                f"in the required share of the {p.scenarios} scenario{'s' if p.scenarios > 1 else ''}: the front "
+                "is empty; relax them (the store's `violation` array: each candidate's missing share of scenarios)."]
     lines = [f"{len(c.scores)} setting{'s' if len(c.scores) != 1 else ''} of {p.policy} "
              f"{'are' if len(c.scores) != 1 else 'is'} non-dominated ({p.robustness.text} over "
              f"{p.scenarios} scenario{'s' if p.scenarios > 1 else ''}, {'to' if p.cumulate else 'in'} {p.year:g})."]

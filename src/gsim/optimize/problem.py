@@ -138,8 +138,12 @@ def parse_levers(policy: Policy, params: Mapping[str, Any], text: str | None) ->
     numeric = {n: s for n, s in policy.schema.items()
                if isinstance(params.get(n), (int, float)) and not isinstance(params.get(n), bool)}
     known = ", ".join(sorted(numeric)) or "none"
+    unbounded = sorted(n for n, v in params.items()
+                       if n not in policy.schema and isinstance(v, (int, float)) and not isinstance(v, bool))
+    why = (f" (its numeric parameters {', '.join(unbounded)} have no bounds: declare them in the policy's "
+           "schema, Policy(schema={NAME: gsim.params.spec(...)}), to make them levers)") if unbounded else ""
     if not numeric:
-        raise OptimizeError(f"--policy: policy {policy.name!r} declares no numeric parameter to vary")
+        raise OptimizeError(f"--policy: policy {policy.name!r} declares no numeric parameter to vary{why}")
     items = [t.strip() for t in text.split(",")] if text else sorted(numeric)
     if not items or any(not t for t in items):
         raise OptimizeError(f"--levers: expected NAME[=LOW:HIGH],... got {text!r}")
@@ -234,17 +238,18 @@ def parse_robustness(text: str, objectives: tuple[Objective, ...], scenarios: in
 _CONSTRAINT = re.compile(r"^(\w+)\s*(>=|<=)\s*([-+]?[0-9.]+(?:[eE][-+]?\d+)?)(%)?(:bau)?(?:@(\d+(?:\.\d+)?))?$")
 
 
-def parse_constraint(text: str) -> Constraint:
+def parse_constraint(text: str, plugin: Mapping[str, Indicator] | None = None) -> Constraint:
     """'real_gdp>=-2%:bau@90': real GDP no more than 2 % below business as usual in 90 % of
     scenarios; 'real_output>=-2%:bau@90': no region's real output more than 2 % below it;
-    'theil<=0.02@80': absolute; without @, in every scenario."""
+    'theil<=0.02@80': absolute; without @, in every scenario. `plugin`: the plugin indicators
+    that may be constrained too (as for `parse_objectives`)."""
     m = _CONSTRAINT.match(text.replace(" ", ""))
     if not m:
         raise OptimizeError(f"--constraint: expected NAME>=|<=VALUE[%][:bau][@SHARE], got {text!r}")
     name, op, value, pct, bau, share = m.groups()
-    if name not in OBJECTIVE_NAMES + REGION_NAMES:
+    if name not in OBJECTIVE_NAMES + REGION_NAMES + tuple(plugin or ()):
         raise OptimizeError(f"--constraint: {name!r} is neither an indicator saved by sweeps with only a time axis "
-                            f"nor a per-region one ({', '.join(REGION_NAMES)})")
+                            f"(a plugin one too) nor a per-region one ({', '.join(REGION_NAMES)})")
     if pct and not bau:
         raise OptimizeError(f"--constraint: {text!r}: a percentage is relative to business as usual, add :bau")
     q = float(share) if share else 100.0

@@ -104,6 +104,11 @@ class PolicyContext:
     region_data: Mapping[str, np.ndarray] = field(default_factory=dict)
     period: float = 1.0  # years from this decision to the next (the scenario's policy period)
 
+    def __post_init__(self) -> None:
+        # read-only views: a policy writing into what it observes would change the saved outputs
+        for name in ("values", "model", "region_data"):
+            object.__setattr__(self, name, {k: _read_only(v) for k, v in getattr(self, name).items()})
+
     def __getitem__(self, name: str) -> np.ndarray:
         return self.values[name]
 
@@ -121,6 +126,14 @@ class PolicyContext:
         regions = {k: v[one] if np.ndim(v) == 2 else v for k, v in self.region_data.items()}
         return replace(self, values={k: v[one] for k, v in self.values.items()}, model=model, params=params,
                        state=self.state.run(b), region_data=regions)
+
+
+def _read_only(a: Any) -> Any:
+    """A read-only view of an array (anything else as it is)."""
+    if isinstance(a, np.ndarray) and a.flags.writeable:
+        a = a.view()
+        a.flags.writeable = False
+    return a
 
 
 Decision = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -250,9 +263,11 @@ def call_policy(policy: Policy, ctx: PolicyContext) -> Decision:
     except PolicyError:
         raise
     except Exception as exc:  # a plugin's bug must not look like a gsim crash
+        wrote = "read-only" in str(exc)  # numpy's word for a write into the context's values
+        hint = " (the context's values are read-only: compute on copies; a policy's own arrays are ctx.state)"
         raise PolicyError(
             f"policy {policy.name!r} (plugin {policy.plugin or '?'}) raised at t={ctx.t:g}: "
-            f"{type(exc).__name__}: {exc}"
+            f"{type(exc).__name__}: {exc}{hint if wrote else ''}"
         ) from exc
     out = check_decision(policy, decision, ctx.n_runs, ctx.pairs, len(ctx.tiers), ctx.t)
     for name, arr in ctx.state.items():

@@ -6,6 +6,7 @@ made before anything is allocated."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -141,9 +142,11 @@ def state_arrays(policies: tuple[tuple[Policy, dict[str, Any]], ...]) -> tuple[t
 
 def indicator_dims(sc: Scenario, spec: SweepSpec) -> tuple[tuple[Indicator, tuple[str, ...]], ...]:
     """Each plugin indicator (the scenario's parameters merged) with its dimensions (after
-    time), from one short run."""
+    time), from one short run (without the scenario's events: one acting after the probe's
+    end would make the shortened scenario invalid, and events change no dimension)."""
     table = scenario_indicators(sc)
     if not table:
         return ()
-    probe = run_scenario(sc, spec.policies[0], t1=sc.run.t0 + sc.run.policy_period).to_dataset()
+    short = dataclasses.replace(sc, events=None)
+    probe = run_scenario(short, spec.policies[0], t1=sc.run.t0 + sc.run.policy_period).to_dataset()
     return tuple((ind, tuple(str(d) for d in probe[name].dims[1:])) for name, ind in table.items())
