@@ -1,0 +1,49 @@
+"""Hostile and malformed input to the everyday commands: each case a one-line error naming
+the file or option, with the documented exit code, never a silent wrong answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gsim.cli import main
+from gsim.scenario import loads_scenario
+from gsim.sweeps.engine import LocalExecutor, sweep
+from helpers import THREE_REGIONS_TOML
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    p = tmp_path_factory.mktemp("hostile") / "s.zarr"
+    sweep(p, loads_scenario(THREE_REGIONS_TOML), {"samples": 2}, executor=LocalExecutor(1))
+    return p
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def one_line_error(result, *names: str) -> str:
+    """The error's single line; asserts it names each of `names` and that no traceback ran."""
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    assert len(lines) == 1, result.output
+    for name in names:
+        assert name in lines[0], lines[0]
+    return lines[0]
+
+
+def test_claims_refuses_a_business_as_usual_the_store_lacks(store):
+    """--bau with a policy the store does not hold was ignored: no row marked BAU, exit 0."""
+    r = invoke("claims", str(store), "--bau", "bogus")
+    assert r.exit_code == 2, r.output
+    one_line_error(r, str(store), "'bogus'", "not a policy of the store", "market")
+
+
+def test_claims_with_a_business_as_usual_of_the_store_marks_it(store):
+    r = invoke("claims", str(store), "--bau", "none", "--claim", "efficiency")
+    assert r.exit_code == 0, r.output
+    assert "none (BAU)" in r.output and "market (BAU)" not in r.output
