@@ -47,3 +47,21 @@ def test_claims_with_a_business_as_usual_of_the_store_marks_it(store):
     r = invoke("claims", str(store), "--bau", "none", "--claim", "efficiency")
     assert r.exit_code == 0, r.output
     assert "none (BAU)" in r.output and "market (BAU)" not in r.output
+
+
+@pytest.mark.parametrize("suffix", [".zarr", ".ZARR", ".zarr/"])
+def test_run_refuses_to_write_netcdf_under_a_zarr_name(tmp_path, suffix):
+    """`gsim run --out r.zarr` wrote a netCDF file there, which every store reader refuses."""
+    out = str(tmp_path / f"r{suffix}")
+    r = invoke("run", "--out", out)
+    assert r.exit_code == 2, r.output
+    one_line_error(r, "--out", out, ".nc")
+    assert not Path(out).exists()
+
+
+def test_export_refuses_to_write_netcdf_under_a_zarr_name(store, tmp_path):
+    out = str(tmp_path / "e.zarr")
+    r = invoke("export", str(store), "--netcdf", out)
+    assert r.exit_code == 2, r.output
+    one_line_error(r, "--netcdf", out, ".nc")
+    assert not Path(out).exists()

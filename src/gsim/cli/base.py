@@ -128,6 +128,17 @@ def not_empty(ctx: click.Context, param: click.Parameter, value):
     return value
 
 
+def netcdf_path(ctx: click.Context, param: click.Parameter, value):
+    """A click callback for a netCDF output: not empty, and not named like a Zarr store (a
+    netCDF file written as `run.zarr` looks like a store and is read as none)."""
+    value = not_empty(ctx, param, value)
+    if isinstance(value, str) and value.rstrip("/\\").lower().endswith(".zarr"):
+        name = max(param.opts, key=len) if param.opts else param.name
+        raise UsageFailure(f"{name}: {value}: this writes a netCDF file, not a Zarr store; "
+                           "name it FILE.nc")
+    return value
+
+
 def finite(ctx: click.Context, param: click.Parameter, value):
     """A click callback: a number option must be finite (click's ranges let NaN through)."""
     if value is not None and not math.isfinite(value):
