@@ -65,3 +65,28 @@ def test_export_refuses_to_write_netcdf_under_a_zarr_name(store, tmp_path):
     assert r.exit_code == 2, r.output
     one_line_error(r, "--netcdf", out, ".nc")
     assert not Path(out).exists()
+
+
+@pytest.mark.parametrize("seed", [str(2**63), "99999999999999999999999"])
+def test_sweep_refuses_a_seed_beyond_64_bits_before_creating_the_store(tmp_path, seed):
+    """The TOML check stopped such a seed in a file but not from --seed: the store was made and
+    `gsim export --netcdf` then failed with a traceback on its root_seed attribute."""
+    sc = tmp_path / "small.toml"
+    sc.write_text(THREE_REGIONS_TOML)
+    out = tmp_path / "s.zarr"
+    r = invoke("sweep", str(sc), "-n", "2", "--seed", seed, "-o", str(out), "--no-progress")
+    assert r.exit_code == 2, r.output
+    one_line_error(r, str(sc), "sweep.seed", "64-bit")
+    assert not out.exists()
+
+
+def test_the_largest_64_bit_seed_is_a_sweep_that_exports(tmp_path):
+    sc = tmp_path / "small.toml"
+    sc.write_text(THREE_REGIONS_TOML)
+    out, nc = tmp_path / "s.zarr", tmp_path / "s.nc"
+    r = invoke("sweep", str(sc), "-n", "2", "--seed", str(2**63 - 1), "-o", str(out),
+               "--no-progress", "--no-summary")
+    assert r.exit_code == 0, r.output
+    r = invoke("export", str(out), "--netcdf", str(nc))
+    assert r.exit_code == 0, r.output
+    assert nc.stat().st_size > 0
