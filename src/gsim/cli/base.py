@@ -156,9 +156,12 @@ def positive(ctx: click.Context, param: click.Parameter, value):
 
 
 def parse_years(years: str | None) -> list[float] | None:
-    """'2030,2050' -> [2030.0, 2050.0]; a one-line usage error otherwise."""
-    if not years:
+    """'2030,2050' -> [2030.0, 2050.0]; a one-line usage error otherwise (an empty value too:
+    `--years "$YEARS"` with YEARS unset must not mean the default years)."""
+    if years is None:
         return None
+    if not years.strip():
+        raise UsageFailure("--years: empty value; give one (or leave the option out)")
     try:
         return [float(y) for y in years.split(",")]
     except ValueError:
