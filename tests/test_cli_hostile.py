@@ -90,3 +90,29 @@ def test_the_largest_64_bit_seed_is_a_sweep_that_exports(tmp_path):
     r = invoke("export", str(out), "--netcdf", str(nc))
     assert r.exit_code == 0, r.output
     assert nc.stat().st_size > 0
+
+
+@pytest.mark.parametrize("command", [["claims"], ["summary"], ["report", "-o", "r.html"]])
+def test_an_empty_years_value_is_an_error_not_the_default_years(store, command, tmp_path,
+                                                                 monkeypatch):
+    """`--years "$YEARS"` with YEARS unset meant the default years, silently."""
+    monkeypatch.chdir(tmp_path)
+    r = invoke(command[0], str(store), *command[1:], "--years", "")
+    assert r.exit_code == 2, r.output
+    one_line_error(r, "--years", "empty value")
+    assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("value", ["", ",", " , "])
+def test_sensitivity_with_no_policy_named_is_one_line(store, value):
+    """`--policies ''` or `--policies ,` reached numpy with nothing to stack: a traceback."""
+    r = invoke("sensitivity", str(store), "-i", "theil", "--policies", value)
+    assert r.exit_code == 2, r.output
+    one_line_error(r, "policies", "market")
+
+
+def test_sensitivity_with_an_empty_csv_value_is_an_error(store):
+    """`--csv ''` wrote nothing and said nothing."""
+    r = invoke("sensitivity", str(store), "-i", "theil", "--csv", "")
+    assert r.exit_code == 2, r.output
+    one_line_error(r, "--csv", "empty value")
