@@ -111,8 +111,18 @@ def test_sensitivity_with_no_policy_named_is_one_line(store, value):
     one_line_error(r, "policies", "market")
 
 
-def test_sensitivity_with_an_empty_csv_value_is_an_error(store):
+def test_a_claim_of_a_policy_against_itself_is_refused(store):
+    """`discover --claim efficiency:gradient-gradient` printed "holds in 2 of 2 cases" for a
+    claim compared with nothing."""
+    r = invoke("discover", str(store), "--claim", "efficiency:gradient-gradient")
+    assert r.exit_code == 2, r.output
+    one_line_error(r, "efficiency:gradient-gradient", "itself")
+
+
+@pytest.mark.parametrize("command", [["sensitivity", "-i", "theil"],
+                                     ["discover", "--claim", "efficiency:gradient-market"]])
+def test_an_empty_csv_value_is_an_error(store, command):
     """`--csv ''` wrote nothing and said nothing."""
-    r = invoke("sensitivity", str(store), "-i", "theil", "--csv", "")
+    r = invoke(command[0], str(store), *command[1:], "--csv", "")
     assert r.exit_code == 2, r.output
     one_line_error(r, "--csv", "empty value")

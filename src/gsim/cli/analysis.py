@@ -80,7 +80,7 @@ def sensitivity_command(store, indicator, contrast, policies, years, method, res
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True), default=None, callback=finite,
               help="Least density of a box [default: 0.8].")
 @click.option("--max-boxes", type=click.IntRange(1), default=None, help="At most this many boxes [default: 3].")
-@click.option("--csv", "csv_path", default=None, metavar="FILE",
+@click.option("--csv", "csv_path", default=None, metavar="FILE", callback=not_empty,
               help="Also write the boxes as CSV (a row per box and restricted input).")
 def discover_command(store, condition, claim_spec, year, threshold, max_boxes, csv_path):
     """Boxes of sampled inputs where a condition holds (PRIM scenario discovery).
