@@ -126,3 +126,18 @@ def test_an_empty_csv_value_is_an_error(store, command):
     r = invoke(command[0], str(store), *command[1:], "--csv", "")
     assert r.exit_code == 2, r.output
     one_line_error(r, "--csv", "empty value")
+
+
+def test_claims_on_a_store_whose_runs_are_all_invalid_say_there_is_nothing_to_judge(tmp_path):
+    """Every run invalid (schooling x 20-30 leaves its bound): the path line said "never mostly
+    holds to the horizon", a verdict drawn from no runs at all."""
+    toml = THREE_REGIONS_TOML + (
+        '[sweep.uncertain]\n"region.schooling" = { dist = "uniform", low = 20.0, high = 30.0 }\n')
+    p = tmp_path / "invalid.zarr"
+    report = sweep(p, loads_scenario(toml), {"samples": 2}, executor=LocalExecutor(1))
+    assert report.computed == report.n_runs
+    r = invoke("claims", str(p), "--claim", "efficiency")
+    assert r.exit_code == 0, r.output
+    assert "0 ok" in r.output and "never mostly holds" not in r.output
+    path_lines = [ln for ln in r.output.splitlines() if ln.startswith("  ") and ":" in ln]
+    assert path_lines and all("nothing to judge" in ln for ln in path_lines), r.output
