@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import THREE_REGIONS_TOML
 
 from gsim.cli import main
 from gsim.scenario import loads_scenario
 from gsim.sweeps.engine import LocalExecutor, sweep
-from helpers import THREE_REGIONS_TOML
 
 
 @pytest.fixture(scope="module")
