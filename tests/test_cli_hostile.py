@@ -141,3 +141,14 @@ def test_claims_on_a_store_whose_runs_are_all_invalid_say_there_is_nothing_to_ju
     assert "0 ok" in r.output and "never mostly holds" not in r.output
     path_lines = [ln for ln in r.output.splitlines() if ln.startswith("  ") and ":" in ln]
     assert path_lines and all("nothing to judge" in ln for ln in path_lines), r.output
+
+
+@pytest.mark.parametrize(("condition", "said"), [(":", "cannot read condition ':'"),
+                                                 ("bogus:gradient-market", "unknown indicator 'bogus'")])
+def test_report_refuses_a_condition_it_cannot_evaluate(store, tmp_path, condition, said):
+    """A bad --condition was only a note inside the report, which was written with exit 0."""
+    out = tmp_path / "r.html"
+    r = invoke("report", str(store), "-o", str(out), "--condition", condition)
+    assert r.exit_code == 2, r.output
+    one_line_error(r, said)
+    assert not out.exists()
