@@ -42,6 +42,8 @@ def effect_text(r: Any) -> str:
 def path_words(r: Any) -> str:
     """The time path of an overall row in one line: from when the claim at least mostly
     holds, whether it does at the horizon, the years it is worse and the discounted effect."""
+    if not np.isfinite(np.asarray(r.path_share.values, float)).any():
+        return "no pair of ok runs at any saved time: nothing to judge"  # not "never holds"
     first = float(r.first_year.values)
     parts = [f"mostly holds from {_year(first)}" if np.isfinite(first) else
              ("never mostly holds to the horizon" if not float(r.holds_at_horizon.values)

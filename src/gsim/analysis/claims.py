@@ -352,6 +352,9 @@ def claims(store: str | Path, years: Iterable[float] | None = None,
         raise ClaimError(f"{ps.path}: {e}") from None
     ps.tis, ps.years = ps_all, ps.times
     bau = business_as_usual or bau_policy(ps.attrs)
+    if business_as_usual is not None and bau not in ps.policies:  # else silently no BAU row
+        raise ClaimError(f"{ps.path}: business as usual {bau!r}: not a policy of the store "
+                         f"({', '.join(ps.policies)})")
     rows: list[dict] = []
     skipped: list[str] = []
     skipped_claims: list[str] = []

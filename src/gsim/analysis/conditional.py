@@ -41,6 +41,8 @@ def claim_cases(store: str | Path, cid: str, policy: str, baseline: str,
     """(holds, valid, year): per case (sample x replicate) whether claim `cid` holds for
     `policy` against `baseline` at `year` (default: the last of the sweep's years)."""
     c = select_claims([cid])[0]
+    if policy == baseline:  # every paired change is 0: a verdict on nothing
+        raise ClaimError(f"--claim {cid}:{policy}-{baseline}: compares a policy with itself")
     ps = PairedStore(store, None if year is None else [year], last_only=True)
     for p in (policy, baseline):
         if p not in ps.policies:

@@ -150,8 +150,10 @@ def contested_answers(store: str | Path, verdicts: xr.Dataset, most: int = 2) ->
     return out
 
 
-def default_discovery(store: str | Path, conditions: Sequence[str]) -> tuple[dict[str, Any], str]:
-    """The PRIM boxes of each condition, or an empty dict and why not."""
+def default_discovery(store: str | Path, conditions: Sequence[str],
+                      given: bool = False) -> tuple[dict[str, Any], str]:
+    """The PRIM boxes of each condition, or an empty dict and why not; a condition the user
+    `given` that cannot be evaluated raises (a bad input, not a note in the report)."""
     mod = analysis_module("discovery")
     if mod is None:
         return {}, "scenario discovery is not part of this gsim"
@@ -160,6 +162,8 @@ def default_discovery(store: str | Path, conditions: Sequence[str]) -> tuple[dic
         for cond in conditions:
             out[cond] = mod.discover(store, cond)
     except ValueError as e:
+        if given:
+            raise
         return {}, " ".join(str(e).split())
     return out, ""
 
@@ -280,7 +284,8 @@ def report(store: str | Path, out: str | Path, *, years: Iterable[float] | None 
     else:
         body_words = ""
     if discovery is None and not why:
-        discovery, why = default_discovery(store, conditions or [f"{SENSITIVITY_INDICATOR}:{contrast}"])
+        discovery, why = default_discovery(store, conditions or [f"{SENSITIVITY_INDICATOR}:{contrast}"],
+                                           given=bool(conditions))
     if discovery:
         body = body_words + discovery_section(discovery)
     else:

@@ -77,6 +77,9 @@ def policies(ds: xr.Dataset, names: str | Sequence[str] | None) -> list[str]:
         return [str(p) for p in ds["policy"].values]
     if isinstance(names, str):
         names = [p.strip() for p in names.split(",") if p.strip()]
+    if not names:  # else an empty selection reaches numpy as an empty stack
+        known = ", ".join(str(p) for p in ds["policy"].values)
+        raise AnalysisError(f"policies: none given (in this store: {known})")
     return [policy(ds, p) for p in names]
 
 

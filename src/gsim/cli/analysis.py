@@ -14,7 +14,7 @@ from gsim.analysis.conditional import conditional, parse_claim_spec
 from gsim.analysis.discovery import discover
 from gsim.analysis.sensitivity import sensitivity
 from gsim.claims import ClaimError
-from gsim.cli.base import UsageFailure, finite, main, one_line, plain_table, width
+from gsim.cli.base import UsageFailure, finite, main, not_empty, one_line, plain_table, width
 from gsim.model.layout import label
 from gsim.output import atomic_write, check_writable
 from gsim.sweeps.analysis import outside
@@ -45,7 +45,8 @@ def _years(text: str | None):
 @click.option("--labels", default=None, metavar="A,B,...",
               help="Only these regions or tiers, a table each [default: all; a table per tier, "
                    "the median and range over regions].")
-@click.option("--csv", "csv_path", default=None, metavar="FILE", help="Also write every index as CSV.")
+@click.option("--csv", "csv_path", default=None, metavar="FILE", callback=not_empty,
+              help="Also write every index as CSV.")
 def sensitivity_command(store, indicator, contrast, policies, years, method, resamples, labels, csv_path):
     """Which sampled inputs drive an indicator (or a paired difference), by year.
 
@@ -79,7 +80,7 @@ def sensitivity_command(store, indicator, contrast, policies, years, method, res
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True), default=None, callback=finite,
               help="Least density of a box [default: 0.8].")
 @click.option("--max-boxes", type=click.IntRange(1), default=None, help="At most this many boxes [default: 3].")
-@click.option("--csv", "csv_path", default=None, metavar="FILE",
+@click.option("--csv", "csv_path", default=None, metavar="FILE", callback=not_empty,
               help="Also write the boxes as CSV (a row per box and restricted input).")
 def discover_command(store, condition, claim_spec, year, threshold, max_boxes, csv_path):
     """Boxes of sampled inputs where a condition holds (PRIM scenario discovery).

@@ -128,6 +128,17 @@ def not_empty(ctx: click.Context, param: click.Parameter, value):
     return value
 
 
+def netcdf_path(ctx: click.Context, param: click.Parameter, value):
+    """A click callback for a netCDF output: not empty, and not named like a Zarr store (a
+    netCDF file written as `run.zarr` looks like a store and is read as none)."""
+    value = not_empty(ctx, param, value)
+    if isinstance(value, str) and value.rstrip("/\\").lower().endswith(".zarr"):
+        name = max(param.opts, key=len) if param.opts else param.name
+        raise UsageFailure(f"{name}: {value}: this writes a netCDF file, not a Zarr store; "
+                           "name it FILE.nc")
+    return value
+
+
 def finite(ctx: click.Context, param: click.Parameter, value):
     """A click callback: a number option must be finite (click's ranges let NaN through)."""
     if value is not None and not math.isfinite(value):
@@ -145,9 +156,12 @@ def positive(ctx: click.Context, param: click.Parameter, value):
 
 
 def parse_years(years: str | None) -> list[float] | None:
-    """'2030,2050' -> [2030.0, 2050.0]; a one-line usage error otherwise."""
-    if not years:
+    """'2030,2050' -> [2030.0, 2050.0]; a one-line usage error otherwise (an empty value too:
+    `--years "$YEARS"` with YEARS unset must not mean the default years)."""
+    if years is None:
         return None
+    if not years.strip():
+        raise UsageFailure("--years: empty value; give one (or leave the option out)")
     try:
         return [float(y) for y in years.split(",")]
     except ValueError:

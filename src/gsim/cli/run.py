@@ -18,6 +18,7 @@ from gsim.cli.base import (
     compile_first,
     load_scenario_or_fail,
     main,
+    netcdf_path,
     not_empty,
     with_model,
 )
@@ -121,7 +122,7 @@ def _summary_table(results: dict):
 @click.option("--t1", type=float, default=None, help="Final year [default: the scenario's].")
 @click.option("--model", type=click.Choice(list(MODELS)), default=None,
               help="gtm1 (the reference specification) or gtm2 [default: the scenario's].")
-@click.option("--out", "-o", type=click.Path(dir_okay=False), default=None, callback=not_empty,
+@click.option("--out", "-o", type=click.Path(dir_okay=False), default=None, callback=netcdf_path,
               help="Write the results to this netCDF file (with --policy all: a 'policy' "
                    "dimension).")
 def run_command(scenario_file, policy, method, dt, t1, model, out) -> None:

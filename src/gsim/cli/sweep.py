@@ -16,6 +16,7 @@ from gsim.cli.base import (
     fitted_console,
     load_scenario_or_fail,
     main,
+    netcdf_path,
     not_empty,
     one_line,
     parse_years,
@@ -276,7 +277,7 @@ def summary_command(store, years, baseline, full, csv_path, show_faults):
 
 @main.command("export")
 @click.argument("store")
-@click.option("--netcdf", "nc_path", default=None, metavar="FILE", help="Write netCDF-4.", callback=not_empty)
+@click.option("--netcdf", "nc_path", default=None, metavar="FILE", help="Write netCDF-4.", callback=netcdf_path)
 @click.option("--csv", "csv_path", default=None, metavar="FILE", callback=not_empty,
               help="Write CSV, one row per (run, time).")
 def export_command(store, nc_path, csv_path):

@@ -225,6 +225,9 @@ def config_hash(sc: Scenario, spec: SweepSpec, scenario_hash: str, method: str) 
 # ----------------------------------------------------------------------------------------
 # validation
 # ----------------------------------------------------------------------------------------
+INT64_MAX = 2**63 - 1
+
+
 class _Ctx:
     def __init__(self, file: str):
         self.file = file
@@ -249,6 +252,8 @@ class _Ctx:
             self.fail(fld, f"expected an integer, got {show(v)}")
         if v < low:
             self.fail(fld, f"must be >= {low}, got {show(v)}")
+        if v > INT64_MAX:  # as in a TOML file: a larger seed cannot be stored in netCDF or int64
+            self.fail(fld, f"must be <= {INT64_MAX} (the 64-bit range of TOML), got {show(v)}")
         return int(v)
 
     def choice(self, v: Any, fld: str, options) -> str:
