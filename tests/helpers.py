@@ -10,8 +10,12 @@ import numpy as np
 
 from gsim.api import resolve_policy
 from gsim.hookspecs import hookimpl
-from gsim.integrate import TimeGrid, batch_from_scenario, run_batch
+from gsim.integrate import Observer, TimeGrid, batch_from_scenario, run_batch
+from gsim.model.calibrate import calibrate
+from gsim.model.kernel import Inputs, Kernels
+from gsim.model.layout import OBS
 from gsim.params import DEFAULT_TIERS, SCALAR_DEFAULTS, TIER_DEFAULTS, RunSettings
+from gsim.policies import zero_decision
 from gsim.scenario import Regions, Scenario, load_scenario
 from gsim.sweeps.engine import compute_block
 
@@ -147,3 +151,15 @@ def assert_spec_agree(ours: dict, ref: dict, names) -> None:
                 f"{name}{list(i)}: compiled {ours[name][i]!r} vs twin {ref[name][i]!r} "
                 f"({(~ok).sum()} of {ok.size} values outside the spec tolerance)"
             )
+
+
+def t0_derivatives(sc):
+    """The compiled evaluation at t0 without a policy (no transfers): the batch inputs, the
+    calibration, the observation and dy/dt of run 0's state, for checks of one equation."""
+    inp = batch_from_scenario(sc)
+    cal = calibrate(inp)
+    W, z, psi = zero_decision(1, inp.pairs, len(sc.tiers))
+    obs = Observer(inp, cal, parallel=False)(cal.y0, W, z, psi)
+    dy = np.empty_like(cal.y0)
+    Kernels().observe(cal.y0, Inputs.of(inp, cal), (W, z, psi), [np.empty_like(obs.raw[g]) for g in OBS], dy=dy)
+    return inp, cal, obs, dy

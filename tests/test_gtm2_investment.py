@@ -12,15 +12,12 @@ from importlib.resources import files
 import numpy as np
 import pytest
 import twin
+from helpers import t0_derivatives
 
 import gsim
 from gsim.analysis.backcast import backcast_scenario
-from gsim.integrate import Observer, batch_from_scenario
-from gsim.model.calibrate import calibrate
-from gsim.model.kernel import Inputs, Kernels
-from gsim.model.layout import OBS, REGION_COLUMNS, state_slices
+from gsim.model.layout import REGION_COLUMNS, state_slices
 from gsim.observed import investment_rate, regions
-from gsim.policies import zero_decision
 
 # Published figures quoted in china31_investment.SOURCES.md: GFCF of Beijing (CapitalStock's
 # 固定资本形成总额2018.xlsx) and its expenditure-approach GDP (NBS copy), 100 million yuan.
@@ -72,12 +69,7 @@ def test_province_investment_matches_twin(method):
 
 def _investment_at_t0(sc):
     """Inv_rs at t0 without a policy (no transfers, no arrivals): dK/dt plus depreciation and exit."""
-    inp = batch_from_scenario(sc)
-    cal = calibrate(inp)
-    W, z, psi = zero_decision(1, inp.pairs, len(sc.tiers))
-    obs = Observer(inp, cal, parallel=False)(cal.y0, W, z, psi)
-    dy = np.empty_like(cal.y0)
-    Kernels().observe(cal.y0, Inputs.of(inp, cal), (W, z, psi), [np.empty_like(obs.raw[g]) for g in OBS], dy=dy)
+    inp, cal, obs, dy = t0_derivatives(sc)
     sl, shape = state_slices(len(sc.regions), len(sc.tiers))["capital"]
     K, dK = cal.y0[0, sl].reshape(shape), dy[0, sl].reshape(shape)
     pi = obs["profit_rate"][0]

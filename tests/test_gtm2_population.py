@@ -10,15 +10,11 @@ from importlib.resources import files
 
 import numpy as np
 import pytest
-from helpers import THREE_REGIONS_TOML
+from helpers import THREE_REGIONS_TOML, t0_derivatives
 
 import gsim
 from gsim.analysis.backcast import backcast_scenario
-from gsim.integrate import Observer, batch_from_scenario
-from gsim.model.calibrate import calibrate
-from gsim.model.kernel import Inputs, Kernels
-from gsim.model.layout import OBS, state_slices
-from gsim.policies import zero_decision
+from gsim.model.layout import state_slices
 from gsim.scenario import ScenarioError, loads_scenario
 
 
@@ -89,12 +85,7 @@ def test_bad_population_path_is_one_line_error():
 
 
 def _t0_derivatives(sc):
-    inp = batch_from_scenario(sc)
-    cal = calibrate(inp)
-    W, z, psi = zero_decision(1, inp.pairs, len(sc.tiers))
-    obs = Observer(inp, cal, parallel=False)(cal.y0, W, z, psi)
-    dy = np.empty_like(cal.y0)
-    Kernels().observe(cal.y0, Inputs.of(inp, cal), (W, z, psi), [np.empty_like(obs.raw[g]) for g in OBS], dy=dy)
+    _, cal, _, dy = t0_derivatives(sc)
     lf = state_slices(len(sc.regions), len(sc.tiers))["labor_force"][0]
     return cal.y0[0, lf], dy[0, lf]
 

@@ -48,8 +48,8 @@ def target_values(targets: Sequence[Target], times: np.ndarray, values: Mapping[
     return out
 
 
-def implausibility(observed: np.ndarray, model: np.ndarray, obs_var: np.ndarray,
-                   disc_var: np.ndarray, ens_var: np.ndarray | float = 0.0) -> np.ndarray:
+def implausibility(observed: np.ndarray | float, model: np.ndarray | float, obs_var: np.ndarray | float,
+                   disc_var: np.ndarray | float, ens_var: np.ndarray | float = 0.0) -> np.ndarray:
     """|z - f| / sqrt(V_obs + V_disc + V_ens), element-wise (targets on the last axis); a NaN
     model value (a failed run) gives inf."""
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -33,7 +33,7 @@ from gsim.api import resolve_policy, scenario_events, scenario_indicators
 from gsim.context import checked_inputs
 from gsim.integrate import RunStatus, TimeGrid, batch_from_scenario, run_batch
 from gsim.matching.implausibility import implausibility, measure, target_values
-from gsim.matching.targets import SAVE, MatchError, MatchSpec, parse_match
+from gsim.matching.targets import SAVE, MatchError, MatchSpec, Target, parse_match
 from gsim.scenario import Scenario
 from gsim.sweeps.engine import resolve_workers
 from gsim.sweeps.sampling import apply_values, sampled_values, unit_rows
@@ -223,16 +223,19 @@ class MatchResult:
                 out[t.name] = float(col.min())
         return out
 
+    def _held_out(self) -> Iterator[tuple[Target, np.ndarray]]:
+        """Each held-out target with the NROY sample's finite model values of it."""
+        w = self.last
+        for j, t in enumerate(self.problem.match.targets):
+            if t.holdout:
+                v = w.evaluation.model[w.nroy, j]
+                yield t, v[np.isfinite(v)]
+
     def holdout_band(self) -> dict[str, tuple[float, float, float, bool]]:
         """Each held-out target: (observed, 5 %, 95 % of the NROY sample's model values,
         observed within the band)."""
         out = {}
-        w = self.last
-        for j, t in enumerate(self.problem.match.targets):
-            if not t.holdout:
-                continue
-            v = w.evaluation.model[w.nroy, j]
-            v = v[np.isfinite(v)]
+        for t, v in self._held_out():
             if len(v) == 0:
                 out[t.name] = (t.value, np.nan, np.nan, False)
                 continue
@@ -255,14 +258,9 @@ class MatchResult:
         above leaves the declared variances out; above the cutoff here, even they do not
         cover what the plausible models miss out of sample (NaN without finite values)."""
         out = {}
-        w = self.last
-        for j, t in enumerate(self.problem.match.targets):
-            if not t.holdout:
-                continue
-            v = w.evaluation.model[w.nroy, j]
-            v = v[np.isfinite(v)]
-            ens = float(np.var(v, ddof=1)) if len(v) > 1 else 0.0
-            out[t.name] = float(abs(t.value - v.mean()) / np.sqrt(ens + t.obs_var + t.disc_var)) if len(v) else np.nan
+        for t, v in self._held_out():
+            ens = np.var(v, ddof=1) if len(v) > 1 else 0.0
+            out[t.name] = float(implausibility(t.value, v.mean(), t.obs_var, t.disc_var, ens)) if len(v) else np.nan
         return out
 
     def holdout_consistent(self) -> int:
