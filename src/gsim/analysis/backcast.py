@@ -33,7 +33,7 @@ from gsim.model.rules import run_memory
 from gsim.observed import load_national, load_panel
 from gsim.output import provenance
 from gsim.scenario import Scenario, load_scenario
-from gsim.sweeps.components import machine_memory
+from gsim.sweeps.components import memory_excess
 from gsim.sweeps.sampling import apply_values, sampled_values
 from gsim.sweeps.spec import parse_spec
 
@@ -102,12 +102,10 @@ def _runs(sc: Scenario, samples: int, seed: int | None) -> tuple[dict[str, np.nd
 def check_memory(sc: Scenario, samples: int, n_saves: int, available: int | None = None) -> None:
     """Refuse an ensemble whose runs, all held at once (`model.rules.run_memory` each), would
     need more than half of `available` (default: this machine's memory), as gsim sweep does."""
-    available = machine_memory() if available is None else available
     R = len(sc.regions)
     need = max(samples, 1) * run_memory(R, R - 1 if sc.nearest is None else sc.nearest, len(sc.tiers), n_saves)
-    if available and need > available // 2:
-        raise ValueError(f"backcast: samples: an ensemble of {samples} runs needs about {need / 2**30:.3g} GiB, "
-                         f"more than half of this machine's {available / 2**30:.1f} GiB; use fewer --samples")
+    if over := memory_excess(need, available):
+        raise ValueError(f"backcast: samples: an ensemble of {samples} runs needs {over}; use fewer --samples")
 
 
 def _log(x: xr.DataArray) -> xr.DataArray:

@@ -28,7 +28,7 @@ from gsim.matching.waves import MatchResult, make_problem, run_waves
 from gsim.matching.waves import Problem as MatchProblem
 from gsim.model.rules import run_memory
 from gsim.scenario import Scenario, load_scenario
-from gsim.sweeps.components import machine_memory
+from gsim.sweeps.components import memory_excess
 from gsim.sweeps.store import io_error
 
 
@@ -72,10 +72,7 @@ def check_memory(pb: MatchProblem, available: int | None = None) -> None:
     holds block_size x replicates runs at a time (`model.rules.run_memory` each), and every
     point of every wave keeps its rows (uniform and input values; model value, ensemble
     variance and implausibility per target; a few numbers more) until the store is written."""
-    available = machine_memory() if available is None else available
-    if not available:
-        return
-    sc, m, gib = pb.scenario, pb.match, 2**30
+    sc, m = pb.scenario, pb.match
     R, S = len(sc.regions), len(sc.tiers)
     k = R - 1 if sc.nearest is None else sc.nearest
     block = min(m.block_size, m.samples) * pb.sweep.replicates * run_memory(R, k, S, len(pb.grid.save_times))
@@ -83,9 +80,8 @@ def check_memory(pb: MatchProblem, available: int | None = None) -> None:
     for fld, what, need, hint in (
             ("match.block_size", f"a block of {min(m.block_size, m.samples)} points", block, "a smaller block_size"),
             ("match.samples", f"{m.waves} waves of {m.samples} points", points, "fewer --samples")):
-        if need > available // 2:
-            raise MatchError(f"{sc.source}: {fld}: {what} need about {need / gib:.3g} GiB, more than half of "
-                             f"this machine's {available / gib:.1f} GiB; use {hint}")
+        if over := memory_excess(need, available):
+            raise MatchError(f"{sc.source}: {fld}: {what} need {over}; use {hint}")
 
 
 __all__ = [

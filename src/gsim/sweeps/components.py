@@ -93,15 +93,22 @@ def machine_memory() -> int:
         return 0
 
 
+def memory_excess(need: int, available: int | None = None) -> str:
+    """'' where `need` bytes fit in half of `available` (default: this machine's memory; an
+    unknown size fits), else 'about X GiB, more than half of this machine's Y GiB': the one
+    rule by which sweeps, matches and backcast ensembles refuse what would exhaust memory."""
+    available = machine_memory() if available is None else available
+    if not available or need <= available // 2:
+        return ""
+    return f"about {need / 2**30:.3g} GiB, more than half of this machine's {available / 2**30:.1f} GiB"
+
+
 def check_memory(plan: Any, available: int | None = None) -> None:
     """Refuse, before anything is allocated, a sweep whose blocks or store set-up would need
     more than half of `available` (default: this machine's memory): one block holds
     block_size runs at a time (the loader's estimate `model.rules.run_memory` each, plus the
     saved values of every policy, whose chunks zarr allocates whole); the set-up holds a few
     numbers per run and the design."""
-    available = machine_memory() if available is None else available
-    if not available:
-        return
     sc, spec = plan.scenario, plan.spec
     R, S = len(sc.regions), len(sc.tiers)
     k = R - 1 if sc.nearest is None else sc.nearest
@@ -110,21 +117,16 @@ def check_memory(plan: Any, available: int | None = None) -> None:
     row = sum(int(np.prod([size[d] for d in VARIABLES[n].dims], dtype=np.int64)) for n in plan.save_names)
     row += sum(int(np.prod([size[d] for d in dims], dtype=np.int64)) for _, dims in plan.indicators)
     row += sum(int(np.prod([size[d] for d in var.dims], dtype=np.int64)) for _, var, _ in getattr(plan, "states", ()))
-    gib = 2**30
     # zarr holds a whole chunk (block_size x policies runs) of an array when it writes one
     block = (min(spec.block_size, spec.units) * rules.run_memory(R, k, S, T)
              + spec.block_size * plan.n_policies * T * row * 8)
-    if block > available // 2:
-        raise SweepSpecError(
-            f"sweep.block_size: a block of {spec.block_size} samples x replicates needs about "
-            f"{block / gib:.1f} GiB, more than half of this machine's {available / gib:.1f} GiB; "
-            "use a smaller --block-size")
+    if over := memory_excess(block, available):
+        raise SweepSpecError(f"sweep.block_size: a block of {spec.block_size} samples x replicates needs {over}; "
+                             "use a smaller --block-size")
     setup = spec.n_runs * 64 + spec.n_samples * max(1, len(spec.uncertain)) * R * 8 * 3
-    if setup > available // 2:
-        raise SweepSpecError(
-            f"sweep.samples: {spec.n_samples} samples ({spec.n_runs} runs) need about {setup / gib:.1f} GiB "
-            f"to set up the store, more than half of this machine's {available / gib:.1f} GiB; "
-            "use fewer --samples (or several stores)")
+    if over := memory_excess(setup, available):
+        raise SweepSpecError(f"sweep.samples: {spec.n_samples} samples ({spec.n_runs} runs) need {over} to set "
+                             "up the store; use fewer --samples (or several stores)")
 
 
 def state_arrays(policies: tuple[tuple[Policy, dict[str, Any]], ...]) -> tuple[tuple[str, StateVar, tuple[str, ...]], ...]:
