@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from gsim.analysis import backcast as bc
@@ -11,6 +9,7 @@ from gsim.analysis import history_figures
 from gsim.analysis.figures import save
 from gsim.cli.base import (
     UsageFailure,
+    check_output,
     fitted_console,
     load_scenario_or_fail,
     main,
@@ -51,11 +50,8 @@ def backcast_command(scenario_file, samples, seed, model, start, end, figure, ou
       gsim backcast
       gsim backcast --samples 200 --out backcast.nc
     """
-    if figure and not figure.lower().endswith((".png", ".svg")):
-        raise UsageFailure(f"--figure: write .png or .svg, got {figure}")
-    for opt, path in (("--out", out), ("--figure", figure)):  # checked before the runs, not after
-        if path and not Path(path).parent.is_dir():
-            raise UsageFailure(f"{opt}: {Path(path).parent} is not a folder; {path} cannot be written")
+    check_output("--figure", figure, (".png", ".svg"))
+    check_output("--out", out)
     try:
         base = with_model(load_scenario_or_fail(scenario_file), model)
         sc = bc.backcast_scenario(base, start, end)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import textwrap
 import warnings
+from pathlib import Path
 
 import click
 from rich import box
@@ -137,6 +138,17 @@ def netcdf_path(ctx: click.Context, param: click.Parameter, value):
         raise UsageFailure(f"{name}: {value}: this writes a netCDF file, not a Zarr store; "
                            "name it FILE.nc")
     return value
+
+
+def check_output(opt: str, path: str | None, suffixes: tuple[str, ...] = ()) -> None:
+    """Before any run: an output file must have one of `suffixes` (when given) and lie in an
+    existing folder, so that a long computation does not end on a path it cannot write."""
+    if not path:
+        return
+    if suffixes and not path.lower().endswith(suffixes):
+        raise UsageFailure(f"{opt}: write {' or '.join(suffixes)}, got {path}")
+    if not Path(path).parent.is_dir():
+        raise UsageFailure(f"{opt}: {Path(path).parent} is not a folder; {path} cannot be written")
 
 
 def finite(ctx: click.Context, param: click.Parameter, value):

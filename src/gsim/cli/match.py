@@ -5,14 +5,13 @@ from __future__ import annotations
 import math
 import sys
 import time
-from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from gsim.analysis.backcast import backcast_scenario
-from gsim.cli.base import UsageFailure, main, not_empty, one_line
+from gsim.cli.base import UsageFailure, check_output, main, not_empty, one_line
 from gsim.matching import MatchError, MatchResult, match
 from gsim.matching.figures import implausibility_figure, save_figure
 from gsim.matching.store import open_match
@@ -110,10 +109,7 @@ def match_command(scenario_file, waves, samples, seed, cutoff, use, workers, out
     """
     if workers is not None and workers < 1:
         raise UsageFailure(f"-j/--workers must be >= 1, got {workers}")
-    if figure and not figure.lower().endswith((".png", ".svg")):
-        raise UsageFailure(f"--figure: write .png or .svg, got {figure}")
-    if figure and not Path(figure).parent.is_dir():  # checked before the waves, not after
-        raise UsageFailure(f"--figure: {Path(figure).parent} is not a folder; {figure} cannot be written")
+    check_output("--figure", figure, (".png", ".svg"))
     out = out or "match.zarr"
     options = {"waves": waves, "samples": samples, "seed": seed, "cutoff": cutoff, "use": use}
     show = sys.stderr.isatty() if progress is None else progress
