@@ -20,7 +20,7 @@ from gsim.cli import main
 from gsim.integrate import batch_from_scenario, run_batch
 from gsim.matching import MatchError, implausibility, kth_max, measure, parse_match
 from gsim.matching.implausibility import target_values
-from gsim.matching.waves import evaluate_block, make_problem
+from gsim.matching.waves import evaluate_block, make_problem, prior_fifths
 from gsim.sweeps.sampling import apply_values
 
 WAVES = "[match]\nwaves = 3\nsamples = 200\nblock_size = 50\n"
@@ -108,6 +108,35 @@ def test_store_matches_result(matched):
     np.testing.assert_array_equal(ds["measure"].values, np.sort(ds["implausibility"].values[:, used], axis=1)[:, -2])
     for k in ("config_hash", "root_seed", "gsim_version", "scenario_hash"):
         assert ds.attrs[k] not in (None, "")
+
+
+def test_prior_fifths_of_the_result_and_the_store_agree_with_a_count(matched):
+    # counted again with the standard library from the stored prior coordinates of the NROY sample
+    sc, res, out = matched
+    ds = gsim.open_match(out)
+    fifths = gsim.matching.nroy_prior_fifths(ds)
+    idx = gsim.matching.nroy_sample(ds)["point"].values
+    for j, name in enumerate(res.problem.inputs):
+        u = ds["unit"].values[idx, j]
+        counted = [sum(1 for x in u if k / 5 <= x < (k + 1) / 5) / len(u) for k in range(5)]
+        assert res.prior_fifths()[name].tolist() == pytest.approx(counted)
+        assert fifths.sel(input=name).values.tolist() == pytest.approx(counted)
+
+
+@given(st.lists(st.floats(0, 1, exclude_max=True), min_size=1, max_size=50), st.integers(1, 4))
+def test_prior_fifths_are_shares_of_the_points(column, d):
+    units = np.tile(np.array(column)[:, None], (1, d))
+    f = prior_fifths(units)
+    assert f.shape == (d, 5)
+    np.testing.assert_allclose(f.sum(axis=1), 1.0)
+    first = sum(x < 0.2 for x in column) / len(column)
+    assert f[0, 0] == pytest.approx(first)
+
+
+def test_prior_fifths_of_a_spread_sample_are_even():
+    # a Latin-hypercube-like sample (one point per stratum of 1/100) is spread as the prior
+    units = (np.arange(100)[:, None] + 0.5) / 100
+    np.testing.assert_allclose(prior_fifths(units), 0.2)
 
 
 def test_nroy_share_is_box_volume_times_survivor_share(matched):
@@ -305,6 +334,13 @@ def test_cli_match_table_and_figure(planted, tmp_path):
     assert lines[0].split() == ["wave", "runs", "survivors", "NROY", "share", "min", "I", "runs/s"]
     assert max(map(len, lines)) <= 80
     assert fig.stat().st_size > 0
+    # where the NROY sample lies in each input's prior: one line per input, as the store counts it
+    fifths = gsim.matching.nroy_prior_fifths(gsim.open_match(tmp_path / "m.zarr"))
+    start = lines.index("NROY sample per fifth of each input's prior (%; 20 each if not narrowed)")
+    rows = {ln.split()[0]: ln.split() for ln in lines[start + 1:start + 1 + fifths.sizes["input"]]}
+    assert sorted(rows) == sorted(str(x) for x in fifths.input.values)
+    for name, row in rows.items():
+        assert [int(x) for x in row[1:6]] == [round(100 * x) for x in fifths.sel(input=name).values]
 
 
 # --- replicates and refused inputs ----------------------------------------------------------
@@ -390,5 +426,6 @@ def test_no_nroy_point_predicts_no_held_out_target(tmp_path):
     out = CliRunner().invoke(main, ["match", str(path), "--out", str(tmp_path / "m2.zarr")])
     assert out.exit_code == 0, out.output
     assert "held out: 1 targets, not predicted (no NROY point)" in out.output
+    assert "per fifth" not in out.output and res.prior_fifths() == {}
     assert "nan" not in out.output
     assert f"no run within the cutoff on gdp_share[A:2019] (min I {imp.min():.2f})" in out.output

@@ -7,6 +7,7 @@ import sys
 import time
 
 import click
+import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
@@ -79,6 +80,23 @@ def wave_table(res: MatchResult) -> list[str]:
         for name, (z, lo, hi, ok) in band.items():
             lines.append(f"  {name[:34]:<34} {z:>8.4g} [{lo:.4g}, {hi:.4g}] {'in' if ok else 'OUT':<3} "
                          f"I {imp[name]:.2f}")
+    return lines + input_lines(res)
+
+
+def input_lines(res: MatchResult) -> list[str]:
+    """Where the NROY sample lies in each input's prior, the most narrowed first."""
+    fifths = res.prior_fifths()
+    if not fifths:
+        return []
+    pb, w = res.problem, res.last
+    units = w.units[w.nroy]
+    values = {name: np.quantile(d.ppf(units[:, j]), [0.05, 0.95])
+              for j, (name, d) in enumerate(zip(pb.inputs, pb.sweep.design, strict=True))}
+    lines = ["NROY sample per fifth of each input's prior (%; 20 each if not narrowed)"]
+    for name in sorted(fifths, key=lambda k: -np.abs(fifths[k] - 0.2).max()):
+        lo, hi = values[name]
+        lines.append(f"  {name[:18]:<18} " + " ".join(f"{100 * x:3.0f}" for x in fifths[name])
+                     + f"   5-95 %: {lo:.3g}-{hi:.3g}")
     return lines
 
 

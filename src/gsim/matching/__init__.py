@@ -16,6 +16,7 @@ from typing import Any
 from gsim.matching.implausibility import implausibility, kth_max, measure
 from gsim.matching.store import (
     nroy_carried,
+    nroy_prior_fifths,
     nroy_sample,
     nroy_spec,
     open_match,
@@ -86,6 +87,6 @@ def check_memory(pb: MatchProblem, available: int | None = None) -> None:
 
 __all__ = [
     "KINDS", "MatchError", "MatchResult", "MatchSpec", "Target", "implausibility", "kth_max", "match",
-    "measure", "nroy_carried", "nroy_sample", "nroy_spec", "open_match", "parse_match", "sweep_from_nroy", "to_dataset",
-    "write_store",
+    "measure", "nroy_carried", "nroy_prior_fifths", "nroy_sample", "nroy_spec", "open_match", "parse_match",
+    "sweep_from_nroy", "to_dataset", "write_store",
 ]

@@ -23,7 +23,7 @@ import numpy as np
 
 from gsim.matching.carry import carried_inputs
 from gsim.matching.targets import MatchError, MatchSpec
-from gsim.matching.waves import MatchResult
+from gsim.matching.waves import MatchResult, prior_fifths
 from gsim.output import provenance
 from gsim.scenario import Scenario, ScenarioError, load_scenario, loads_scenario
 from gsim.sweeps.engine import SweepReport
@@ -184,6 +184,17 @@ def nroy_carried(ds, t: float) -> Any:
     for name, v in carried.items():
         out.loc[{"input": name}] = v
     return out
+
+
+def nroy_prior_fifths(ds) -> Any:
+    """(input, fifth) The NROY sample's share in each fifth of each input's prior
+    (`gsim.matching.waves.prior_fifths`: 0.2 each where the match does not narrow the input)."""
+    import xarray as xr
+
+    idx = nroy_sample(ds)["point"].values
+    return xr.DataArray(prior_fifths(ds["unit"].values[idx]), dims=("input", "fifth"),
+                        coords={"input": ds["input"].values, "fifth": np.arange(1, 6)},
+                        attrs={"long_name": "share of the NROY sample in each fifth of the input's prior"})
 
 
 # ----------------------------------------------------------------------------------------
