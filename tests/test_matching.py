@@ -123,6 +123,18 @@ def test_prior_fifths_of_the_result_and_the_store_agree_with_a_count(matched):
         assert fifths.sel(input=name).values.tolist() == pytest.approx(counted)
 
 
+def test_figure_picks_the_inputs_the_match_narrowed_most(matched):
+    from gsim.matching.figures import default_inputs
+
+    _, res, out = matched
+    ds = gsim.open_match(out)
+    width = {n: w.high[j] - w.low[j] for w in res.waves[-1:] for j, n in enumerate(res.problem.inputs)}
+    departure = {n: max(abs(x - 0.2) for x in f) for n, f in res.prior_fifths().items()}
+    for k in range(1, len(width)):
+        expected = sorted(width, key=lambda n: (width[n], -departure[n]))[:k]
+        assert sorted(default_inputs(ds, k)) == sorted(expected)
+
+
 @given(st.lists(st.floats(0, 1, exclude_max=True), min_size=1, max_size=50), st.integers(1, 4))
 def test_prior_fifths_are_shares_of_the_points(column, d):
     units = np.tile(np.array(column)[:, None], (1, d))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gsim.matching.store import nroy_prior_fifths
 from gsim.matching.targets import MatchError
 from gsim.sweeps.spec import SweepSpec
 
@@ -37,12 +38,15 @@ def _new_figure(width: float, height: float) -> Figure:
 
 
 def default_inputs(ds, n: int = MAX_INPUTS) -> list[str]:
-    """All inputs, or the n that the last wave's box narrowed most."""
+    """All inputs, or the n the match narrowed most: by the last wave's box, then (boxes often
+    span the whole prior) by how far the NROY sample departs from the prior (`nroy_prior_fifths`)."""
     names = [str(x) for x in ds["input"].values]
     if len(names) <= n:
         return names
     width = (ds["box_high"] - ds["box_low"]).isel(wave=-1).values
-    return [names[i] for i in sorted(np.argsort(width, kind="stable")[:n])]
+    departure = np.abs(nroy_prior_fifths(ds).values - 0.2).max(axis=1)
+    order = np.lexsort((-departure, width))  # narrowest box first, then the largest departure
+    return [names[i] for i in sorted(order[:n])]
 
 
 def implausibility_figure(ds, inputs: Sequence[str] | None = None, bins: int = BINS) -> Figure:
