@@ -152,3 +152,23 @@ def test_report_refuses_a_condition_it_cannot_evaluate(store, tmp_path, conditio
     assert r.exit_code == 2, r.output
     one_line_error(r, said)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("name", ["s.nc", "s.NC4", "s.netcdf", "s.h5", "s.csv", "s.json", "s.parquet", "s.nc/"])
+def test_sweep_refuses_an_out_named_like_a_file(tmp_path, name):
+    """`gsim sweep --out s.nc` made a Zarr folder named s.nc, which netCDF readers refuse."""
+    sc = tmp_path / "small.toml"
+    sc.write_text(THREE_REGIONS_TOML)
+    out = str(tmp_path / name)
+    r = invoke("sweep", str(sc), "-n", "2", "-j", "1", "-o", out, "--no-progress", "--no-summary")
+    assert r.exit_code == 2, r.output
+    one_line_error(r, "--out", out, "Zarr folder", "sweep.zarr", "gsim export STORE --netcdf FILE")
+    assert not Path(out).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.toml"]  # nothing beside it either
+
+
+@pytest.mark.parametrize("name", ["s.zarr", "s.zarr/", "runs", "runs.2026-12", "Sweep.ZARR"])
+def test_a_store_named_as_a_folder_is_accepted(name):
+    from gsim.cli.base import check_store_name
+
+    assert check_store_name("--out", name, "sweep", "sweep.zarr", "") is None

@@ -275,3 +275,15 @@ def test_a_damaged_digest_or_missing_table_is_refused(store, tmp_path, how):
     reason = "attribute tables_sha256 is missing or unreadable" if "=" in how else "the array 'box_high' is missing"
     with pytest.raises(MatchError, match=rf"^{re.escape(str(copy))}: {reason}; the store is damaged"):
         gsim.open_match(copy, verify=False)
+
+
+def test_an_out_named_like_a_file_is_refused_before_the_waves(tmp_path):
+    """The match store is a Zarr folder: `--out m.nc` made a folder named m.nc."""
+    path = tmp_path / "s.toml"
+    path.write_text(valued_match().toml)
+    out = tmp_path / "m.nc"
+    r = CliRunner().invoke(main, ["match", str(path), "-o", str(out), "-j", "1", "--no-progress"])
+    assert r.exit_code == 2, r.output
+    assert r.output.strip().count("\n") == 0 and "wave" not in r.output
+    assert r.output.startswith(f"Error: --out: {out}: a match store is a Zarr folder (e.g. match.zarr), not a .nc file")
+    assert not out.exists()

@@ -131,3 +131,15 @@ def test_an_interruption_before_the_store_exists_does_not_offer_resume(tmp_path,
     assert res.exit_code == 1, res.output
     assert not out.exists()
     assert "interrupted before any generation was stored" in res.output and "--resume" not in res.output
+
+
+@pytest.mark.parametrize("name", ["o.nc", "o.csv", "o.json"])
+def test_an_out_named_like_a_file_is_refused_before_any_generation(tmp_path, name):
+    """The optimisation store is a Zarr folder: `--out o.nc` made a folder named o.nc."""
+    out = tmp_path / name
+    res = CliRunner().invoke(main, ["optimize", *CLI_SMALL, "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: --out: {out}: ") and "Zarr folder" in lines[0]
+    assert "optimize.zarr" in lines[0] and "gsim.open_optimization" in lines[0]
+    assert not out.exists()

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from gsim.analysis import quicklook
 from gsim.cli.base import (
     UsageFailure,
+    check_store_name,
     compile_first,
     fitted_console,
     load_scenario_or_fail,
@@ -132,6 +133,8 @@ def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, s
         raise UsageFailure("--from makes a new sweep: not with --resume or --verify")
     if retry_faults and not resume_store:
         raise UsageFailure("--retry-faults goes with --resume STORE")
+    check_store_name("--out", out, "sweep", "sweep.zarr",
+                     "gsim export STORE --netcdf FILE (or --csv FILE) writes a file from it")
     options = {"samples": samples, "sampler": sampler, "seed": seed,
                "replicates": replicates, "policies": policies, "save": save, "t1": t1,
                "block_size": block_size}
