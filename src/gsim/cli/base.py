@@ -160,8 +160,9 @@ def check_store_name(opt: str, path: str | None, kind: str, example: str, hint: 
     be a folder that every netCDF, CSV or JSON reader refuses; `hint` says how to get a file."""
     if path and path.rstrip("/\\").lower().endswith(FILE_SUFFIXES):
         suffix = Path(path.rstrip("/\\")).suffix
-        raise UsageFailure(f"{opt}: {path}: a {kind} store is a Zarr folder (e.g. {example}), not a {suffix} file; "
-                           f"{hint}")
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise UsageFailure(f"{opt}: {path}: {article} {kind} store is a Zarr folder (e.g. {example}), "
+                           f"not a {suffix} file; {hint}")
 
 
 def finite(ctx: click.Context, param: click.Parameter, value):
