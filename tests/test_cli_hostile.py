@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import THREE_REGIONS_TOML
 
+import gsim
 from gsim.cli import main
 from gsim.scenario import loads_scenario
 from gsim.sweeps.engine import LocalExecutor, sweep
@@ -152,3 +153,51 @@ def test_report_refuses_a_condition_it_cannot_evaluate(store, tmp_path, conditio
     assert r.exit_code == 2, r.output
     one_line_error(r, said)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("name", ["s.nc", "s.NC4", "s.netcdf", "s.h5", "s.csv", "s.json", "s.parquet", "s.nc/"])
+def test_sweep_refuses_an_out_named_like_a_file(tmp_path, name):
+    """`gsim sweep --out s.nc` made a Zarr folder named s.nc, which netCDF readers refuse."""
+    sc = tmp_path / "small.toml"
+    sc.write_text(THREE_REGIONS_TOML)
+    out = str(tmp_path / name)
+    r = invoke("sweep", str(sc), "-n", "2", "-j", "1", "-o", out, "--no-progress", "--no-summary")
+    assert r.exit_code == 2, r.output
+    one_line_error(r, "--out", out, "Zarr folder", "sweep.zarr", "gsim export STORE --netcdf FILE")
+    assert not Path(out).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.toml"]  # nothing beside it either
+
+
+@pytest.mark.parametrize("name", ["s.zarr", "s.zarr/", "runs", "runs.2026-12", "Sweep.ZARR"])
+def test_a_store_named_as_a_folder_is_accepted(name):
+    from gsim.cli.base import check_store_name
+
+    assert check_store_name("--out", name, "sweep", "sweep.zarr", "") is None
+
+
+def test_the_closing_line_counts_invalid_inputs_apart_from_failed_runs(tmp_path):
+    """The line said "26 failed" for 14 runs that blew up and 12 never integrated (kappa <= 0
+    breaks a scenario rule; phi_w = 50 blows up the wage): each count from the sampled inputs."""
+    sc = tmp_path / "small.toml"
+    sc.write_text(THREE_REGIONS_TOML + '[sweep.uncertain]\nphi_w = { dist = "choice", values = [2.0, 50.0] }\n'
+                  'kappa = { dist = "normal", mean = 0.3, sd = 1.0 }\n')
+    out = tmp_path / "s.zarr"
+    r = invoke("sweep", str(sc), "-n", "16", "--sampler", "mc", "--policies", "none,market", "-j", "1",
+               "-o", str(out), "--no-progress", "--no-summary")
+    assert r.exit_code == 0, r.output
+    ds = gsim.open_sweep(out, layout="flat")
+    invalid = ds["kappa"].values <= 0
+    blown = (ds["phi_w"].values == 50.0) & ~invalid
+    assert invalid.any() and blown.any()
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].endswith(f" {blown.sum()} failed, {invalid.sum()} with invalid inputs"), r.output
+
+
+def test_the_closing_line_of_a_sweep_of_ok_runs_says_0_failed(tmp_path):
+    sc = tmp_path / "small.toml"
+    sc.write_text(THREE_REGIONS_TOML)
+    out = tmp_path / "s.zarr"
+    r = invoke("sweep", str(sc), "-n", "2", "-j", "1", "-o", str(out), "--no-progress", "--no-summary")
+    assert r.exit_code == 0, r.output
+    assert gsim.open_sweep(out).attrs["n_ok"] == 8  # 2 samples x 4 policies
+    assert r.output.strip().endswith("runs/s), 0 failed"), r.output

@@ -4,6 +4,7 @@ store. Each is one line `FILE: field: reason` (exit 2 from the CLI), and nothing
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -224,3 +225,65 @@ def test_a_figure_in_no_folder_is_refused_before_the_waves(tmp_path):
                                   "-j", "1", "--no-progress"])
     assert r.exit_code == 2 and r.output.startswith(f"Error: --figure: {tmp_path / 'afile'} is not a folder")
     assert not out.exists()  # the match did not run: no store without its figure
+
+
+# --- the per-target and per-wave arrays ----------------------------------------------------------
+@pytest.mark.parametrize("name", ["observed", "survivors", "box_low"])
+def test_an_altered_target_or_wave_value_is_refused_naming_the_array(store, tmp_path, name):
+    """These arrays have no per-point checksum; the wave table and report read them."""
+    import zarr
+
+    copy = tmp_path / "copy.zarr"
+    shutil.copytree(store, copy)
+    arr = zarr.open_group(str(copy), mode="r+")[name]
+    index = (0,) * arr.ndim
+    arr[index] = arr[index] + 1  # one value, its dtype kept
+    with pytest.raises(MatchError) as e:
+        gsim.open_match(copy)
+    assert str(e.value) == (f"{copy}: the array {name!r} does not match its digest in tables_sha256; "
+                            "the store is damaged, run the match again")
+    assert gsim.open_match(copy, verify=False)[name].values[index] == arr[index]  # the check, not the read, refuses
+
+
+def test_an_untouched_store_opens_and_its_digests_are_those_of_its_arrays(store):
+    ds = gsim.open_match(store)
+    digests = ds.attrs["tables_sha256"]
+    assert list(digests) == list(gsim.matching.store.TABLE_ARRAYS)
+    for name in digests:  # each recomputed here: sha256 of name, dtype, shape, then the values
+        a = ds[name].values
+        h = hashlib.sha256(json.dumps([name, a.dtype.str, list(a.shape)]).encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+        assert digests[name] == h.hexdigest()
+
+
+def test_a_store_without_the_digest_opens_with_its_points_checked(store, tmp_path):
+    """Stores written before the digest existed have none: they open as before (their tables
+    unchecked), and a damaged point is still refused."""
+    import zarr
+
+    copy = damaged(store, tmp_path, "tables_sha256")
+    zarr.open_group(str(copy), mode="r+")["observed"][0] = 0.5
+    assert gsim.open_match(copy)["observed"].values[0] == 0.5
+    zarr.open_group(str(copy), mode="r+")["measure"][3] = -1.0
+    with pytest.raises(MatchError, match=r"1 points fail their checksums \(first: point 3\)"):
+        gsim.open_match(copy)
+
+
+@pytest.mark.parametrize("how", ["tables_sha256=not a mapping", "array:box_high"])
+def test_a_damaged_digest_or_missing_table_is_refused(store, tmp_path, how):
+    copy = damaged(store, tmp_path, how)
+    reason = "attribute tables_sha256 is missing or unreadable" if "=" in how else "the array 'box_high' is missing"
+    with pytest.raises(MatchError, match=rf"^{re.escape(str(copy))}: {reason}; the store is damaged"):
+        gsim.open_match(copy, verify=False)
+
+
+def test_an_out_named_like_a_file_is_refused_before_the_waves(tmp_path):
+    """The match store is a Zarr folder: `--out m.nc` made a folder named m.nc."""
+    path = tmp_path / "s.toml"
+    path.write_text(valued_match().toml)
+    out = tmp_path / "m.nc"
+    r = CliRunner().invoke(main, ["match", str(path), "-o", str(out), "-j", "1", "--no-progress"])
+    assert r.exit_code == 2, r.output
+    assert r.output.strip().count("\n") == 0 and "wave" not in r.output
+    assert r.output.startswith(f"Error: --out: {out}: a match store is a Zarr folder (e.g. match.zarr), not a .nc file")
+    assert not out.exists()

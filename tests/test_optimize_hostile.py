@@ -109,7 +109,7 @@ def test_resume_refuses_options_it_would_ignore(tmp_path, extra):
 
 def test_an_out_path_that_is_no_store_is_not_offered_for_resume(tmp_path):
     """A file in the way used to be offered to `--resume`, which then says it is no store."""
-    out = tmp_path / "notes.txt"
+    out = tmp_path / "notes"  # no file suffix: `notes.txt` is refused by its name before this check
     out.write_text("mine\n")
     res = CliRunner().invoke(main, ["optimize", *CLI_SMALL, "--out", str(out)])
     assert res.exit_code == 2, res.output
@@ -131,3 +131,16 @@ def test_an_interruption_before_the_store_exists_does_not_offer_resume(tmp_path,
     assert res.exit_code == 1, res.output
     assert not out.exists()
     assert "interrupted before any generation was stored" in res.output and "--resume" not in res.output
+
+
+@pytest.mark.parametrize("name", ["o.nc", "o.csv", "o.json"])
+def test_an_out_named_like_a_file_is_refused_before_any_generation(tmp_path, name):
+    """The optimisation store is a Zarr folder: `--out o.nc` made a folder named o.nc."""
+    out = tmp_path / name
+    res = CliRunner().invoke(main, ["optimize", *CLI_SMALL, "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: --out: {out}: ") and "Zarr folder" in lines[0]
+    assert "an optimisation store is a Zarr folder (e.g. optimize.zarr)" in lines[0]
+    assert "gsim.open_optimization" in lines[0]
+    assert not out.exists()

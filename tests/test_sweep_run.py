@@ -144,8 +144,9 @@ def test_failed_runs_are_recorded_while_others_complete(tmp_path):
         "kappa": {"dist": "normal", "mean": 0.3, "sd": 1.0},  # often < 0: invalid input
     }})
     p = tmp_path / "f.zarr"
+    told = []
     rep = sweep(p, sc, {"samples": 16, "sampler": "mc", "t1": 2025, "policies": "none,market",
-                        "block_size": 4}, executor=LocalExecutor(2))
+                        "block_size": 4}, executor=LocalExecutor(2), progress=told.append)
     ds = gsim.open_sweep(p, layout="flat").load()
     status = ds["status"].values
     invalid = ds["kappa"].values <= 0
@@ -155,7 +156,9 @@ def test_failed_runs_are_recorded_while_others_complete(tmp_path):
     assert (status[invalid] == st.STATUS_INVALID).all()
     assert (status[blown] == st.STATUS_FAILED).all()
     assert (status[fine] == st.STATUS_OK).all()
-    assert rep.failed == int((~fine).sum())
+    # failed and invalid are counted apart (both were "failed"), by the report and the progress
+    assert (rep.failed, rep.invalid) == (int(blown.sum()), int(invalid.sum()))
+    assert (told[-1].failed, told[-1].invalid) == (int(blown.sum()), int(invalid.sum()))
     stocks = ds.attrs["stocks"]
     assert all(stocks[i] == "wage" for i in ds["fail_stock"].values[blown])
     ft = ds["fail_time"].values

@@ -151,6 +151,20 @@ def check_output(opt: str, path: str | None, suffixes: tuple[str, ...] = ()) -> 
         raise UsageFailure(f"{opt}: {Path(path).parent} is not a folder; {path} cannot be written")
 
 
+FILE_SUFFIXES = (".nc", ".nc4", ".netcdf", ".cdf", ".h5", ".hdf5", ".hdf", ".csv", ".tsv", ".json", ".parquet",
+                 ".feather", ".txt", ".npz", ".npy", ".pkl", ".xlsx", ".toml", ".png", ".svg", ".pdf", ".html")
+
+
+def check_store_name(opt: str, path: str | None, kind: str, example: str, hint: str) -> None:
+    """Before any run: a store is a Zarr folder, so a path named like a file (`s.nc`) would
+    be a folder that every netCDF, CSV or JSON reader refuses; `hint` says how to get a file."""
+    if path and path.rstrip("/\\").lower().endswith(FILE_SUFFIXES):
+        suffix = Path(path.rstrip("/\\")).suffix
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise UsageFailure(f"{opt}: {path}: {article} {kind} store is a Zarr folder (e.g. {example}), "
+                           f"not a {suffix} file; {hint}")
+
+
 def finite(ctx: click.Context, param: click.Parameter, value):
     """A click callback: a number option must be finite (click's ranges let NaN through)."""
     if value is not None and not math.isfinite(value):

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from gsim.analysis.backcast import backcast_scenario
-from gsim.cli.base import UsageFailure, check_output, main, not_empty, one_line
+from gsim.cli.base import UsageFailure, check_output, check_store_name, main, not_empty, one_line
 from gsim.matching import MatchError, MatchResult, match
 from gsim.matching.figures import implausibility_figure, save_figure
 from gsim.matching.store import open_match
@@ -128,6 +128,7 @@ def match_command(scenario_file, waves, samples, seed, cutoff, use, workers, out
     if workers is not None and workers < 1:
         raise UsageFailure(f"-j/--workers must be >= 1, got {workers}")
     check_output("--figure", figure, (".png", ".svg"))
+    check_store_name("--out", out, "match", "match.zarr", "read it with gsim.open_match(STORE)")
     out = out or "match.zarr"
     options = {"waves": waves, "samples": samples, "seed": seed, "cutoff": cutoff, "use": use}
     show = sys.stderr.isatty() if progress is None else progress

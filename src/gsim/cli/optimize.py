@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from gsim import optimize as opt
-from gsim.cli.base import UsageFailure, main, one_line
+from gsim.cli.base import UsageFailure, check_store_name, main, one_line
 from gsim.optimize.front import compare, describe
 from gsim.scenario import ScenarioError
 
@@ -86,6 +86,9 @@ def optimize_command(scenario_file, policy, levers, objectives, year, cumulate, 
         if given:
             raise UsageFailure(f"--resume continues the store's own search; {', '.join(given)} cannot be given "
                                f"with it (start a new store, or --warm-start {resume_store})")
+    if not resume_store:
+        check_store_name("--out", out, "optimisation", "optimize.zarr",
+                         "read it with gsim.open_optimization(STORE), report it with gsim report --optimization STORE")
     try:
         with _ProgressBar(sys.stderr.isatty()) as bar:
             if resume_store:

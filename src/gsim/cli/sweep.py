@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from gsim.analysis import quicklook
 from gsim.cli.base import (
     UsageFailure,
+    check_store_name,
     compile_first,
     fitted_console,
     load_scenario_or_fail,
@@ -34,7 +35,7 @@ EXIT_PLUGIN_FAULTS = 3  # the sweep completed, but a plugin failed for some runs
 
 
 class _ProgressBar:
-    """A rich progress bar on stderr: runs done / total, runs/s, ETA, failures."""
+    """A rich progress bar on stderr: runs done / total, runs/s, ETA, runs failed or of invalid input."""
 
     def __init__(self, enabled: bool, compile_here: bool = True):
         self.enabled, self.compile_here = enabled, compile_here
@@ -42,7 +43,7 @@ class _ProgressBar:
         self.prog = Progress(
             TextColumn("sweep"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[rate]:>8} runs/s"), TextColumn("ETA"),
-            TimeRemainingColumn(), TextColumn("failed {task.fields[failed]}"),
+            TimeRemainingColumn(), TextColumn("{task.fields[not_ok]}"),
             console=Console(stderr=True), disable=not enabled, transient=False,
         )
         self.task: TaskID | None = None
@@ -63,11 +64,23 @@ class _ProgressBar:
                 compile_first(batch=True)
                 self.prog.start()
                 self.compiling = time.perf_counter() - t
-            self.task = self.prog.add_task("sweep", total=p.total, completed=p.done, rate="-", failed=0)
+            self.task = self.prog.add_task("sweep", total=p.total, completed=p.done, rate="-", not_ok=not_ok(p.counts))
             self.t0 = time.perf_counter()
             return
         rate = p.computed / max(time.perf_counter() - self.t0, 1e-9)
-        self.prog.update(self.task, completed=p.done, rate=f"{rate:,.0f}", failed=p.failed)
+        self.prog.update(self.task, completed=p.done, rate=f"{rate:,.0f}", not_ok=not_ok(p.counts))
+
+
+def not_ok(counts) -> str:
+    """What became of the runs not ok, from their statuses (`gsim.sweeps.store.run_counts`):
+    '3 failed, 2 with invalid inputs, 1 stopped by a plugin'; the failed always, the others
+    when there are any (invalid inputs are not integrated: they did not fail)."""
+    parts = [f"{counts.get('n_failed', 0)} failed"]
+    if counts.get("n_invalid"):
+        parts.append(f"{counts['n_invalid']} with invalid inputs")
+    if counts.get("n_plugin_fault"):
+        parts.append(f"{counts['n_plugin_fault']} stopped by a plugin")
+    return ", ".join(parts)
 
 
 @main.command("sweep")
@@ -132,6 +145,8 @@ def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, s
         raise UsageFailure("--from makes a new sweep: not with --resume or --verify")
     if retry_faults and not resume_store:
         raise UsageFailure("--retry-faults goes with --resume STORE")
+    check_store_name("--out", out, "sweep", "sweep.zarr",
+                     "gsim export STORE --netcdf FILE (or --csv FILE) writes a file from it")
     options = {"samples": samples, "sampler": sampler, "seed": seed,
                "replicates": replicates, "policies": policies, "save": save, "t1": t1,
                "block_size": block_size}
@@ -179,7 +194,7 @@ def sweep_command(scenario_file, samples, sampler, seed, replicates, policies, s
         f"{path}: {report.n_runs} runs ({report.samples} samples x "
         f"{report.replicates} replicates x {report.n_policies} policies), "
         f"{report.computed} computed in {seconds:.1f} s "
-        f"({report.computed / seconds:,.0f} runs/s), {report.failed} failed",
+        f"({report.computed / seconds:,.0f} runs/s), {not_ok(report.counts)}",
         err=True,
     )
     for line in report.repaired:

@@ -5,7 +5,13 @@ so an interrupted match leaves no store. Dims: ``point`` (every point of every w
 order), ``target``, ``input``, ``wave``. Attributes: provenance (version, scenario and its
 hash), ``config_hash``, ``root_seed``, ``match_spec`` and ``sweep_spec`` (JSON),
 ``scenario_toml``, ``format`` = gsim-match-1. ``checksum`` holds per point a 64-bit hash of its
-row of every point array (as the sweep store's checksums). See docs/matching.md.
+row of every point array (as the sweep store's checksums). The attribute ``tables_sha256``
+maps each per-target and per-wave array (TABLE_ARRAYS, checked in that order) to a sha256 of
+its name, dtype, shape and little-endian values, so a damaged store names the first array
+that changed. A store without it (written before the digest existed) opens with its points
+checked only: refusing would strand every existing store, and the digests guard against
+damage, not against deliberate edits (whoever edits a store can recompute them).
+See docs/matching.md.
 """
 
 from __future__ import annotations
@@ -33,6 +39,10 @@ from gsim.sweeps.store import run_checksums
 
 FORMAT = "gsim-match-1"
 POINT_ARRAYS = ("point_wave", "unit", "inputs", "model", "ens_var", "implausibility", "measure", "nroy", "status")
+TABLE_ARRAYS = ("observed", "obs_var", "disc_var", "holdout", "holdout_q05", "holdout_q95", "holdout_covered",
+                "holdout_implausibility", "runs", "survivors", "nroy_share", "min_implausibility", "at_edge",
+                "box_low", "box_high")
+TABLES_DIGEST = "tables_sha256"
 
 
 def config_hash(pb_scenario: Scenario, match: MatchSpec, sweep: SweepSpec) -> str:
@@ -41,6 +51,21 @@ def config_hash(pb_scenario: Scenario, match: MatchSpec, sweep: SweepSpec) -> st
     doc = {"scenario_hash": pb_scenario.hash, "match": json.loads(match.to_json()), "sweep": sweep.canonical(),
            "run": [run.t0, run.t1, run.dt, run.save_every, run.policy_period, run.method]}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=list).encode()).hexdigest()
+
+
+def table_digests(arrays: Mapping[str, Any]) -> dict[str, str]:
+    """sha256 of each of TABLE_ARRAYS (its name, dtype, shape and little-endian values), in
+    that order: what `tables_sha256` holds."""
+    out = {}
+    for name in TABLE_ARRAYS:
+        a = np.asarray(arrays[name])
+        a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
+        if a.dtype.kind == "f":  # one NaN: a reader may return another NaN bit pattern
+            a = np.where(np.isnan(a), np.nan, a).astype(a.dtype)
+        h = hashlib.sha256(json.dumps([name, a.dtype.str, list(a.shape)]).encode())
+        h.update(a.tobytes())
+        out[name] = h.hexdigest()
+    return out
 
 
 def to_dataset(res: MatchResult):
@@ -103,6 +128,7 @@ def to_dataset(res: MatchResult):
               "kind": ("target", np.array([t.kind for t in m.targets], text))}
     attrs = provenance(
         sc, "history match", config_hash=config_hash(sc, m, pb.sweep), root_seed=m.seed, format=FORMAT,
+        **{TABLES_DIGEST: table_digests({k: data[k][1] for k in TABLE_ARRAYS})},
         cutoff=m.cutoff, use=m.use, policy=m.policy, waves_run=len(W), method=sc.run.method, dt=sc.run.dt,
         t0=sc.run.t0, t1=sc.run.t1, holdout_coverage=res.holdout_coverage(),
         holdout_consistent=res.holdout_consistent(), match_spec=m.to_json(),
@@ -134,9 +160,27 @@ def damaged_points(ds) -> np.ndarray:
     return np.flatnonzero(run_checksums(arrays, POINT_ARRAYS) != ds["checksum"].values)
 
 
+def _table_digest_attr(value: Any) -> None:
+    """Parses `tables_sha256` if present (absent: a store from before the digest)."""
+    if value is not None and (not isinstance(value, dict) or sorted(value) != sorted(TABLE_ARRAYS)
+                              or not all(isinstance(v, str) for v in value.values())):
+        raise ValueError(value)
+
+
+def altered_table(ds) -> str | None:
+    """The first of TABLE_ARRAYS (in order) that no longer has its digest in `tables_sha256`;
+    None if all match or the store predates the digest."""
+    stored = ds.attrs.get(TABLES_DIGEST)
+    if stored is None:
+        return None
+    got = table_digests({k: ds[k].values for k in TABLE_ARRAYS})
+    return next((k for k in TABLE_ARRAYS if got[k] != stored[k]), None)
+
+
 def open_match(store: str | Path, verify: bool = True):
     """A match store as an xarray Dataset (loaded: it is small); with `verify`, every point
-    is checked against its checksum (MatchError if any fails)."""
+    is checked against its checksum and the per-target and per-wave arrays against
+    `tables_sha256` (MatchError if any fails)."""
     import xarray as xr
 
     p = Path(store)
@@ -148,13 +192,14 @@ def open_match(store: str | Path, verify: bool = True):
         raise MatchError(f"{store}: not a readable Zarr store ({type(e).__name__})") from None
     if ds.attrs.get("format") != FORMAT:
         raise MatchError(f"{store}: not a gsim history-match store (format {ds.attrs.get('format')!r})")
-    missing = [k for k in (*POINT_ARRAYS, "checksum") if k not in ds]
+    tables = TABLE_ARRAYS if TABLES_DIGEST in ds.attrs else ()  # stores from before the digest: not checked
+    missing = [k for k in (*POINT_ARRAYS, "checksum", *tables) if k not in ds]
     if missing:
         raise MatchError(f"{store}: the array {missing[0]!r} is missing; the store is damaged, run the match again")
     for key, parse in (("sweep_spec", SweepSpec.from_json), ("scenario_toml", str.strip), ("policy", str.strip),
-                       ("config_hash", str.strip), ("cutoff", float)):
+                       ("config_hash", str.strip), ("cutoff", float), (TABLES_DIGEST, _table_digest_attr)):
         try:
-            parse(ds.attrs[key])
+            parse(ds.attrs.get(key))  # None where absent: only the digest may be
         except Exception:  # noqa: BLE001 - any failure means: the attribute was removed or altered
             raise MatchError(f"{store}: attribute {key} is missing or unreadable; the store is damaged, "
                              "run the match again") from None
@@ -162,6 +207,10 @@ def open_match(store: str | Path, verify: bool = True):
         bad = damaged_points(ds)
         if len(bad):
             raise MatchError(f"{store}: {len(bad)} points fail their checksums (first: point {bad[0]}); "
+                             "the store is damaged, run the match again")
+        altered = altered_table(ds)
+        if altered:
+            raise MatchError(f"{store}: the array {altered!r} does not match its digest in {TABLES_DIGEST}; "
                              "the store is damaged, run the match again")
     return ds
 

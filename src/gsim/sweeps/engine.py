@@ -15,6 +15,7 @@ store's write lock and verifies what is done before it computes anything.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,6 @@ from typing import Any
 import numpy as np
 
 from gsim._version import __version__
-from gsim.integrate import RunStatus
 from gsim.scenario import Scenario, load_scenario, loads_scenario
 from gsim.sweeps import components as cp
 from gsim.sweeps import store as st
@@ -55,7 +55,7 @@ class SweepReport:
     store: str
     n_runs: int
     computed: int  # runs computed in this call
-    failed: int  # failed or invalid runs among all done runs
+    counts: dict[str, int]  # every run of the store by status (`gsim.sweeps.store.run_counts`)
     seconds: float
     config_hash: str
     samples: int = 0
@@ -64,6 +64,16 @@ class SweepReport:
     faults: list[str] = field(default_factory=list)  # plugin faults of this call, in words
     repaired: tuple[str, ...] = ()  # damage found and recomputed: one line per block / coordinates
     pending: int = 0  # runs still not done (after a repair, which computes only damaged runs)
+
+    @property
+    def failed(self) -> int:
+        """Runs that failed (a stock turned negative or non-finite); not those of invalid input."""
+        return self.counts["n_failed"]
+
+    @property
+    def invalid(self) -> int:
+        """Runs whose sampled inputs broke a scenario rule (not integrated)."""
+        return self.counts["n_invalid"]
 
     @property
     def runs_per_second(self) -> float:
@@ -77,7 +87,17 @@ class Progress:
     total: int  # runs in the sweep
     done: int  # runs done, including those done before a resume
     computed: int  # runs computed by this call so far
-    failed: int  # failed runs among those computed by this call
+    counts: Mapping[str, int] = field(default_factory=dict)  # those runs by status (`run_counts`)
+
+    @property
+    def failed(self) -> int:
+        """Failed runs among those computed by this call (invalid input not included)."""
+        return self.counts.get("n_failed", 0)
+
+    @property
+    def invalid(self) -> int:
+        """Runs of invalid input among those computed by this call."""
+        return self.counts.get("n_invalid", 0)
 
 
 ProgressFn = Callable[[Progress], None]
@@ -133,13 +153,14 @@ def _execute(g, plan: Plan, executor, progress: ProgressFn | None, path: str, *,
     done), writing each block as it completes. Nothing verified is rewritten. A `fresh`
     store (just created) has nothing done: it is not read."""
     t_start = time.perf_counter()
-    counts = {"done": 0, "computed": 0, "failed": 0}
+    counts = {"done": 0, "computed": 0}
+    computed: Counter[str] = Counter()  # the runs computed by this call by status, summed over blocks
     status = np.zeros(plan.spec.n_runs, np.int8)
     faults: list[str] = []
 
     def tell() -> None:
         if progress is not None:
-            progress(Progress(plan.spec.n_runs, counts["done"], counts["computed"], counts["failed"]))
+            progress(Progress(plan.spec.n_runs, counts["done"], counts["computed"], dict(computed)))
 
     arrays: dict = {}  # the store's array handles, looked up once
 
@@ -153,7 +174,7 @@ def _execute(g, plan: Plan, executor, progress: ProgressFn | None, path: str, *,
         status[r0:r1] = data.status
         counts["done"] += len(data.status)
         counts["computed"] += len(data.status)
-        counts["failed"] += data.n_failed
+        computed.update(st.run_counts(data.status))
         faults.extend(data.faults.values())
         tell()
 
@@ -174,8 +195,7 @@ def _execute(g, plan: Plan, executor, progress: ProgressFn | None, path: str, *,
         if not after.ok:
             raise st.StoreDamaged(f"{path}: the repair did not restore a store that verifies clean "
                                   f"({after.problems()}); start a new store")
-    return SweepReport(path, plan.spec.n_runs, counts["computed"],
-                       int((status >= RunStatus.FAILED).sum()), time.perf_counter() - t_start,
+    return SweepReport(path, plan.spec.n_runs, counts["computed"], st.run_counts(status), time.perf_counter() - t_start,
                        plan.config_hash, plan.spec.n_samples, plan.spec.replicates, plan.n_policies,
                        faults, repaired, plan.spec.n_runs - counts["done"])
 

@@ -114,10 +114,6 @@ class BlockData:
         """Every array a block writes, by store name."""
         return {**self.outputs, **self.inputs, **{name: getattr(self, name) for name in BLOCK_EXTRA}}
 
-    @property
-    def n_failed(self) -> int:
-        return int((self.status >= STATUS_FAILED).sum())
-
 
 def plugin_indicators(g: zarr.Group) -> list[str]:
     """The plugin indicators a store holds (named in its attributes when it was created)."""
