@@ -10,7 +10,9 @@ import contextlib
 import datetime as _dt
 import errno
 import functools
+import glob
 import os
+import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -126,6 +128,38 @@ def _tmp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        pass
+    return True
+
+
+def leftovers(path: str | Path, tag: str) -> list[Path]:
+    """The temporaries `.NAME.TAG-PID` beside `path` whose writing process (on this machine) is
+    gone: what a writer killed outright (SIGKILL, power loss) leaves, with nothing to remove them
+    but the next writer of the same name."""
+    p = Path(path)
+    out = []
+    for q in glob.glob(glob.escape(str(p.with_name(f".{p.name}.{tag}-"))) + "*"):
+        pid = q.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            out.append(Path(q))
+    return out
+
+
+def remove_leftovers(path: str | Path, tag: str) -> None:
+    """Remove `leftovers(path, tag)` (files or folders)."""
+    for q in leftovers(path, tag):
+        if q.is_dir() and not q.is_symlink():
+            shutil.rmtree(q, ignore_errors=True)
+        else:
+            q.unlink(missing_ok=True)
+
+
 def check_writable(path: str | Path) -> None:
     """Create (then remove) the temporary file `atomic_write` will use: a bad output path fails
     now, with its real reason, before any work is done."""
@@ -148,6 +182,7 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
     OSErrors naming `path` and the operating system's reason."""
     p = Path(path)
     check_writable(p)
+    remove_leftovers(p, "tmp")
     tmp = _tmp_name(p)
     try:
         yield tmp

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import glob
 import json
 import os
 import shutil
@@ -20,7 +19,7 @@ import numpy as np
 from gsim.groups import group_labels
 from gsim.integrate import RunStatus
 from gsim.model.layout import VARIABLES
-from gsim.output import REGION_GROUP_ATTRS, TIME_ATTRS
+from gsim.output import REGION_GROUP_ATTRS, TIME_ATTRS, leftovers, remove_leftovers
 from gsim.sweeps import manifest as mf
 from gsim.sweeps.manifest import CHECK
 from gsim.sweeps.store.core import (
@@ -185,24 +184,9 @@ def _pending_name(path: Path, pid: int | str) -> Path:
     return path.with_name(f".{path.name}.creating-{pid}")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        pass
-    return True
-
-
 def interrupted_creations(path: Path) -> list[Path]:
     """Temporary stores of `path` whose creating process (on this machine) is gone."""
-    out = []
-    for p in glob.glob(glob.escape(str(_pending_name(path, ""))) + "*"):
-        pid = p.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
-            out.append(Path(p))
-    return out
+    return leftovers(path, "creating")
 
 
 @contextlib.contextmanager
@@ -218,8 +202,7 @@ def new_store(path: str | Path, plan: Any, attrs: dict[str, Any]) -> Iterator[za
     shown, path = path, Path(path)
     if path.exists() or path.is_symlink():
         raise StoreError(f"{shown} already exists; use --resume {shown} to continue it, or remove it")
-    for stale in interrupted_creations(path):
-        shutil.rmtree(stale, ignore_errors=True)
+    remove_leftovers(path, "creating")
     tmp = _pending_name(path, os.getpid())
     try:
         try:
