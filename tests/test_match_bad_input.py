@@ -115,6 +115,21 @@ def test_cli_refuses_a_panel_file_with_a_nan(tmp_path):
     assert not out.exists()
 
 
+def test_a_panel_file_too_large_is_refused_before_it_is_loaded(tmp_path, monkeypatch):
+    nc = tmp_path / "panel.nc"
+    p = panel()
+    p.to_netcdf(nc)
+    row = SHARE.replace('"gdp_share"', '"population_share"').replace("2019", "2016")
+    sc = mc.scenario(f'[match]\nuse = "max"\npanel = "{nc}"\n' + row)
+    expected = p.population.sel(year=2016, region=["A"]).sum() / p.population.sel(year=2016).sum()
+    assert parse_match(sc).targets[0].value == pytest.approx(float(expected))  # within the limit: read
+    size = p.gdp.nbytes + p.population.nbytes + p.real_gdp.nbytes
+    monkeypatch.setattr("gsim.matching.targets.MAX_FILE_BYTES", size - 1)
+    with pytest.raises(MatchError, match=rf"^hm3.toml: match.panel: {nc}: its gdp, population, real_gdp hold {size} bytes, "
+                                         rf"above the limit of {size - 1} \(MAX_FILE_BYTES\)$"):
+        parse_match(sc)
+
+
 # --- a damaged match store ---------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):

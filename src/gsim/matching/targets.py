@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from gsim.params import MAX_FILE_BYTES
 from gsim.scenario import Scenario
 
 KINDS: dict[str, str] = {
@@ -31,6 +32,7 @@ KINDS: dict[str, str] = {
     "theil_slope": "least-squares slope a year of the Theil index over years [a, b]",
     "utilisation": "capacity utilisation at year y of one tier (or the mean over tiers)",
 }
+PANEL_SERIES = ("gdp", "population", "real_gdp")  # what targets read from a panel (observed_value)
 USES = {"max": 1, "second_max": 2, "third_max": 3}
 _TOP = ("cutoff", "use", "waves", "samples", "seed", "policy", "panel", "block_size", "margin", "targets")
 _TARGET = ("kind", "name", "region", "year", "years", "tier", "value", "obs_sd", "obs_rel_sd",
@@ -291,9 +293,16 @@ def load_panel(ctx: _Ctx, name: Any, sc: Scenario) -> Any:
         if not path.is_absolute() and sc.source not in ("<default>", "<string>"):
             path = Path(sc.source).parent / path
         try:
-            return xr.load_dataset(path)
+            with xr.open_dataset(path) as ds:  # lazily: only the series a target reads are loaded
+                keep = [v for v in PANEL_SERIES if v in ds.data_vars]
+                size = sum(ds[v].nbytes for v in keep)
+                panel = ds[keep].load() if size <= MAX_FILE_BYTES else None
         except (OSError, ValueError) as e:
             ctx.fail("match.panel", f"cannot read {path}: {' '.join(str(e).split())[:120]}")
+        if panel is None:
+            ctx.fail("match.panel", f"{path}: its {', '.join(keep)} hold {size} bytes, above the limit of "
+                                    f"{MAX_FILE_BYTES} (MAX_FILE_BYTES)")
+        return panel
     try:
         observed = importlib.import_module("gsim.observed")
     except ImportError:
