@@ -109,6 +109,17 @@ def test_claims_doc_on_the_plausible_set_is_what_the_commands_print(made, monkey
         assert any(_contains(p, block) for p in texts), f"claims.md block not printed:\n{block[:3]}"
 
 
+def test_validation_doc_match_block_is_what_gsim_match_prints(made):
+    """docs/validation.md's `gsim match` block, line by line but for the wave rows' runs/s
+    (the machine's speed): the NROY shares, the held-out bands and where the NROY sample lies."""
+    doc = (README.parent / "docs" / "validation.md").read_text(encoding="utf-8")
+    block = next(body for lang, body in FENCE.findall(doc)
+                 if lang == "console" and body.startswith("$ gsim match --out out/match.zarr"))
+    wave_row = re.compile(r"^(\s+\d+\s+[\d,]+\s+[\d,]+\s+\S+\s+\S+)\s+[\d,]+$")
+    no_rate = lambda lines: [wave_row.sub(r"\1", line) for line in lines]  # noqa: E731
+    assert no_rate(_lines(block)[1:]) == no_rate(_lines(made[1][2]))
+
+
 def test_the_readme_prose_numbers_are_what_the_stores_give(made, monkeypatch):
     """The Quick start's sentence on the plausible set: each number read from the stores."""
     where, printed = made
