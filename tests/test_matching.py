@@ -355,6 +355,23 @@ def test_cli_match_table_and_figure(planted, tmp_path):
         assert [int(x) for x in row[1:6]] == [round(100 * x) for x in fifths.sel(input=name).values]
 
 
+def test_matching_doc_planted_block_is_what_gsim_match_prints(planted, tmp_path):
+    """docs/matching.md's `gsim match planted.toml` block, but for the wave rows' runs/s."""
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "matching.md").read_text(encoding="utf-8")
+    block = doc.split("$ gsim match planted.toml", 1)[1].split("```", 1)[0]
+    path = tmp_path / "planted.toml"
+    path.write_text(mc.scenario("[match]\n" + planted[1]).toml)
+    r = CliRunner().invoke(main, ["match", str(path), "--waves", "3", "--samples", "400", "-j", "1",
+                                  "--out", str(tmp_path / "m.zarr")])
+    assert r.exit_code == 0, r.output
+    wave_row = re.compile(r"^(\s+\d+\s+[\d,]+\s+[\d,]+\s+\S+\s+\S+)\s+[\d,]+$")
+    lines = lambda text: [wave_row.sub(r"\1", ln.rstrip()) for ln in text.strip().splitlines()]  # noqa: E731
+    assert lines(block.split("\n", 1)[1]) == lines(r.stdout)
+
+
 # --- replicates and refused inputs ----------------------------------------------------------
 def test_replicates_give_the_ensemble_variance(planted):
     """With an input of scope run, each point's model value is the mean of its replicates and
