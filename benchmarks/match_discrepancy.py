@@ -20,13 +20,22 @@ from importlib.resources import files
 from pathlib import Path
 
 import tomli_w
+import xarray as xr
 
 import gsim
 from gsim.analysis.backcast import backcast_scenario
 from gsim.analysis.plausibility import forward_plausibility
 from gsim.cli.match import input_lines
-from gsim.matching import sweep_from_nroy
+from gsim.matching import MatchResult, sweep_from_nroy
 from gsim.scenario import loads_scenario
+
+
+def match_and_forward(sc: gsim.Scenario, store: Path, fwd: Path) -> tuple[MatchResult, xr.Dataset]:
+    """`gsim match` on the backcast of `sc` into `store`, then `gsim sweep --from` under
+    business as usual into `fwd`: the match and the sweep's forward plausibility."""
+    res = gsim.match(backcast_scenario(sc), store)
+    sweep_from_nroy(fwd, store, sc, {"policies": ["market"], "save": "regions"})
+    return res, forward_plausibility(fwd)
 
 
 def main(out: Path, changes: dict[str, float]) -> None:
@@ -41,12 +50,10 @@ def main(out: Path, changes: dict[str, float]) -> None:
     sc = loads_scenario(tomli_w.dumps(doc), base_dir=str(data))
     tag = "_".join(f"{k}{v:g}" for k, v in changes.items()) or "shipped"
     store, fwd = out / f"match_{tag}.zarr", out / f"sweep_{tag}.zarr"
-    res = gsim.match(backcast_scenario(sc), store)
+    res, fp = match_and_forward(sc, store, fwd)
     print(f"disc_sd {changes or 'as shipped'}: NROY share per wave "
           + " ".join(f"{w.nroy_share:.3f}" for w in res.waves) + f", {res.last.survivors} NROY points")
     print("\n".join(input_lines(res)))
-    sweep_from_nroy(fwd, store, sc, {"policies": ["market"], "save": "regions"})
-    fp = forward_plausibility(fwd)
     print(f"BAU 2050/2023 inside the SSP envelope: {100 * fp.attrs['inside_share']:.0f} % of the runs; "
           f"provinces inside their SSP population range: {fp.attrs['population_inside_provinces']} of 31")
 

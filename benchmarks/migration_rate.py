@@ -18,23 +18,20 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from match_discrepancy import match_and_forward
 
 import gsim
-from gsim.analysis.backcast import backcast_scenario
-from gsim.analysis.plausibility import forward_plausibility
-from gsim.matching import nroy_sample, sweep_from_nroy
+from gsim.matching import nroy_sample
 
 
-def match_and_forward(base: gsim.Scenario, high: float, out: Path) -> None:
+def priors(base: gsim.Scenario, high: float, out: Path) -> None:
     sweep = copy.deepcopy(base.sweep) or {}
     sweep["uncertain"]["mu"] = {"dist": "uniform", "low": 0.01, "high": high}
     print("prior of μ  NROY share per wave  NROY μ 5/50/95 %   GDP inside SSP  provinces inside")
     for prior, sc in (("0.01-0.05", base), (f"0.01-{high:g}", base.with_overrides(sweep=sweep))):
         store, fwd = out / f"match_mu{prior}.zarr", out / f"sweep_mu{prior}.zarr"
-        res = gsim.match(backcast_scenario(sc), out=store)
+        res, fp = match_and_forward(sc, store, fwd)
         mu = nroy_sample(gsim.open_match(store)).sel(input="mu").values
-        sweep_from_nroy(fwd, store, sc, {"policies": ["market"], "save": "regions"})
-        fp = forward_plausibility(fwd)
         print(f"{prior:11s} {' '.join(f'{w.nroy_share:.3f}' for w in res.waves):20s} "
               f"{' '.join(f'{q:.3f}' for q in np.quantile(mu, [0.05, 0.5, 0.95])):18s} "
               f"{100 * fp.attrs['inside_share']:3.0f} %{'':10s} {fp.attrs['population_inside_provinces']} of 31",
@@ -45,7 +42,7 @@ def main(argv: list[str]) -> None:
     out = Path(argv[0])
     high = float(argv[1]) if len(argv) > 1 else 0.3
     base = gsim.load_scenario()
-    match_and_forward(base, high, out)
+    priors(base, high, out)
 
 
 if __name__ == "__main__":

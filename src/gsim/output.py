@@ -124,8 +124,15 @@ def _os_error(e: OSError, path: str | Path) -> OSError:
     return OSError(e.errno or errno.EIO, reason, str(path))
 
 
-def _tmp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+def _temporary_prefix(path: str | Path, tag: str) -> str:
+    p = Path(path)
+    return str(p.with_name(f".{p.name}.{tag}-"))
+
+
+def temporary_name(path: str | Path, tag: str) -> Path:
+    """`.NAME.TAG-PID` beside `path`: where this process builds `path` before renaming it
+    (`leftovers` finds those of processes that are gone)."""
+    return Path(_temporary_prefix(path, tag) + str(os.getpid()))
 
 
 def _alive(pid: int) -> bool:
@@ -142,9 +149,8 @@ def leftovers(path: str | Path, tag: str) -> list[Path]:
     """The temporaries `.NAME.TAG-PID` beside `path` whose writing process (on this machine) is
     gone: what a writer killed outright (SIGKILL, power loss) leaves, with nothing to remove them
     but the next writer of the same name."""
-    p = Path(path)
     out = []
-    for q in glob.glob(glob.escape(str(p.with_name(f".{p.name}.{tag}-"))) + "*"):
+    for q in glob.glob(glob.escape(_temporary_prefix(path, tag)) + "*"):
         pid = q.rsplit("-", 1)[-1]
         if pid.isdigit() and not _alive(int(pid)):
             out.append(Path(q))
@@ -166,7 +172,7 @@ def check_writable(path: str | Path) -> None:
     p = Path(path)
     if p.is_dir():
         raise OSError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-    tmp = _tmp_name(p)
+    tmp = temporary_name(p, "tmp")
     try:
         with open(tmp, "wb"):
             pass
@@ -183,7 +189,7 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
     p = Path(path)
     check_writable(p)
     remove_leftovers(p, "tmp")
-    tmp = _tmp_name(p)
+    tmp = temporary_name(p, "tmp")
     try:
         yield tmp
         os.replace(tmp, p)

@@ -17,6 +17,7 @@ from gsim.matching import MatchError, MatchResult, match
 from gsim.matching.figures import implausibility_figure, save_figure
 from gsim.matching.store import open_match
 from gsim.matching.targets import USES
+from gsim.matching.waves import narrowing
 
 
 class _WaveBar:
@@ -93,7 +94,7 @@ def input_lines(res: MatchResult) -> list[str]:
     values = {name: np.quantile(d.ppf(units[:, j]), [0.05, 0.95])
               for j, (name, d) in enumerate(zip(pb.inputs, pb.sweep.design, strict=True))}
     lines = ["NROY sample per fifth of each input's prior (%; 20 each if not narrowed)"]
-    for name in sorted(fifths, key=lambda k: -np.abs(fifths[k] - 0.2).max()):
+    for name in sorted(fifths, key=lambda k: -narrowing(fifths[k])):
         lo, hi = values[name]
         lines.append(f"  {name[:18]:<18} " + " ".join(f"{100 * x:3.0f}" for x in fifths[name])
                      + f"   5-95 %: {lo:.3g}-{hi:.3g}")

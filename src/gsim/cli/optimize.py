@@ -86,7 +86,7 @@ def optimize_command(scenario_file, policy, levers, objectives, year, cumulate, 
         if given:
             raise UsageFailure(f"--resume continues the store's own search; {', '.join(given)} cannot be given "
                                f"with it (start a new store, or --warm-start {resume_store})")
-    if not resume_store:
+    else:
         check_store_name("--out", out, "optimisation", "optimize.zarr",
                          "read it with gsim.open_optimization(STORE), report it with gsim report --optimization STORE")
     try:

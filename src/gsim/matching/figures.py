@@ -19,6 +19,7 @@ import numpy as np
 
 from gsim.matching.store import nroy_prior_fifths
 from gsim.matching.targets import MatchError
+from gsim.matching.waves import narrowing
 from gsim.sweeps.spec import SweepSpec
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,7 +45,7 @@ def default_inputs(ds, n: int = MAX_INPUTS) -> list[str]:
     if len(names) <= n:
         return names
     width = (ds["box_high"] - ds["box_low"]).isel(wave=-1).values
-    departure = np.abs(nroy_prior_fifths(ds).values - 0.2).max(axis=1)
+    departure = narrowing(nroy_prior_fifths(ds).values)
     order = np.lexsort((-departure, width))  # narrowest box first, then the largest departure
     return [names[i] for i in sorted(order[:n])]
 

@@ -30,7 +30,7 @@ import numpy as np
 from gsim.matching.carry import carried_inputs
 from gsim.matching.targets import MatchError, MatchSpec
 from gsim.matching.waves import MatchResult, prior_fifths
-from gsim.output import provenance, remove_leftovers
+from gsim.output import provenance, remove_leftovers, temporary_name
 from gsim.scenario import Scenario, ScenarioError, load_scenario, loads_scenario
 from gsim.sweeps.engine import SweepReport
 from gsim.sweeps.engine import sweep as run_sweep
@@ -143,7 +143,7 @@ def write_store(res: MatchResult, path: str | Path) -> Path:
         raise MatchError(f"{shown} already exists; remove it or choose another --out")
     ds = to_dataset(res)
     remove_leftovers(path, "creating")  # a match killed outright (SIGKILL) left its temporary store
-    tmp = path.with_name(f".{path.name}.creating-{os.getpid()}")
+    tmp = temporary_name(path, "creating")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(tmp, ignore_errors=True)

@@ -286,6 +286,12 @@ def prior_fifths(units: np.ndarray) -> np.ndarray:
     return counts / max(len(units), 1)
 
 
+def narrowing(fifths: np.ndarray) -> np.ndarray:
+    """How far shares per fifth (`prior_fifths`, fifths on the last axis) depart from the
+    prior's 0.2 each: the largest departure; the order in which inputs are shown and drawn."""
+    return np.abs(np.asarray(fifths) - 0.2).max(axis=-1)
+
+
 def wave_design(pb: Problem, k: int, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """Uniform coordinates of wave k's points: the sweep's sampler on the prior for k = 1,
     else a scrambled Latin hypercube in [low, high)."""

@@ -19,7 +19,7 @@ import numpy as np
 from gsim.groups import group_labels
 from gsim.integrate import RunStatus
 from gsim.model.layout import VARIABLES
-from gsim.output import REGION_GROUP_ATTRS, TIME_ATTRS, leftovers, remove_leftovers
+from gsim.output import REGION_GROUP_ATTRS, TIME_ATTRS, leftovers, remove_leftovers, temporary_name
 from gsim.sweeps import manifest as mf
 from gsim.sweeps.manifest import CHECK
 from gsim.sweeps.store.core import (
@@ -180,10 +180,6 @@ def seal(g: zarr.Group, path: str | Path) -> None:
     check.attrs.update(mf.sealed(dict(g.attrs), dict(check.attrs), Path(path)))
 
 
-def _pending_name(path: Path, pid: int | str) -> Path:
-    return path.with_name(f".{path.name}.creating-{pid}")
-
-
 def interrupted_creations(path: Path) -> list[Path]:
     """Temporary stores of `path` whose creating process (on this machine) is gone."""
     return leftovers(path, "creating")
@@ -203,7 +199,7 @@ def new_store(path: str | Path, plan: Any, attrs: dict[str, Any]) -> Iterator[za
     if path.exists() or path.is_symlink():
         raise StoreError(f"{shown} already exists; use --resume {shown} to continue it, or remove it")
     remove_leftovers(path, "creating")
-    tmp = _pending_name(path, os.getpid())
+    tmp = temporary_name(path, "creating")
     try:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
