@@ -418,7 +418,8 @@ def test_sizes_are_checked_against_memory_before_allocating(tmp_path, monkeypatc
     assert not list(tmp_path.iterdir())
 
 
-def _garbage_server() -> tuple[socket.socket, int]:
+def _garbage_server() -> tuple[socket.socket, threading.Thread, int]:
+    """A server that answers every connection with bytes no Dask scheduler sends, then hangs up."""
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen()
@@ -429,22 +430,26 @@ def _garbage_server() -> tuple[socket.socket, int]:
                 conn, _ = srv.accept()
             except OSError:
                 return
-            try:
-                conn.sendall(b"\xff" * 64 + b"HTTP/1.1 400 Bad Request\r\n\r\n")
-            except OSError:
-                pass
+            with conn:  # closed here, not by the garbage collector at some later test
+                try:
+                    conn.sendall(b"\xff" * 64 + b"HTTP/1.1 400 Bad Request\r\n\r\n")
+                except OSError:
+                    pass
 
-    threading.Thread(target=serve, daemon=True).start()
-    return srv, srv.getsockname()[1]
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return srv, thread, srv.getsockname()[1]
 
 
 def test_a_scheduler_that_is_not_dask_fails_before_the_store_is_created(tmp_path):
-    srv, port = _garbage_server()
+    srv, thread, port = _garbage_server()
     try:
         r = cli("sweep", "-n", "2", "--t1", "2025", "--scheduler", f"tcp://127.0.0.1:{port}",
                 "-o", str(tmp_path / "s.zarr"), "--no-progress")
     finally:
+        srv.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept (close alone does not on Linux)
         srv.close()
+        thread.join()
     assert r.exit_code == 2 and "no Dask scheduler answered" in r.output
     assert not list(tmp_path.iterdir())
 
