@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import xarray as xr
 from click.testing import CliRunner
 
 import gsim
-from gsim.analysis.backcast import backcast, backcast_scenario
+from gsim.analysis.backcast import _observed_real_shares, backcast, backcast_scenario
 from gsim.analysis.plausibility import ssp_envelope
 from gsim.cli import main
-from gsim.observed import load_panel
+from gsim.observed import load_panel, load_provincial
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +38,42 @@ def test_skill_against_persistence_is_derived_from_the_shares(one):
     assert float(one.fit.sel(series="gdp_share", statistic="skill")) == pytest.approx(1 - rmse_model / rmse_persist)
     # shares sum to 1: no mean bias is reported for them
     assert np.isnan(float(one.fit.sel(series="gdp_share", statistic="bias")))
+
+
+def test_real_shares_carry_the_start_shares_by_the_real_index(one):
+    """Observed: two provinces' real shares keep the ratio of their 2013 GDP times the ratio of
+    their compounded real growth; model: shares of real output. Statistics end in 2019."""
+    index = load_provincial().gdp_index.sel(year=slice(2014, 2019)) / 100
+    gdp13 = load_panel().gdp.sel(year=2013)
+    real = one.real_gdp_share_observed
+    for a, b in (("Guizhou", "Heilongjiang"), ("Beijing", "Tibet")):
+        expected = float(gdp13.sel(region=a) / gdp13.sel(region=b)
+                         * index.sel(region=a).prod() / index.sel(region=b).prod())
+        assert float(real.sel(time=2019, region=a) / real.sel(time=2019, region=b)) == pytest.approx(expected, rel=1e-12)
+    assert real.sel(time=slice(2013, 2019)).sum("region").values == pytest.approx(100.0)
+    assert real.sel(time=slice(2020, 2023)).isnull().all()
+    assert one.real_gdp_share_model.sel(time=slice(2013, 2019)).sum("region").values == pytest.approx(100.0)
+    ends = dict(zip(one.series.values.tolist(), one.series_end.values.tolist(), strict=True))
+    assert ends.pop("real_gdp_share") == 2019 and set(ends.values()) == {2023}
+    last = one.real_gdp_share_observed.sel(time=2019)
+    rmse_model = float(np.sqrt(((one.real_gdp_share_model.sel(time=2019) - last) ** 2).mean()))
+    rmse_persist = float(np.sqrt(((real.sel(time=2013) - last) ** 2).mean()))
+    assert float(one.fit.sel(series="real_gdp_share", statistic="skill")) == pytest.approx(1 - rmse_model / rmse_persist)
+
+
+def test_real_shares_are_left_out_where_the_index_does_not_reach():
+    years = np.arange(2019.0, 2024.0)
+    gdp = xr.DataArray(np.ones((5, 2)), dims=("time", "region"), coords={"time": years, "region": ["Beijing", "Hebei"]})
+    assert _observed_real_shares(gdp, ["Beijing", "Hebei"]) is None
+    assert _observed_real_shares(gdp.assign_coords(time=years - 3), ["Beijing", "Hebei"]).time.values.tolist() == [
+        2016.0, 2017.0, 2018.0, 2019.0]
+    assert _observed_real_shares(gdp.assign_coords(time=years - 3, region=["Beijing", "Atlantis"]),
+                                 ["Beijing", "Atlantis"]) is None
+
+
+def test_backcast_cli_says_which_years_the_real_shares_cover():
+    res = CliRunner().invoke(main, ["backcast"])
+    assert res.exit_code == 0 and "real_gdp_share: 2014-2019" in res.output
 
 
 def test_backcast_labour_force_follows_the_panel_population():

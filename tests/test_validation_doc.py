@@ -39,4 +39,6 @@ def test_printed_tables_are_the_ones_shown(tmp_path, monkeypatch):
             checked += 1
         else:
             assert not printed.getvalue(), f"{DOC.name}:{line}: prints output the page does not show"
-    assert checked == 8  # backcast, North-South, mechanisms, migration rate; Theil, utilisation, migration, relocation
+    # backcast, North-South, real shares, growth order, persistence forecast, mechanisms, migration rate;
+    # Theil, utilisation, migration, relocation
+    assert checked == 11

@@ -15,7 +15,12 @@ statistics per series (variables on a `series` dimension):
 
 Observed GDP is nominal (current prices); the model's regional GDP is nominal at start-year
 price levels with the model's own tier prices. Shares are compared as nominal shares; the
-national real growth rate uses the observed national real growth series.
+national real growth rate uses the observed national real growth series. Where the provincial
+real GDP index covers the window (`china31_provincial.csv`: to 2019), ``real_gdp_share``
+compares shares at start-year prices too, so that a province's relative prices (the fall of
+coal, oil and steel prices after 2013) are told apart from its real growth: observed, the
+start-year nominal share carried forward by the province's real index; model, its real
+output. Its statistics cover the years the index has; its skill is at the last of them.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from gsim.api import resolve_policy, scenario_indicators
 from gsim.context import checked_inputs
 from gsim.integrate import TimeGrid, batch_from_scenario, run_batch
 from gsim.model.rules import run_memory
-from gsim.observed import load_national, load_panel
+from gsim.observed import load_national, load_panel, load_provincial
 from gsim.output import provenance
 from gsim.scenario import Scenario, load_scenario
 from gsim.sweeps.components import memory_excess
@@ -121,6 +126,24 @@ def _theil(gdp: xr.DataArray, pop: xr.DataArray) -> xr.DataArray:
     return (g * np.log(g / p)).sum("region")
 
 
+def _observed_real_shares(gdp: xr.DataArray, regions: list[str]) -> xr.DataArray | None:
+    """Shares of real GDP at start-year prices over the years the provincial real index
+    covers after the start: the start-year nominal shares carried forward by each region's
+    real growth. None where the index does not cover at least one year after the start or a
+    region is not one of its provinces."""
+    index = load_provincial().gdp_index
+    times = gdp.time.values
+    covered = [t for t in times[1:] if int(t) in index.year.values]
+    if not covered or int(times[0]) + len(covered) != int(covered[-1]) \
+            or not set(regions) <= set(index.region.values.tolist()):
+        return None
+    growth = index.sel(year=[int(t) for t in covered], region=regions).values / 100.0
+    level = np.vstack([np.ones(len(regions)), np.cumprod(growth, axis=0)])
+    real = gdp.isel(time=0).values * level
+    return xr.DataArray(real / real.sum(axis=1, keepdims=True), dims=("time", "region"),
+                        coords={"time": times[: len(covered) + 1], "region": regions})
+
+
 def _macro(x: xr.DataArray, macro: xr.DataArray) -> xr.DataArray:
     return x.groupby(macro).sum("region").rename({macro.name: "macro_region"})
 
@@ -195,6 +218,11 @@ def backcast(sc: Scenario | None = None, *, samples: int = 0, seed: int | None =
                                    100.0, True),
         "theil": (_theil(gdp_m, pop_m), _theil(obs.gdp, obs.population), 1.0, False),
     }
+    real_shares = _observed_real_shares(obs.gdp, regions)
+    if real_shares is not None:
+        covered = real_shares.time.values
+        series["real_gdp_share"] = (_shares(arr("real_output", ("time", "region"))).sel(time=covered),
+                                    real_shares, 100.0, True)
     national = load_national()
     real_o = None
     if "real_gdp" in national and set(years) <= set(national.year.values.tolist()):
@@ -228,12 +256,15 @@ def backcast(sc: Scenario | None = None, *, samples: int = 0, seed: int | None =
         start = observed.isel(time=0) if persist else None
         for k, v in _stats(med, observed, lo, hi, start, scale).items():
             fit[k].append(v)
-    units = {"gdp_share": "pp", "population_share": "pp", "macro_gdp_share": "pp",
+    units = {"gdp_share": "pp", "population_share": "pp", "real_gdp_share": "pp", "macro_gdp_share": "pp",
              "macro_population_share": "pp", "theil": "1", "real_growth": "% a year"}
     ds = ds.assign_coords(series=("series", names), statistic=("statistic", list(STATISTICS)))
     ds["fit"] = xr.DataArray(np.array([fit[s] for s in STATISTICS]).T, dims=("series", "statistic"),
                              attrs={"long_name": "fit statistics of the backcast (module gsim.analysis.backcast)"})
     ds["series_units"] = xr.DataArray([units[n] for n in names], dims="series")
+    ds["series_end"] = xr.DataArray([int(series[n][1].time.values[-1]) for n in names], dims="series",
+                                     attrs={"long_name": "last year of each series' statistics (its skill's year)",
+                                            "units": "year"})
     ds.attrs.update(provenance(sc, "backcast", policy=sc.run.policy, method=sc.run.method,
                                samples=samples, seed=-1 if seed is None else seed, runs_ok=int(ok.sum())))
     return ds
