@@ -64,7 +64,9 @@ def scenario(match: str = "", uncertain: dict[str, tuple[float, float]] | None =
              sweep_extra: str = "", region_rows: str = REGIONS) -> Scenario:
     """Three regions, 2013-2021, dt 0.25, market; `match`: the [match] TOML text. Migration
     follows wage levels (GTM-2's spatial_equilibrium = 0): from the start year's equilibrium
-    it answers only wage changes, and the planted μ would hardly move these targets."""
+    it answers only wage changes, and the planted μ would hardly move these targets. Each
+    region closes its own catch-up gap (national_catchup = 0): under the nation's catch-up the
+    planted ν0 would hardly move the regions' shares."""
     unc = uncertain if uncertain is not None else UNCERTAIN
     rows = "\n".join(f'"{k}" = {{ dist = "uniform", low = {lo}, high = {hi} }}' for k, (lo, hi) in unc.items())
     text = f"""
@@ -77,6 +79,7 @@ dt = 0.25
 policy = "market"
 [params]
 spatial_equilibrium = 0.0
+national_catchup = 0.0
 [sweep]
 seed = 7
 policies = ["market"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +64,7 @@ def test_unknown_model_is_one_line_error():
 def test_gtm2_matches_twin(policy, method):
     sc = gsim.load_scenario().with_overrides(t1=2035.0, pop_growth=-0.01, frontier_gap=2.0, world_frontier=0.7,
                                              invest_maturity=0.8, province_paths=0.6, spatial_equilibrium=0.5,
-                                             catchup_schooling=1.5,
+                                             catchup_schooling=1.5, national_catchup=0.6,
                                              population_path="SSP3")
     assert np.abs(sc.pop_trend).max() > 0.005  # the provinces' own paths are in play
     ds = gsim.simulate(sc, policy=policy, method=method)
@@ -108,3 +109,23 @@ def test_gtm2_defaults_come_from_the_shipped_data():
     sc = gsim.load_scenario()
     quality = (1 - np.mean(sc.tier_params["alpha"])) * 0.09 * np.mean(sc.regions.schooling)
     assert GTM2_DEFAULTS["catchup_schooling"] == round(quality, 2)
+
+
+@pytest.mark.parametrize("weight", [0.0, 1.0])
+def test_national_catchup_keeps_relative_tfp(tmp_path, weight):
+    """Mechanism 8: with ω_N = 1 every province's TFP grows at the nation's catch-up rate, so
+    provinces alike in all that sets the catch-up speed (schooling, R&D's weight χ = 0) keep
+    their relative TFP exactly; with ω_N = 0 each closes its own gap and they converge."""
+    rows = files("gsim").joinpath("data", "china31.csv").read_text(encoding="utf-8").splitlines()
+    col = rows[0].split(",").index("schooling_years")
+    equal = [rows[0]] + [",".join(v if i != col else "10.0" for i, v in enumerate(r.split(","))) for r in rows[1:]]
+    (tmp_path / "equal.csv").write_text("\n".join(equal) + "\n", encoding="utf-8")
+    sc = gsim.load_scenario().with_overrides(regions=str(tmp_path / "equal.csv"), chi=0.0, ell_H=0.0, t1=2035.0,
+                                             national_catchup=weight)
+    A = gsim.simulate(sc, policy="none").technology.values  # (time, region, tier)
+    relative = A / A[:, :1, :]
+    drift = np.abs(relative[-1] / relative[0] - 1).max()
+    if weight == 1.0:
+        assert drift < 1e-12
+    else:
+        assert drift > 0.01

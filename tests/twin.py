@@ -17,11 +17,12 @@ GTM-2 (docs/model.md, "GTM-2") adds a world frontier F_s (a stock growing at g0,
 Γ·max_r A_rs) that replaces the best province as the catch-up target with weight ω_F (R&D
 then speeds the catch-up instead of adding growth of its own), an investment share that falls
 with national income (elasticity ζ), a
-national population growth n_P added to the labour force's growth, each province's own
+national population growth n_P added to the labour force's growth, catch-up measured by the
+nation's relative gap (weight ω_N, keeping the provinces' relative TFP), each province's own
 population growth relative to the nation's, d_r (weight ω_P, taken from the scenario like its
 regions' data), and migration that answers the change of log v since t0 (weight ω_M), the
-initial state taken as a spatial equilibrium. With the GTM-1 values (ω_F = 0, n_P = 0, ζ = 0,
-ω_P = 0, ω_M = 0) the two models coincide.
+initial state taken as a spatial equilibrium. With the GTM-1 values (ω_F = 0, ω_N = 0, n_P = 0,
+ζ = 0, ω_P = 0, ω_M = 0) the two models coincide.
 
 Public entry points: ``calibrate`` (§5), ``auxiliaries`` (§6), ``derivatives`` (§7), the four
 policies (§8), ``simulate_twin`` (§9), ``indicators`` (§10) and ``default_scenario_by_hand``.
@@ -380,9 +381,15 @@ def derivatives(state, aux, consts, sc, W, z, psi) -> dict[str, np.ndarray]:
     wF = c["world_frontier"]
     # GTM-2: each province's target is its relative schooling to the power ξ times the frontier
     target = a["Astar"][None, :] * ((H / a["H_ref"]) ** c["catchup_schooling"])[:, None]
+    gap = target - A
+    # GTM-2 (weight ω_N): the nation's relative gap, capital-weighted means of TFP and target
+    wN = c["national_catchup"]
+    if wN:
+        A_nat, target_nat = (K * A).sum(axis=0) / K.sum(axis=0), (K * target).sum(axis=0) / K.sum(axis=0)
+        gap = (1 - wN) * gap + wN * A * (target_nat - A_nat) / A_nat
     dA = (
         A * (c["g0"] + c["chi"] * a["rd"] * (1 - wF))
-        + (c["nu0"] * (H / a["H_ref"])[:, None] + wF * c["chi"] * a["rd"]) * (target - A)
+        + (c["nu0"] * (H / a["H_ref"])[:, None] + wF * c["chi"] * a["rd"]) * gap
         + a["m"] * a["surv"] * (a["arrA"] - A * a["arr"]) / np.maximum(K, c["K_eps"])
     )
     M = a["M"]

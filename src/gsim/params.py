@@ -180,6 +180,9 @@ SCALAR_PARAMS: dict[str, ParamSpec] = {
                          "world frontier TFP over the best province's at t0 (calibration)", "Γ", 1.0, True),
     "catchup_schooling": spec(0, 10, True, True, "1",
                               "elasticity of a province's catch-up target to its relative schooling", "ξ", 0.0),
+    "national_catchup": spec(0, 1, True, True, "1",
+                             "weight of the nation's catch-up gap against each province's own (1 keeps the "
+                             "provinces' relative TFP)", "ω_N", 0.0),
     "province_paths": spec(0, 1, True, True, "1",
                            "weight of each province's own population path d_r in its labour force's growth",
                            "ω_P", 0.0),
@@ -209,10 +212,11 @@ GTM2_DEFAULTS: dict[str, float] = {
     "province_paths": 1.0,  # each province's labour force follows its own population path (mechanism 5)
     "spatial_equilibrium": 1.0,  # migration answers wage changes since t0, not levels (mechanism 6)
     "catchup_schooling": 0.5,  # schooling's labour-quality share of attainable TFP (mechanism 7)
+    "national_catchup": 1.0,  # provinces catch up at the nation's pace, keeping relative TFP (mechanism 8)
 }
 GTM2_ONLY: frozenset[str] = frozenset({"pop_growth", "world_frontier", "invest_maturity", "frontier_gap",
-                                       "catchup_schooling", "province_paths", "spatial_equilibrium",
-                                       "province_investment"})
+                                       "catchup_schooling", "national_catchup", "province_paths",
+                                       "spatial_equilibrium", "province_investment"})
 # The population path a GTM-2 forward run's provinces follow unless [scenario] population_path
 # names another (docs/model.md, GTM-2 mechanism 5); runs starting before the SSPs use the panel.
 DEFAULT_POPULATION_PATH = "SSP2"

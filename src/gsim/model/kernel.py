@@ -92,7 +92,7 @@ _IOTA, _DELTA_I, _MU, _C_M, _N = SP["iota"], SP["delta_I"], SP["mu"], SP["c_m"],
 _LAMBDA_T, _G0, _C_D, _TAU_T = SP["lambda_T"], SP["G0"], SP["c_d"], SP["tau_T"]
 _ELL_R, _ELL_F, _K_EPS = SP["ell_R"], SP["ell_F"], SP["K_eps"]
 _N_P, _OMEGA_F, _ZETA = SP["pop_growth"], SP["world_frontier"], SP["invest_maturity"]
-_XI = SP["catchup_schooling"]
+_XI, _OMEGA_N = SP["catchup_schooling"], SP["national_catchup"]
 _OMEGA_P, _OMEGA_M = SP["province_paths"], SP["spatial_equilibrium"]
 _ALPHA, _THETA, _EPS, _ETA, _OMEGA = TP["alpha"], TP["theta"], TP["epsilon"], TP["eta"], TP["omega"]
 
@@ -148,9 +148,9 @@ _FIXED_LANES = 0
 _BIG = 1e150  # cap of the relocation terms that a zero W or psi multiplies (see §14)
 
 # rows of a group's scratch arrays: per region-tier, per region, per tier, per lane
-(M_, DD, EE, YC, YY, PI, ZEFF, RD, INV, TOUT, TIN, TINA, FA, FB, ZD, PS, GG, BASE, NRS) = range(19)
+(M_, DD, EE, YC, YY, PI, ZEFF, RD, INV, TOUT, TIN, TINA, FA, FB, ZD, PS, GG, BASE, TGT, NRS) = range(20)
 (Z_, EZ, SUMDD, RATION, UNEMP, GDP, YR, FSUB, LNV, AIDIN, AIDOUT, MIGIN, MIGOUT, NRV) = range(14)
-(DEM, QQ, UTIL, ASTAR, EKT, AINV, HSUM, COEF, AC, NSV) = range(10)
+(DEM, QQ, UTIL, ASTAR, EKT, AINV, HSUM, COEF, AC, ABAR, TBAR, NSV) = range(12)
 (HMAX, ILMAX, TOT, EMPLOYED, YCTOT, FRAW, CSUB, FTOT, TOP, LEARN, VOLUME, FAILED, LOST, SIG, NLV) = range(15)
 
 
@@ -417,6 +417,18 @@ def _evaluate(y, R, S, inp, decision, flags, scratch, dy):
         # (weight 0 under GTM-1, where this adds an exact zero)
         for l in range(L):
             sv[ASTAR][s, l] += sp[_OMEGA_F, l] * (y[oF + s, l] - sv[ASTAR][s, l])
+        # GTM-2: each province's catch-up target, its schooling's share of the frontier (ξ = 0
+        # under GTM-1, where pow gives exactly 1); and the tier's capital-weighted sums of TFP
+        # and target, whose ratio gives the nation's relative gap (mechanism 8, weight ω_N)
+        for l in range(L):
+            sv[ABAR][s, l] = 0.0
+            sv[TBAR][s, l] = 0.0
+        for r in range(R):
+            for l in range(L):
+                i = r * S + s
+                rs[TGT][r, s, l] = sv[ASTAR][s, l] * vmath.pow(y[oH + r, l] / lv[HMAX][l], sp[_XI, l])
+                sv[ABAR][s, l] += y[oK + i, l] * y[oA + i, l]
+                sv[TBAR][s, l] += y[oK + i, l] * rs[TGT][r, s, l]
 
     # 17 migration along candidate pairs, in log-wage units; GTM-2 (weight ω_M) counts each
     # region's log wage from its level at t0, the start year taken as a spatial equilibrium
@@ -458,14 +470,16 @@ def _evaluate(y, R, S, inp, decision, flags, scratch, dy):
                 arr, arrA = y[oX + i, l] / sp[_TAU_T, l], y[oXA + i, l] / sp[_TAU_T, l]
                 surv = 1.0 - sp[_ELL_F, l] * (1.0 - rs[M_][r, s, l])
                 # GTM-2 (weight ω_F): R&D speeds the catch-up instead of adding growth of its own
-                wF = sp[_OMEGA_F, l]
+                wF, wN = sp[_OMEGA_F, l], sp[_OMEGA_N, l]
                 hr = y[oH + r, l] / lv[HMAX][l]
-                # GTM-2: each province converges to its schooling's share of the target
-                # (ξ = 0 under GTM-1, where pow gives exactly 1)
-                target = sv[ASTAR][s, l] * vmath.pow(hr, sp[_XI, l])
+                # the catch-up: each province's own gap to its target (GTM-1), or with weight
+                # ω_N (GTM-2) the nation's relative gap, which keeps the provinces' relative TFP
+                gap = rs[TGT][r, s, l] - A
+                if wN != 0.0:
+                    gap = ((1.0 - wN) * gap
+                           + wN * A * (sv[TBAR][s, l] - sv[ABAR][s, l]) / sv[ABAR][s, l])
                 dy[oA + i, l] = (A * (sp[_G0_TFP, l] + sp[_CHI, l] * rs[RD][r, s, l] * (1.0 - wF))
-                                 + (sp[_NU0, l] * hr + wF * sp[_CHI, l] * rs[RD][r, s, l])
-                                 * (target - A)
+                                 + (sp[_NU0, l] * hr + wF * sp[_CHI, l] * rs[RD][r, s, l]) * gap
                                  + rs[M_][r, s, l] * surv * (arrA - A * arr)
                                  / max(y[oK + i, l], sp[_K_EPS, l]))
         for l in range(L):
