@@ -349,8 +349,9 @@ def history_section(store: str | Path, attrs: Mapping[str, Any], notes: list[str
     else:
         rows = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in r) + "</tr>" for r in bc.fit_table(ds))
         out += ("<p>The store's scenario started in 2013 from that year's data and run to 2023 under "
-                "business as usual, against the NBS panel (skill: 1 − RMSE/RMSE of persistence in 2023; "
-                "≤ 0 means no better than every province keeping its 2013 share).</p>"
+                "business as usual, against the NBS panel (skill: 1 − RMSE/RMSE of persistence in 2023, "
+                "in 2019 for real_gdp_share, the provincial real index's last year; ≤ 0 means no better "
+                "than every province keeping its 2013 share).</p>"
                 "<div><table><tr><th>series</th><th>units</th><th>RMSE</th><th>bias</th>"
                 f"<th>rank r</th><th>coverage</th><th>skill</th></tr>{rows}</table></div>")
         out += _figure(lambda: hf.backcast_macro(ds), "backcast by macro-region",
