@@ -40,5 +40,5 @@ def test_printed_tables_are_the_ones_shown(tmp_path, monkeypatch):
         else:
             assert not printed.getvalue(), f"{DOC.name}:{line}: prints output the page does not show"
     # backcast, North-South, real shares, growth order, persistence forecast, mechanisms, migration rate;
-    # Theil, utilisation, migration, relocation
-    assert checked == 11
+    # provinces by policy; Theil, utilisation, migration, relocation
+    assert checked == 12
