@@ -39,6 +39,6 @@ def test_printed_tables_are_the_ones_shown(tmp_path, monkeypatch):
             checked += 1
         else:
             assert not printed.getvalue(), f"{DOC.name}:{line}: prints output the page does not show"
-    # backcast, North-South, real shares, growth order, persistence forecast, mechanisms, migration rate;
+    # backcast, North-South, real shares, growth order, persistence forecast, mechanisms, κ, migration rate;
     # provinces by policy; Theil, utilisation, migration, relocation
-    assert checked == 12
+    assert checked == 13
