@@ -17,10 +17,11 @@ Observed GDP is nominal (current prices); the model's regional GDP is nominal at
 price levels with the model's own tier prices. Shares are compared as nominal shares; the
 national real growth rate uses the observed national real growth series. Where the provincial
 real GDP index covers the window (`china31_provincial.csv`: to 2019), ``real_gdp_share``
-compares shares at start-year prices too, so that a province's relative prices (the fall of
-coal, oil and steel prices after 2013) are told apart from its real growth: observed, the
-start-year nominal share carried forward by the province's real index; model, its real
-output. Its statistics cover the years the index has; its skill is at the last of them.
+compares shares at start-year prices too, so that a province's relative prices (after 2013 the
+deflators of the resource provinces fell against the others') are told apart from its real
+growth: observed, the start-year nominal share carried forward by the province's real index;
+model, its real output. Its statistics cover the years the index has; its skill is at the last
+of them (`series_end`).
 """
 
 from __future__ import annotations

@@ -74,9 +74,9 @@ def backcast_command(scenario_file, samples, seed, model, start, end, figure, ou
               "Spearman correlation of the provinces' growth; cover: share of observations inside the "
               "ensemble's 5-95 % band; skill: 1 − RMSE/RMSE of persistence (every province keeps its "
               "start-year share) in the last year, ≤ 0: no better than persistence.")
-    for name, end in zip(ds.series.values.tolist(), ds.series_end.values.tolist(), strict=True):
-        if end != t1:
-            con.print(f"{name}: {t0 + 1}-{end}, the years its observations cover.")
+    for name, last in zip(ds.series.values.tolist(), ds.series_end.values.tolist(), strict=True):
+        if last != t1:
+            con.print(f"{name}: {t0 + 1}-{last}, the years its observations cover.")
     if out:
         write_netcdf(ds, out)
         con.print(f"wrote {out}")
