@@ -528,6 +528,21 @@ def test_fuzz_regions_csv_loads_or_fails_in_one_line(csv_dir, text):
     outcome(lambda: load_scenario(csv_dir / "c.toml"), str(csv_dir / "c.toml"), str(csv_dir / "r.csv"))
 
 
+@pytest.mark.parametrize("column", ["region", "name_zh", "macro_region"])
+def test_a_nul_character_in_a_regions_csv_is_one_line_naming_the_field(csv_dir, column):
+    """As for regions given inline: a scenario's canonical TOML carries its regions inline,
+    and must load back (the fuzzer above found a CSV name_zh with a NUL that did not)."""
+    lines = CSV_TEXT.splitlines()
+    header = lines[0].split(",")
+    cells = lines[1].split(",")
+    cells[header.index(column)] = cells[header.index(column)] + "\x00"
+    (csv_dir / "r.csv").write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="NUL character") as e:
+        load_scenario(csv_dir / "c.toml")
+    assert_one_line(str(e.value), str(csv_dir / "c.toml"), str(csv_dir / "r.csv"))
+    assert column in str(e.value)
+
+
 def _main(n: int) -> None:
     """Run both fuzzers for n examples each and print what became of the inputs."""
     import tempfile

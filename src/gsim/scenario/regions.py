@@ -284,11 +284,14 @@ def _csv_rows(ctx: _Ctx, cctx: _Ctx, reader: csv.DictReader, tiers: tuple[str, .
         nm = rec.get("region") or ""
         if not nm:
             cctx.fail(f"line {lineno}: region", "missing region name")
+        nm = cctx.string(nm, f"line {lineno}: region")
         pre = f"regions[{_short(nm)}]."
         _check_duplicate(cctx, seen, nm, pre + "name")
         row: dict[str, Any] = {"name": nm, "attributes": {c: rec.get(c) or "" for c in extra}}
-        row["name_zh"] = rec.get("name_zh") or ""
-        row["macro_region"] = rec.get("macro_region") or ""
+        # the same string checks as for regions given inline, so that a scenario's canonical
+        # TOML (`Scenario.toml`, which carries them inline) loads back
+        for k in ("name_zh", "macro_region"):
+            row[k] = cctx.string(rec.get(k) or "", pre + k, nonempty=False)
         for col, key in _CSV_COLUMNS.items():
             if key not in _REGION_NUMERIC:
                 continue
