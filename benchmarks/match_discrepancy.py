@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 import tomllib
+from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
 
@@ -38,24 +39,36 @@ def match_and_forward(sc: gsim.Scenario, store: Path, fwd: Path) -> tuple[MatchR
     return res, forward_plausibility(fwd)
 
 
-def main(out: Path, changes: dict[str, float]) -> None:
+def edited_default(edit: Callable[[dict], None]) -> gsim.Scenario:
+    """The embedded default scenario with its TOML document changed in place by `edit`."""
     data = files("gsim").joinpath("data")
     doc = tomllib.loads(data.joinpath("default.toml").read_text(encoding="utf-8"))
-    for kind, sd in changes.items():
-        rows = [t for t in doc["match"]["targets"] if t["kind"] == kind and not t.get("holdout", False)]
-        if not rows:
-            raise SystemExit(f"default.toml: no target of kind {kind!r} to change")
-        for t in rows:
-            t["disc_sd"] = sd
-    sc = loads_scenario(tomli_w.dumps(doc), base_dir=str(data))
-    tag = "_".join(f"{k}{v:g}" for k, v in changes.items()) or "shipped"
-    store, fwd = out / f"match_{tag}.zarr", out / f"sweep_{tag}.zarr"
-    res, fp = match_and_forward(sc, store, fwd)
-    print(f"disc_sd {changes or 'as shipped'}: NROY share per wave "
-          + " ".join(f"{w.nroy_share:.3f}" for w in res.waves) + f", {res.last.survivors} NROY points")
+    edit(doc)
+    return loads_scenario(tomli_w.dumps(doc), base_dir=str(data))
+
+
+def print_match_and_forward(label: str, res: MatchResult, fp: xr.Dataset) -> None:
+    """What `match_and_forward` gave: the NROY share per wave, where the NROY sample lies in each
+    input's prior (as `gsim match` prints it) and the forward check against the SSPs."""
+    print(f"{label}: NROY share per wave " + " ".join(f"{w.nroy_share:.3f}" for w in res.waves)
+          + f", {res.last.survivors} NROY points")
     print("\n".join(input_lines(res)))
     print(f"BAU 2050/2023 inside the SSP envelope: {100 * fp.attrs['inside_share']:.0f} % of the runs; "
           f"provinces inside their SSP population range: {fp.attrs['population_inside_provinces']} of 31")
+
+
+def main(out: Path, changes: dict[str, float]) -> None:
+    def edit(doc: dict) -> None:
+        for kind, sd in changes.items():
+            rows = [t for t in doc["match"]["targets"] if t["kind"] == kind and not t.get("holdout", False)]
+            if not rows:
+                raise SystemExit(f"default.toml: no target of kind {kind!r} to change")
+            for t in rows:
+                t["disc_sd"] = sd
+
+    tag = "_".join(f"{k}{v:g}" for k, v in changes.items()) or "shipped"
+    res, fp = match_and_forward(edited_default(edit), out / f"match_{tag}.zarr", out / f"sweep_{tag}.zarr")
+    print_match_and_forward(f"disc_sd {changes or 'as shipped'}", res, fp)
 
 
 if __name__ == "__main__":

@@ -15,24 +15,24 @@ import copy
 import sys
 from pathlib import Path
 
-from match_discrepancy import match_and_forward
+from match_discrepancy import match_and_forward, print_match_and_forward
 
 import gsim
-from gsim.cli.match import input_lines
 
 
-def main(out: Path, priors: dict[str, tuple[float, float]]) -> None:
-    base = gsim.load_scenario()
+def with_uniform_priors(base: gsim.Scenario, priors: dict[str, tuple[float, float]]) -> gsim.Scenario:
+    """`base` with each NAME in `[sweep.uncertain]` as uniform on (LOW, HIGH)."""
     sweep = copy.deepcopy(base.sweep) or {}
     for name, (low, high) in priors.items():
         sweep["uncertain"][name] = {"dist": "uniform", "low": low, "high": high}
+    return base.with_overrides(sweep=sweep)
+
+
+def main(out: Path, priors: dict[str, tuple[float, float]]) -> None:
     tag = "_".join(f"{k}{lo:g}-{hi:g}" for k, (lo, hi) in priors.items())
-    res, fp = match_and_forward(base.with_overrides(sweep=sweep), out / f"match_{tag}.zarr", out / f"sweep_{tag}.zarr")
-    print(f"{tag}: NROY share per wave " + " ".join(f"{w.nroy_share:.3f}" for w in res.waves)
-          + f", {res.last.survivors} NROY points")
-    print("\n".join(input_lines(res)))
-    print(f"BAU 2050/2023 inside the SSP envelope: {100 * fp.attrs['inside_share']:.0f} % of the runs; "
-          f"provinces inside their SSP population range: {fp.attrs['population_inside_provinces']} of 31")
+    sc = with_uniform_priors(gsim.load_scenario(), priors)
+    res, fp = match_and_forward(sc, out / f"match_{tag}.zarr", out / f"sweep_{tag}.zarr")
+    print_match_and_forward(tag, res, fp)
 
 
 if __name__ == "__main__":

@@ -17,42 +17,32 @@ share per wave, where the NROY sample lies in each input's prior, the business-a
 from __future__ import annotations
 
 import sys
-import tomllib
-from importlib.resources import files
 from pathlib import Path
 
-import tomli_w
-from match_discrepancy import match_and_forward
+from match_discrepancy import edited_default, match_and_forward, print_match_and_forward
 
 import gsim
 from gsim.analysis.claims import share_text, verdict
-from gsim.cli.match import input_lines
 from gsim.matching import sweep_from_nroy
-from gsim.scenario import loads_scenario
 
 
 def scenario(obs_rel: float, disc_rel: float, use: str) -> gsim.Scenario:
-    data = files("gsim").joinpath("data")
-    doc = tomllib.loads(data.joinpath("default.toml").read_text(encoding="utf-8"))
-    for region in gsim.load_scenario().regions.name:
-        doc["match"]["targets"].append({
-            "kind": "gdp_share", "region": region, "year": 2019,
-            "obs_rel_sd": obs_rel, "obs_reason": "provincial GDP revisions after the 2018 economic census",
-            "disc_rel_sd": disc_rel, "disc_reason": "assumption: what the model lacks of each province's dynamics"})
-    doc["match"]["use"] = use
-    return loads_scenario(tomli_w.dumps(doc), base_dir=str(data))
+    def edit(doc: dict) -> None:
+        for region in gsim.load_scenario().regions.name:
+            doc["match"]["targets"].append({
+                "kind": "gdp_share", "region": region, "year": 2019,
+                "obs_rel_sd": obs_rel, "obs_reason": "provincial GDP revisions after the 2018 economic census",
+                "disc_rel_sd": disc_rel, "disc_reason": "assumption: what the model lacks of each province's dynamics"})
+        doc["match"]["use"] = use
+
+    return edited_default(edit)
 
 
 def main(out: Path, obs_rel: float = 0.05, disc_rel: float = 0.10, use: str = "third_max") -> None:
-    sc = scenario(obs_rel, disc_rel, use)
     store = out / "match_provinces.zarr"
-    res, fp = match_and_forward(sc, store, out / "sweep_provinces_bau.zarr")
-    print(f"31 provincial GDP shares in 2019 (obs {obs_rel:g}, discrepancy {disc_rel:g}), cutoff on the {use}: "
-          "NROY share per wave " + " ".join(f"{w.nroy_share:.3f}" for w in res.waves)
-          + f", {res.last.survivors} NROY points")
-    print("\n".join(input_lines(res)))
-    print(f"BAU 2050/2023 inside the SSP envelope: {100 * fp.attrs['inside_share']:.0f} % of the runs; "
-          f"provinces inside their SSP population range: {fp.attrs['population_inside_provinces']} of 31")
+    res, fp = match_and_forward(scenario(obs_rel, disc_rel, use), store, out / "sweep_provinces_bau.zarr")
+    print_match_and_forward(f"31 provincial GDP shares in 2019 (obs {obs_rel:g}, discrepancy {disc_rel:g}), "
+                            f"cutoff on the {use}", res, fp)
     sweep = out / "sweep_provinces.zarr"
     sweep_from_nroy(sweep, store, gsim.load_scenario(), {"save": "regions"})
     claims = gsim.claims(sweep)

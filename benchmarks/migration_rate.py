@@ -13,22 +13,20 @@ median population ends inside their range.
 
 from __future__ import annotations
 
-import copy
 import sys
 from pathlib import Path
 
 import numpy as np
 from match_discrepancy import match_and_forward
+from match_prior import with_uniform_priors
 
 import gsim
 from gsim.matching import nroy_sample
 
 
 def priors(base: gsim.Scenario, high: float, out: Path) -> None:
-    sweep = copy.deepcopy(base.sweep) or {}
-    sweep["uncertain"]["mu"] = {"dist": "uniform", "low": 0.01, "high": high}
     print("prior of μ  NROY share per wave  NROY μ 5/50/95 %   GDP inside SSP  provinces inside")
-    for prior, sc in (("0.01-0.05", base), (f"0.01-{high:g}", base.with_overrides(sweep=sweep))):
+    for prior, sc in (("0.01-0.05", base), (f"0.01-{high:g}", with_uniform_priors(base, {"mu": (0.01, high)}))):
         store, fwd = out / f"match_mu{prior}.zarr", out / f"sweep_mu{prior}.zarr"
         res, fp = match_and_forward(sc, store, fwd)
         mu = nroy_sample(gsim.open_match(store)).sel(input="mu").values

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from helpers import without_rates
 
 import gsim
 from gsim.analysis.claims import share_text, verdict
@@ -115,9 +116,7 @@ def test_validation_doc_match_block_is_what_gsim_match_prints(made):
     doc = (README.parent / "docs" / "validation.md").read_text(encoding="utf-8")
     block = next(body for lang, body in FENCE.findall(doc)
                  if lang == "console" and body.startswith("$ gsim match --out out/match.zarr"))
-    wave_row = re.compile(r"^(\s+\d+\s+[\d,]+\s+[\d,]+\s+\S+\s+\S+)\s+[\d,]+$")
-    no_rate = lambda lines: [wave_row.sub(r"\1", line) for line in lines]  # noqa: E731
-    assert no_rate(_lines(block)[1:]) == no_rate(_lines(made[1][2]))
+    assert without_rates(block)[1:] == without_rates(made[1][2])
 
 
 def test_the_readme_prose_numbers_are_what_the_stores_give(made, monkeypatch):

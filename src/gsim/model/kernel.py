@@ -417,18 +417,6 @@ def _evaluate(y, R, S, inp, decision, flags, scratch, dy):
         # (weight 0 under GTM-1, where this adds an exact zero)
         for l in range(L):
             sv[ASTAR][s, l] += sp[_OMEGA_F, l] * (y[oF + s, l] - sv[ASTAR][s, l])
-        # GTM-2: each province's catch-up target, its schooling's share of the frontier (ξ = 0
-        # under GTM-1, where pow gives exactly 1); and the tier's capital-weighted sums of TFP
-        # and target, whose ratio gives the nation's relative gap (mechanism 8, weight ω_N)
-        for l in range(L):
-            sv[ABAR][s, l] = 0.0
-            sv[TBAR][s, l] = 0.0
-        for r in range(R):
-            for l in range(L):
-                i = r * S + s
-                rs[TGT][r, s, l] = sv[ASTAR][s, l] * vmath.pow(y[oH + r, l] / lv[HMAX][l], sp[_XI, l])
-                sv[ABAR][s, l] += y[oK + i, l] * y[oA + i, l]
-                sv[TBAR][s, l] += y[oK + i, l] * rs[TGT][r, s, l]
 
     # 17 migration along candidate pairs, in log-wage units; GTM-2 (weight ω_M) counts each
     # region's log wage from its level at t0, the start year taken as a spatial equilibrium
@@ -448,6 +436,20 @@ def _evaluate(y, R, S, inp, decision, flags, scratch, dy):
 
     if dy.shape[0] == 0:
         return
+
+    # GTM-2: each province's catch-up target, its schooling's share of the frontier (ξ = 0 under
+    # GTM-1, where pow gives exactly 1); and the tier's capital-weighted sums of TFP and target,
+    # whose ratio gives the nation's relative gap (mechanism 8, weight ω_N)
+    for s in range(S):
+        for l in range(L):
+            sv[ABAR][s, l] = 0.0
+            sv[TBAR][s, l] = 0.0
+        for r in range(R):
+            for l in range(L):
+                i = r * S + s
+                rs[TGT][r, s, l] = sv[ASTAR][s, l] * vmath.pow(y[oH + r, l] / lv[HMAX][l], sp[_XI, l])
+                sv[ABAR][s, l] += y[oK + i, l] * y[oA + i, l]
+                sv[TBAR][s, l] += y[oK + i, l] * rs[TGT][r, s, l]
 
     # §7 derivatives
     for r in range(R):
